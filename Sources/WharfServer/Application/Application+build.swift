@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
+import HummingbirdTLS
+import Logging
+import NIOCore
+import WharfCore
+import WharfStorage
+
+/// The subsystems one Wharf process runs, built from its configuration.
+public struct WharfServices: Sendable {
+    public let configuration: ServerConfiguration
+    public let driver: FilesystemDriver
+    public let blobs: BlobStore
+    public let manifests: ManifestIndex
+    public let purger: UploadPurger
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
+        blobs = BlobStore(driver: driver)
+        manifests = ManifestIndex(driver: driver)
+        purger = UploadPurger(
+            blobs: blobs,
+            maxAge: configuration.uploadPurgeAfter,
+            interval: configuration.uploadPurgeInterval,
+            logger: logger
+        )
+    }
+}
+
+/// The router with every surface Wharf serves. Tests call it to exercise routes in-process.
+public func buildRouter(services: WharfServices) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(
+        middleware: RegistryController<BasicRequestContext>(
+            blobs: services.blobs,
+            manifests: services.manifests,
+            walker: RepositoryWalker(driver: services.driver)
+        )
+    )
+    router.get("/health") { _, _ in "ok" }
+    return router
+}
+
+/// Builds the whole application: storage, TLS (generating the certificate when missing) and routes.
+///
+/// Fails with a one-line reason (`ConfigurationError`, `TLSError`, `StorageError`) when it cannot start.
+public func buildApplication(configuration: ServerConfiguration, logger: Logger) throws -> some ApplicationProtocol {
+    let (host, port) = try configuration.listenAddress()
+    try prepareDataDirectory(configuration)
+    let services = WharfServices(configuration: configuration, logger: logger)
+    let router = buildRouter(services: services)
+    let server: HTTPServerBuilder
+    if configuration.tls {
+        let info = try CertificateBootstrap.ensure(
+            certsDirectory: configuration.certsDirectory,
+            extraHostnames: configuration.externalHostname.map { [$0] } ?? [],
+            logger: logger
+        )
+        logger.info("TLS certificate", metadata: ["subject": "\(info.subject)", "sha256": "\(info.sha256Fingerprint)"])
+        let tlsConfiguration = try CertificateBootstrap.serverTLSConfiguration(
+            certsDirectory: configuration.certsDirectory,
+            alpn: ["h2", "http/1.1"]
+        )
+        server = try .http2Upgrade(tlsConfiguration: tlsConfiguration)
+    } else {
+        server = .http1()
+    }
+    var app = Application(
+        router: router,
+        server: server,
+        configuration: .init(address: .hostname(host, port: port), serverName: "wharf"),
+        logger: logger
+    )
+    app.addServices(services.purger)
+    return app
+}
+
+/// Creates the data folder and the storage root, and proves they are writable before serving anything.
+func prepareDataDirectory(_ configuration: ServerConfiguration) throws {
+    let fileManager = FileManager.default
+    do {
+        try fileManager.createDirectory(atPath: configuration.registryDirectory, withIntermediateDirectories: true)
+    } catch {
+        throw ConfigurationError("data: cannot create \(configuration.registryDirectory)")
+    }
+    guard fileManager.isWritableFile(atPath: configuration.registryDirectory) else {
+        throw ConfigurationError("data: \(configuration.registryDirectory) is not writable")
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import Yams
+
+/// A configuration problem, with a one-line reason for the operator.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Everything `wharf serve` can be told. Built from defaults, then the YAML file, then `WHARF_*` environment
+/// variables, then command-line flags (each later source wins).
+public struct ServerConfiguration: Sendable {
+    public var dataDirectory = "./wharf-data"
+    public var listen = "0.0.0.0:5000"
+    public var tls = true
+    public var externalHostname: String? = nil
+    public var uploadPurgeAfter: Duration = .seconds(24 * 3600)
+    public var uploadPurgeInterval: Duration = .seconds(3600)
+    public var storageFsync = true
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// The storage root in distribution's layout.
+    public var registryDirectory: String { dataDirectory + "/registry" }
+    public var certsDirectory: String { dataDirectory + "/certs" }
+
+    /// Host and port parsed from `listen`.
+    public func listenAddress() throws -> (host: String, port: Int) {
+        var text = Substring(listen)
+        var host: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw ConfigurationError("listen: bad IPv6 address in \(listen)") }
+            host = text[text.index(after: text.startIndex)..<close]
+            text = text[text.index(after: close)...]
+            guard text.hasPrefix(":") else { throw ConfigurationError("listen: expected [HOST]:PORT, got \(listen)") }
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { throw ConfigurationError("listen: expected HOST:PORT, got \(listen)") }
+            host = text[..<colon]
+            text = text[colon...]
+        }
+        guard let port = Int(text.dropFirst()), (0...65535).contains(port) else {
+            throw ConfigurationError("listen: bad port in \(listen)")
+        }
+        if host.isEmpty { host = "0.0.0.0" }
+        return (String(host), port)
+    }
+}
+
+/// One configuration option: its YAML key, environment variable, default and meaning, and how to apply a value.
+/// `ConfigurationKey.all` is the only list of options; the README table is printed from it (`wharf config keys`).
+public struct ConfigurationKey: Sendable {
+    public let key: String
+    public let flag: String?
+    public let defaultValue: String
+    public let summary: String
+    let apply: @Sendable (inout ServerConfiguration, String) throws -> Void
+
+    public var environmentName: String {
+        "WHARF_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    public static let all: [ConfigurationKey] = [
+        .init(key: "data", flag: "--data", defaultValue: "./wharf-data", summary: "Data folder: `registry/` (distribution's layout), `certs/`.") {
+            $0.dataDirectory = try nonEmpty($1, "data")
+        },
+        .init(key: "listen", flag: "--listen", defaultValue: "0.0.0.0:5000", summary: "Address and port to serve on (`[::]:5000` for IPv6).") {
+            $0.listen = $1
+            _ = try $0.listenAddress()
+        },
+        .init(key: "tls", flag: "--tls", defaultValue: "on", summary: "`on`: HTTPS with HTTP/2 from `certs/` (generated when missing); `off`: plain HTTP behind a TLS proxy.") {
+            $0.tls = try boolean($1, "tls")
+        },
+        .init(key: "external_hostname", flag: nil, defaultValue: "", summary: "Name clients use to reach Wharf; added to the generated certificate's names.") {
+            $0.externalHostname = $1.isEmpty ? nil : $1
+        },
+        .init(key: "uploads.purge_after", flag: nil, defaultValue: "24h", summary: "Age after which an unfinished upload is removed.") {
+            $0.uploadPurgeAfter = try duration($1, "uploads.purge_after")
+        },
+        .init(key: "uploads.purge_interval", flag: nil, defaultValue: "1h", summary: "How often abandoned uploads are looked for.") {
+            $0.uploadPurgeInterval = try duration($1, "uploads.purge_interval")
+        },
+        .init(key: "storage.fsync", flag: nil, defaultValue: "on", summary: "Flush blob data and links to disk before acknowledging a push.") {
+            $0.storageFsync = try boolean($1, "storage.fsync")
+        },
+        .init(key: "log_level", flag: "--log-level", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical.") {
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains($1) else { throw ConfigurationError("log_level: expected one of \(levels.joined(separator: ", ")), got \($1)") }
+            $0.logLevel = $1
+        },
+    ]
+
+    /// Builds the configuration: defaults < YAML file < environment < flags.
+    ///
+    /// - Parameters:
+    ///   - file: path of a YAML file, or nil (also taken from `WHARF_CONFIG`).
+    ///   - environment: the process environment.
+    ///   - flags: values given on the command line, by YAML key.
+    public static func load(file: String?, environment: [String: String], flags: [String: String]) throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        if let path = file ?? environment["WHARF_CONFIG"] {
+            let values = try readYAML(path)
+            let known = Set(all.map(\.key))
+            if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
+                throw ConfigurationError("\(path): unknown option \(unknown)")
+            }
+            for key in all { if let value = values[key.key] { try key.apply(&configuration, value) } }
+        }
+        for key in all {
+            if let value = environment[key.environmentName] { try key.apply(&configuration, value) }
+        }
+        for key in all {
+            if let value = flags[key.key] { try key.apply(&configuration, value) }
+        }
+        return configuration
+    }
+
+    /// Flattens a YAML mapping to dotted keys with string values.
+    static func readYAML(_ path: String) throws -> [String: String] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError("\(path): cannot read the configuration file")
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigurationError("\(path): not valid YAML (\(String(describing: error).split(separator: "\n").first ?? ""))")
+        }
+        var result: [String: String] = [:]
+        func flatten(_ node: Node, prefix: String) throws {
+            switch node {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    guard let name = key.string else { throw ConfigurationError("\(path): keys must be strings") }
+                    try flatten(value, prefix: prefix.isEmpty ? name : "\(prefix).\(name)")
+                }
+            case .scalar(let scalar):
+                result[prefix] = scalar.string
+            case .sequence, .alias:
+                throw ConfigurationError("\(path): \(prefix) must be a single value")
+            }
+        }
+        if let node { try flatten(node, prefix: "") }
+        return result
+    }
+
+    static func nonEmpty(_ value: String, _ key: String) throws -> String {
+        guard !value.isEmpty else { throw ConfigurationError("\(key): must not be empty") }
+        return value
+    }
+
+    static func boolean(_ value: String, _ key: String) throws -> Bool {
+        switch value.lowercased() {
+        case "on", "true", "yes", "1": return true
+        case "off", "false", "no", "0": return false
+        default: throw ConfigurationError("\(key): expected on or off, got \(value)")
+        }
+    }
+
+    /// `90s`, `15m`, `24h`, `7d`, or a number of seconds.
+    static func duration(_ value: String, _ key: String) throws -> Duration {
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        var number = Substring(value)
+        var unit = 1
+        if let last = value.last, let multiplier = units[last] {
+            number = number.dropLast()
+            unit = multiplier
+        }
+        guard let amount = Int(number), amount > 0 else { throw ConfigurationError("\(key): expected a duration like 90s, 15m, 24h, got \(value)") }
+        return .seconds(amount * unit)
+    }
+
+    /// The README's configuration table, in Markdown.
+    public static func markdownTable() -> String {
+        var lines = ["| YAML key | environment | flag | default | meaning |", "| --- | --- | --- | --- | --- |"]
+        for key in all {
+            let defaultText = key.defaultValue.isEmpty ? "" : "`\(key.defaultValue)`"
+            lines.append("| `\(key.key)` | `\(key.environmentName)` | \(key.flag.map { "`\($0)`" } ?? "") | \(defaultText) | \(key.summary) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

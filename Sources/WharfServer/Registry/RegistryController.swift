@@ -1,0 +1,386 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import WharfCore
+import WharfStorage
+
+/// The OCI distribution API under `/v2`.
+///
+/// A router middleware rather than routes: repository names contain slashes and even endpoint words, so the
+/// endpoint is parsed from the end of the path (`RegistryRoute`). Every response, errors included, carries
+/// `Docker-Distribution-API-Version`.
+struct RegistryController<Context: RequestContext>: RouterMiddleware {
+    let blobs: BlobStore
+    let manifests: ManifestIndex
+    let walker: RepositoryWalker
+
+    /// Blob bodies are streamed in chunks of this size.
+    static var downloadChunkSize: Int { 512 * 1024 }
+    /// The most entries one tags or catalog page returns.
+    static var maxPageSize: Int { 10_000 }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard path == "/v2" || path.hasPrefix("/v2/") else { return try await next(request, context) }
+        var response: Response
+        do {
+            response = try await dispatch(request, path: path, context: context)
+        } catch {
+            response = OCIErrorResponse.response(for: error, method: request.method, logger: context.logger)
+        }
+        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
+        return response
+    }
+
+    func dispatch(_ request: Request, path: String, context: Context) async throws -> Response {
+        let route = try RegistryRoute(path: path)
+        switch (route, request.method) {
+        case (.base, .get), (.base, .head):
+            return json(Data("{}".utf8), method: request.method)
+        case (.catalog, .get):
+            return try catalog(request)
+        case (.tags(let name), .get):
+            return try tags(request, name)
+        case (.manifest(let name, let reference), .get), (.manifest(let name, let reference), .head):
+            return try await getManifest(request, name, reference)
+        case (.manifest(let name, let reference), .put):
+            return try await putManifest(request, name, reference)
+        case (.manifest(let name, let reference), .delete):
+            return try deleteManifest(name, reference)
+        case (.blob(let name, let digest), .get), (.blob(let name, let digest), .head):
+            return try getBlob(request, name, digest)
+        case (.blob(let name, let digest), .delete):
+            try blobs.unlinkBlob(digest, in: name)
+            return Response(status: .accepted, headers: [.contentLength: "0"])
+        case (.startUpload(let name), .post):
+            return try await startUpload(request, name)
+        case (.upload(let name, let id), .get):
+            let session = try await blobs.status(of: id, in: name)
+            return uploadResponse(.noContent, session)
+        case (.upload(let name, let id), .patch):
+            return try await patchUpload(request, name, id)
+        case (.upload(let name, let id), .put):
+            return try await finishUpload(request, name, id)
+        case (.upload(let name, let id), .delete):
+            try await blobs.cancel(id, in: name)
+            return Response(status: .noContent)
+        case (.referrers(let name, let digest), .get):
+            return try await referrers(request, name, digest)
+        default:
+            throw RegistryError(.unsupported, detail: "\(request.method) is not supported here")
+        }
+    }
+
+    // MARK: Listing
+
+    func catalog(_ request: Request) throws -> Response {
+        let names = try walker.repositories().map(\.value)
+        let (page, next) = try paginate(names, request: request, defaultSize: 1000)
+        var response = json(try encode(["repositories": page]), method: .get)
+        if let next { response.headers[.link] = "</v2/_catalog?\(next)>; rel=\"next\"" }
+        return response
+    }
+
+    func tags(_ request: Request, _ name: RepositoryName) throws -> Response {
+        guard let all = try manifests.tags(in: name) else {
+            throw RegistryError(.nameUnknown, detail: name.value)
+        }
+        let (page, next) = try paginate(all, request: request, defaultSize: nil)
+        var response = json(try encode(TagList(name: name.value, tags: page)), method: .get)
+        if let next { response.headers[.link] = "</v2/\(name.value)/tags/list?\(next)>; rel=\"next\"" }
+        return response
+    }
+
+    /// Applies `n` and `last` to a sorted list. Returns the page and, when more follow, the next page's query.
+    func paginate(_ sorted: [String], request: Request, defaultSize: Int?) throws -> ([String], String?) {
+        let query = request.uri.queryParameters
+        var size = defaultSize
+        if let text = query["n"] {
+            guard let n = Int(text), n >= 0 else { throw RegistryError(.paginationInvalid, detail: "n must be a non-negative number") }
+            size = n
+        }
+        if let requested = size { size = min(requested, Self.maxPageSize) }
+        var start = sorted.startIndex
+        if let last = query["last"] {
+            let lastText = String(last)
+            start = sorted.firstIndex(where: { $0 > lastText }) ?? sorted.endIndex
+        }
+        let remaining = sorted[start...]
+        guard let size, size < remaining.count else { return (Array(remaining), nil) }
+        let page = Array(remaining.prefix(size))
+        guard let lastInPage = page.last else { return ([], nil) }
+        return (page, "n=\(size)&last=\(lastInPage.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? lastInPage)")
+    }
+
+    // MARK: Manifests
+
+    func getManifest(_ request: Request, _ name: RepositoryName, _ reference: Reference) async throws -> Response {
+        guard let manifest = try await manifests.get(reference, in: name) else {
+            throw RegistryError(.manifestUnknown, detail: "\(name.value):\(reference)")
+        }
+        try checkAccept(request, manifest)
+        var headers = HTTPFields()
+        headers[.contentType] = manifest.mediaType
+        headers[.dockerContentDigest] = manifest.digest.description
+        headers[.eTag] = "\"\(manifest.digest)\""
+        headers[.contentLength] = String(manifest.bytes.count)
+        if request.method == .head { return Response(status: .ok, headers: headers) }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: manifest.bytes)))
+    }
+
+    /// The spec lets a client say which manifest types it can read: when it lists manifest types and none
+    /// (nor a wildcard) matches, the manifest is not served in a form the client could misread.
+    func checkAccept(_ request: Request, _ manifest: StoredManifest) throws {
+        let accepted = request.headers[values: .accept]
+            .flatMap { $0.split(separator: ",") }
+            .map { MediaType.essence($0) }
+        guard accepted.contains(where: { MediaType.manifests.contains($0) }) else { return }
+        if accepted.contains(manifest.mediaType) || accepted.contains("*/*") || accepted.contains("application/*") { return }
+        throw RegistryError(
+            .manifestUnknown,
+            "manifest is not available in an accepted media type",
+            detail: "stored as \(manifest.mediaType)"
+        )
+    }
+
+    func putManifest(_ request: Request, _ name: RepositoryName, _ reference: Reference) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > Manifest.maxSize {
+            throw RegistryError(.tooLarge, "manifest too large", detail: "limit is \(Manifest.maxSize) bytes")
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: Manifest.maxSize)
+        let bytes = Array(buffer.readableBytesView)
+        let (digest, manifest) = try await manifests.put(
+            bytes,
+            contentType: request.headers[.contentType],
+            reference: reference,
+            in: name,
+            blobs: blobs
+        )
+        var headers = HTTPFields()
+        headers[.location] = "/v2/\(name.value)/manifests/\(digest)"
+        headers[.dockerContentDigest] = digest.description
+        headers[.contentLength] = "0"
+        if let subject = manifest.subject { headers[.ociSubject] = subject.description }
+        return Response(status: .created, headers: headers)
+    }
+
+    func deleteManifest(_ name: RepositoryName, _ reference: Reference) throws -> Response {
+        switch reference {
+        case .digest(let digest): try manifests.delete(digest, in: name)
+        case .tag(let tag): try manifests.deleteTag(tag, in: name)
+        }
+        return Response(status: .accepted, headers: [.contentLength: "0"])
+    }
+
+    func referrers(_ request: Request, _ name: RepositoryName, _ digest: OCIDigest) async throws -> Response {
+        let artifactType = request.uri.queryParameters["artifactType"].map(String.init)
+        let descriptors = try await manifests.referrers(of: digest, in: name, artifactType: artifactType)
+        var response = json(try encode(ReferrersIndex(manifests: descriptors)), method: .get, contentType: MediaType.ociIndex)
+        if artifactType != nil { response.headers[.ociFiltersApplied] = "artifactType" }
+        return response
+    }
+
+    // MARK: Blobs
+
+    func getBlob(_ request: Request, _ name: RepositoryName, _ digest: OCIDigest) throws -> Response {
+        guard let reader = try blobs.openBlob(digest, in: name) else {
+            throw RegistryError(.blobUnknown, detail: digest.description)
+        }
+        let size = reader.size
+        var headers = HTTPFields()
+        headers[.contentType] = MediaType.octetStream
+        headers[.dockerContentDigest] = digest.description
+        headers[.eTag] = "\"\(digest)\""
+        headers[.acceptRanges] = "bytes"
+        headers[.cacheControl] = "max-age=31536000"
+        var status = HTTPResponse.Status.ok
+        var range: ClosedRange<Int64> = 0...max(size - 1, 0)
+        if let header = request.headers[.range], let requested = try ByteRange.parseRangeHeader(header, size: size) {
+            status = .partialContent
+            range = requested
+            headers[.contentRange] = "bytes \(requested.lowerBound)-\(requested.upperBound)/\(size)"
+        }
+        let length = size == 0 ? 0 : range.upperBound - range.lowerBound + 1
+        headers[.contentLength] = String(length)
+        if request.method == .head || length == 0 { return Response(status: status, headers: headers) }
+        let start = range.lowerBound
+        let body = ResponseBody(contentLength: Int(length)) { writer in
+            let allocator = ByteBufferAllocator()
+            var offset = start
+            let end = start + length
+            while offset < end {
+                let chunk = try reader.read(at: offset, length: Int(min(Int64(Self.downloadChunkSize), end - offset)), allocator: allocator)
+                guard chunk.readableBytes > 0 else { throw RegistryError(.blobUnknown, detail: "blob shorter than its size") }
+                offset += Int64(chunk.readableBytes)
+                try await writer.write(chunk)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    // MARK: Uploads
+
+    func startUpload(_ request: Request, _ name: RepositoryName) async throws -> Response {
+        let query = request.uri.queryParameters
+        if let mountText = query["mount"] {
+            let digest = try OCIDigest(parsing: mountText)
+            let source = try query["from"].map { try RepositoryName($0) }
+            if let size = try await blobs.mount(digest, into: name, from: source) {
+                _ = size
+                return blobCreated(name, digest)
+            }
+        }
+        var session = try await blobs.startUpload(in: name)
+        if let digestText = query["digest"] {
+            let digest: OCIDigest
+            do {
+                digest = try OCIDigest(parsing: digestText)
+            } catch {
+                try? await blobs.cancel(session.id, in: name)
+                throw error
+            }
+            session = try await blobs.checkOut(session.id, in: name)
+            do {
+                try await blobs.append(request.body, to: &session, limit: declaredLength(request))
+                try checkComplete(session, start: 0, request: request, range: nil)
+            } catch {
+                await blobs.checkIn(session)
+                try? await blobs.cancel(session.id, in: name)
+                throw error
+            }
+            _ = try await blobs.commit(session, expected: digest)
+            return blobCreated(name, digest)
+        }
+        if declaredLength(request) ?? 0 > 0 {
+            session = try await blobs.checkOut(session.id, in: name)
+            do {
+                try await blobs.append(request.body, to: &session, limit: declaredLength(request))
+            } catch {
+                await blobs.checkIn(session)
+                throw error
+            }
+            await blobs.checkIn(session)
+        }
+        return uploadResponse(.accepted, session)
+    }
+
+    func patchUpload(_ request: Request, _ name: RepositoryName, _ id: UploadID) async throws -> Response {
+        let range = try contentRange(request)
+        var session = try await blobs.checkOut(id, in: name)
+        let start = session.offset
+        do {
+            try checkRange(range, session: session, request: request)
+            try await blobs.append(request.body, to: &session, limit: range.map { $0.upperBound - $0.lowerBound + 1 } ?? declaredLength(request))
+            try checkComplete(session, start: start, request: request, range: range)
+        } catch {
+            await blobs.checkIn(session)
+            throw error
+        }
+        await blobs.checkIn(session)
+        return uploadResponse(.accepted, session)
+    }
+
+    func finishUpload(_ request: Request, _ name: RepositoryName, _ id: UploadID) async throws -> Response {
+        guard let digestText = request.uri.queryParameters["digest"] else {
+            throw RegistryError(.digestInvalid, "digest parameter missing")
+        }
+        let digest = try OCIDigest(parsing: digestText)
+        let range = try contentRange(request)
+        var session = try await blobs.checkOut(id, in: name)
+        let start = session.offset
+        do {
+            try checkRange(range, session: session, request: request)
+            try await blobs.append(request.body, to: &session, limit: range.map { $0.upperBound - $0.lowerBound + 1 } ?? declaredLength(request))
+            try checkComplete(session, start: start, request: request, range: range)
+        } catch {
+            await blobs.checkIn(session)
+            throw error
+        }
+        _ = try await blobs.commit(session, expected: digest)
+        return blobCreated(name, digest)
+    }
+
+    func contentRange(_ request: Request) throws -> ClosedRange<Int64>? {
+        guard let header = request.headers[.contentRange] else { return nil }
+        guard let range = ByteRange.parseContentRange(header) else {
+            throw RegistryError(.blobUploadOutOfOrder, "invalid Content-Range", detail: String(header.prefix(100)))
+        }
+        return range
+    }
+
+    func declaredLength(_ request: Request) -> Int64? {
+        request.headers[.contentLength].flatMap { Int64($0) }
+    }
+
+    /// A chunk must start where the upload stands, and its length must agree with Content-Length.
+    func checkRange(_ range: ClosedRange<Int64>?, session: UploadSession, request: Request) throws {
+        guard let range else { return }
+        guard range.lowerBound == session.offset else {
+            throw RegistryError(
+                .blobUploadOutOfOrder,
+                detail: "chunk starts at \(range.lowerBound), upload is at \(session.offset)",
+                headers: [("Range", session.rangeHeader), ("Location", "/v2/\(session.repository.value)/blobs/uploads/\(session.id)")]
+            )
+        }
+        if let length = declaredLength(request), length != range.upperBound - range.lowerBound + 1 {
+            throw RegistryError(.blobUploadOutOfOrder, "Content-Range and Content-Length disagree")
+        }
+    }
+
+    /// The body must have been as long as the request said.
+    func checkComplete(_ session: UploadSession, start: Int64, request: Request, range: ClosedRange<Int64>?) throws {
+        let received = session.offset - start
+        let expected = range.map { $0.upperBound - $0.lowerBound + 1 } ?? declaredLength(request)
+        if let expected, received != expected {
+            throw RegistryError(.sizeInvalid, detail: "received \(received) bytes, expected \(expected)")
+        }
+    }
+
+    func uploadResponse(_ status: HTTPResponse.Status, _ session: UploadSession) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = "/v2/\(session.repository.value)/blobs/uploads/\(session.id)"
+        headers[.range] = session.rangeHeader
+        headers[.dockerUploadUUID] = session.id.value
+        headers[.contentLength] = "0"
+        return Response(status: status, headers: headers)
+    }
+
+    func blobCreated(_ name: RepositoryName, _ digest: OCIDigest) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = "/v2/\(name.value)/blobs/\(digest)"
+        headers[.dockerContentDigest] = digest.description
+        headers[.contentLength] = "0"
+        return Response(status: .created, headers: headers)
+    }
+
+    // MARK: Helpers
+
+    func json(_ data: Data, method: HTTPRequest.Method, contentType: String = "application/json; charset=utf-8") -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        headers[.contentLength] = String(data.count)
+        if method == .head { return Response(status: .ok, headers: headers) }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    func encode(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return try encoder.encode(value)
+    }
+}
+
+struct TagList: Encodable {
+    let name: String
+    let tags: [String]
+}
+
+struct ReferrersIndex: Encodable {
+    var schemaVersion = 2
+    var mediaType = MediaType.ociIndex
+    let manifests: [Descriptor]
+}

@@ -1,0 +1,276 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+import NIOPosix
+
+/// The filesystem storage driver: a folder in distribution's layout.
+///
+/// Calls are plain POSIX system calls made from the calling task: small reads and writes to the page cache cost
+/// microseconds. The one call that can block for long, `fsync`, runs on NIO's thread pool.
+public struct FilesystemDriver: StorageDriver {
+    public let root: String
+    /// Whether data is flushed to disk before it becomes visible (blob data, links).
+    public let durable: Bool
+
+    public init(root: String, durable: Bool = true) {
+        var root = root
+        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
+        self.root = root
+        self.durable = durable
+    }
+
+    func fullPath(_ path: String) throws -> String {
+        // Defence in depth: callers build paths from validated names only.
+        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
+            if component.isEmpty || component == "." || component == ".." || component.contains("\0") {
+                throw StorageError(.invalidPath, "refusing path \(path)")
+            }
+        }
+        return root + "/" + path
+    }
+
+    public func read(_ path: String, limit: Int) throws -> [UInt8]? {
+        let full = try fullPath(path)
+        let fd = open(full, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw Self.error("open", full)
+        }
+        defer { _ = close(fd) }
+        var result = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EISDIR { return nil }
+                throw Self.error("read", full)
+            }
+            if n == 0 { break }
+            result.append(contentsOf: chunk[0..<n])
+            if result.count > limit { throw StorageError(.io, "\(path) is larger than \(limit) bytes") }
+        }
+        return result
+    }
+
+    public func write(_ path: String, contents: [UInt8]) async throws {
+        let full = try fullPath(path)
+        let temporary = Self.temporaryName(for: full)
+        try makeParents(of: full)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Self.error("create", temporary) }
+        do {
+            try contents.withUnsafeBytes { try Self.writeAll(fd, $0, at: 0, path: temporary) }
+            if durable { try await Self.sync(fd, path: temporary) }
+            _ = close(fd)
+        } catch {
+            _ = close(fd)
+            _ = unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, full) == 0 else {
+            let failure = Self.error("rename", full)
+            _ = unlink(temporary)
+            throw failure
+        }
+    }
+
+    public func info(_ path: String) throws -> FileInfo? {
+        let full = try fullPath(path)
+        var st = stat()
+        guard stat(full, &st) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw Self.error("stat", full)
+        }
+        let modified = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        return FileInfo(size: Int64(st.st_size), modified: modified, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR)
+    }
+
+    public func list(_ path: String) throws -> [String]? {
+        try Self.listFull(try fullPath(path))
+    }
+
+    static func listFull(_ full: String) throws -> [String]? {
+        guard let dir = opendir(full) else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw error("opendir", full)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        return names
+    }
+
+    public func remove(_ path: String) throws {
+        try Self.removeFull(try fullPath(path))
+    }
+
+    static func removeFull(_ full: String) throws {
+        var st = stat()
+        guard lstat(full, &st) == 0 else {
+            if errno == ENOENT { return }
+            throw error("lstat", full)
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            for name in try listFull(full) ?? [] {
+                try removeFull(full + "/" + name)
+            }
+            if rmdir(full) != 0 && errno != ENOENT { throw error("rmdir", full) }
+        } else if unlink(full) != 0 && errno != ENOENT {
+            throw error("unlink", full)
+        }
+    }
+
+    public func move(_ source: String, to destination: String) async throws {
+        let from = try fullPath(source)
+        let to = try fullPath(destination)
+        if durable {
+            let fd = open(from, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Self.error("open", from) }
+            defer { _ = close(fd) }
+            try await Self.sync(fd, path: from)
+        }
+        try makeParents(of: to)
+        guard rename(from, to) == 0 else { throw Self.error("rename", to) }
+    }
+
+    public func openForWriting(_ path: String) throws -> any StorageWriter {
+        let full = try fullPath(path)
+        try makeParents(of: full)
+        let fd = open(full, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Self.error("open", full) }
+        return FileWriter(fd: fd, path: full)
+    }
+
+    public func openForReading(_ path: String) throws -> (any StorageReader)? {
+        let full = try fullPath(path)
+        let fd = open(full, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw Self.error("open", full)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            _ = close(fd)
+            throw Self.error("fstat", full)
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            _ = close(fd)
+            return nil
+        }
+        return FileReader(fd: fd, size: Int64(st.st_size), path: full)
+    }
+
+    func makeParents(of full: String) throws {
+        guard let slash = full.lastIndex(of: "/") else { return }
+        try Self.makeDirectories(String(full[..<slash]))
+    }
+
+    static func makeDirectories(_ full: String) throws {
+        if mkdir(full, 0o755) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT, let slash = full.lastIndex(of: "/"), slash != full.startIndex else {
+            throw error("mkdir", full)
+        }
+        try makeDirectories(String(full[..<slash]))
+        if mkdir(full, 0o755) != 0 && errno != EEXIST { throw error("mkdir", full) }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: String) throws {
+        var written = 0
+        while written < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw error("write", path)
+            }
+            written += n
+        }
+    }
+
+    static func sync(_ fd: Int32, path: String) async throws {
+        let result = try await NIOThreadPool.singleton.runIfActive { fsync(fd) == 0 ? 0 : errno }
+        if result != 0 { throw StorageError(.io, "fsync \(path): \(String(cString: strerror(result)))") }
+    }
+
+    static func temporaryName(for full: String) -> String {
+        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        return "\(full).tmp-\(suffix)"
+    }
+
+    static func error(_ operation: String, _ path: String) -> StorageError {
+        StorageError(.io, "\(operation) \(path): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// Owns one file descriptor open for writing; used by one request task at a time.
+final class FileWriter: StorageWriter {
+    private var fd: Int32
+    let path: String
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    func write(_ buffer: ByteBuffer, at offset: Int64) throws {
+        try buffer.withUnsafeReadableBytes { try FilesystemDriver.writeAll(fd, $0, at: offset, path: path) }
+    }
+
+    func truncate(to size: Int64) throws {
+        guard ftruncate(fd, off_t(size)) == 0 else { throw FilesystemDriver.error("truncate", path) }
+    }
+
+    func close() {
+        if fd >= 0 {
+            _ = Glibc.close(fd)
+            fd = -1
+        }
+    }
+
+    deinit { close() }
+}
+
+/// Owns one file descriptor open for reading. `@unchecked Sendable` is safe: the descriptor never changes after
+/// init, `pread` takes explicit offsets (no shared file position), and it is closed only in `deinit`.
+final class FileReader: StorageReader, @unchecked Sendable {
+    let fd: Int32
+    let size: Int64
+    let path: String
+
+    init(fd: Int32, size: Int64, path: String) {
+        self.fd = fd
+        self.size = size
+        self.path = path
+    }
+
+    func read(at offset: Int64, length: Int, allocator: ByteBufferAllocator) throws -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: length)
+        var filled = 0
+        while filled < length {
+            let n = buffer.withUnsafeMutableWritableBytes { pointer in
+                pread(fd, pointer.baseAddress, pointer.count, off_t(offset) + off_t(filled))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FilesystemDriver.error("read", path)
+            }
+            if n == 0 { break }
+            buffer.moveWriterIndex(forwardBy: n)
+            filled += n
+        }
+        return buffer
+    }
+
+    deinit { _ = Glibc.close(fd) }
+}

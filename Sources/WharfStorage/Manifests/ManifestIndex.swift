@@ -1,0 +1,231 @@
+import Foundation
+import WharfCore
+
+/// What the index remembers about a stored manifest. Manifests are immutable by digest, so this never goes stale.
+public struct ManifestSummary: Sendable {
+    public let mediaType: String
+    public let size: Int64
+    public let subject: OCIDigest?
+    public let artifactType: String?
+    public let annotations: [String: String]?
+}
+
+/// A manifest as stored, ready to serve.
+public struct StoredManifest: Sendable {
+    public let digest: OCIDigest
+    public let mediaType: String
+    public let bytes: [UInt8]
+}
+
+/// Manifests, tags and referrers of every repository.
+///
+/// Storage is the source of truth and is read and written from the request's task; the actor owns only a cache
+/// of per-digest summaries (immutable facts), so it is never stale, even when another process writes the folder.
+public actor ManifestIndex {
+    public nonisolated let driver: any StorageDriver
+    private var summaries: [OCIDigest: ManifestSummary] = [:]
+    private let summaryLimit: Int
+
+    /// The largest stored manifest Wharf will read back (distribution may have written larger ones than it accepts).
+    static let readLimit = 16 * 1024 * 1024
+
+    public init(driver: any StorageDriver, summaryLimit: Int = 100_000) {
+        self.driver = driver
+        self.summaryLimit = summaryLimit
+    }
+
+    // MARK: Writing
+
+    /// Validates and stores a manifest, then points the tag at it when `reference` is a tag.
+    ///
+    /// Order of writes: content, revision link, tag index link, tag current link; a crash in between leaves an
+    /// unreferenced revision at worst, never a tag pointing at missing content.
+    public nonisolated func put(
+        _ bytes: [UInt8],
+        contentType: String?,
+        reference: Reference,
+        in repository: RepositoryName,
+        blobs: BlobStore
+    ) async throws -> (digest: OCIDigest, manifest: Manifest) {
+        let manifest = try Manifest(parsing: bytes, contentType: contentType)
+        let digest: OCIDigest
+        switch reference {
+        case .digest(let expected):
+            digest = OCIDigest.of(bytes, algorithm: expected.algorithm)
+            guard digest == expected else {
+                throw RegistryError(.digestInvalid, detail: "manifest content has digest \(digest), URL names \(expected)")
+            }
+        case .tag:
+            digest = OCIDigest.of(bytes)
+        }
+        for blob in manifest.blobReferences {
+            guard try blobs.blobSize(blob, in: repository) != nil else {
+                throw RegistryError(.manifestBlobUnknown, detail: "blob \(blob) is not in \(repository)")
+            }
+        }
+        for child in manifest.manifestReferences {
+            guard try readLink(RegistryPaths.revisionLink(repository, child)) == child,
+                try blobs.blobExists(child)
+            else {
+                throw RegistryError(.manifestBlobUnknown, detail: "manifest \(child) is not in \(repository)")
+            }
+        }
+        if try driver.info(RegistryPaths.blobData(digest))?.size != Int64(bytes.count) {
+            try await driver.write(RegistryPaths.blobData(digest), contents: bytes)
+        }
+        try await driver.write(RegistryPaths.revisionLink(repository, digest), contents: RegistryPaths.linkContent(digest))
+        if case .tag(let tag) = reference {
+            try await driver.write(RegistryPaths.tagIndexLink(repository, tag, digest), contents: RegistryPaths.linkContent(digest))
+            try await driver.write(RegistryPaths.tagCurrentLink(repository, tag), contents: RegistryPaths.linkContent(digest))
+        }
+        await remember(
+            digest,
+            ManifestSummary(
+                mediaType: manifest.mediaType,
+                size: Int64(bytes.count),
+                subject: manifest.subject,
+                artifactType: manifest.artifactType,
+                annotations: manifest.annotations
+            )
+        )
+        return (digest, manifest)
+    }
+
+    // MARK: Reading
+
+    /// The digest a reference resolves to in the repository, or nil.
+    public nonisolated func resolve(_ reference: Reference, in repository: RepositoryName) throws -> OCIDigest? {
+        switch reference {
+        case .tag(let tag):
+            guard let digest = try readLink(RegistryPaths.tagCurrentLink(repository, tag)) else { return nil }
+            return try readLink(RegistryPaths.revisionLink(repository, digest)) == digest ? digest : nil
+        case .digest(let digest):
+            return try readLink(RegistryPaths.revisionLink(repository, digest)) == digest ? digest : nil
+        }
+    }
+
+    /// The manifest a reference names, or nil.
+    public nonisolated func get(_ reference: Reference, in repository: RepositoryName) async throws -> StoredManifest? {
+        guard let digest = try resolve(reference, in: repository),
+            let bytes = try driver.read(RegistryPaths.blobData(digest), limit: Self.readLimit)
+        else { return nil }
+        let summary = await summary(of: digest, bytes: bytes)
+        return StoredManifest(digest: digest, mediaType: summary.mediaType, bytes: bytes)
+    }
+
+    /// The summary of a manifest the repository holds, reading it from storage when it is not cached.
+    nonisolated func summary(of digest: OCIDigest, in repository: RepositoryName) async throws -> ManifestSummary? {
+        if let cached = await cachedSummary(digest) { return cached }
+        guard let bytes = try driver.read(RegistryPaths.blobData(digest), limit: Self.readLimit) else { return nil }
+        return await summary(of: digest, bytes: bytes)
+    }
+
+    nonisolated func summary(of digest: OCIDigest, bytes: [UInt8]) async -> ManifestSummary {
+        if let cached = await cachedSummary(digest) { return cached }
+        let parsed = try? Manifest(parsing: bytes, contentType: nil)
+        let summary = ManifestSummary(
+            mediaType: parsed?.mediaType ?? Manifest.storedMediaType(of: bytes),
+            size: Int64(bytes.count),
+            subject: parsed?.subject,
+            artifactType: parsed?.artifactType,
+            annotations: parsed?.annotations
+        )
+        await remember(digest, summary)
+        return summary
+    }
+
+    private func cachedSummary(_ digest: OCIDigest) -> ManifestSummary? {
+        summaries[digest]
+    }
+
+    private func remember(_ digest: OCIDigest, _ summary: ManifestSummary) {
+        if summaries.count >= summaryLimit { summaries.removeAll(keepingCapacity: true) }
+        summaries[digest] = summary
+    }
+
+    /// Whether the repository exists in storage.
+    public nonisolated func repositoryExists(_ repository: RepositoryName) throws -> Bool {
+        try driver.info(RegistryPaths.manifestsDirectory(repository))?.isDirectory == true
+    }
+
+    /// The repository's tags in lexical order, or nil when the repository does not exist.
+    public nonisolated func tags(in repository: RepositoryName) throws -> [String]? {
+        guard try repositoryExists(repository) else { return nil }
+        let names = try driver.list(RegistryPaths.tagsDirectory(repository)) ?? []
+        var tags: [String] = []
+        for name in names {
+            guard let tag = try? Tag(name) else { continue }
+            if try driver.info(RegistryPaths.tagCurrentLink(repository, tag)) != nil { tags.append(name) }
+        }
+        return tags.sorted()
+    }
+
+    /// Manifests in the repository whose `subject` is `subject`, as descriptors, optionally only one artifact type.
+    public nonisolated func referrers(
+        of subject: OCIDigest,
+        in repository: RepositoryName,
+        artifactType: String?
+    ) async throws -> [Descriptor] {
+        var result: [Descriptor] = []
+        for digest in try revisions(in: repository) {
+            guard let summary = try await summary(of: digest, in: repository), summary.subject == subject else { continue }
+            if let artifactType, summary.artifactType != artifactType { continue }
+            result.append(
+                Descriptor(
+                    mediaType: summary.mediaType,
+                    digest: digest.description,
+                    size: summary.size,
+                    annotations: summary.annotations,
+                    artifactType: summary.artifactType
+                )
+            )
+        }
+        return result
+    }
+
+    /// Digests of every manifest revision the repository links.
+    public nonisolated func revisions(in repository: RepositoryName) throws -> [OCIDigest] {
+        var digests: [OCIDigest] = []
+        for algorithm in OCIDigest.Algorithm.allCases {
+            for name in try driver.list(RegistryPaths.revisionsDirectory(repository, algorithm)) ?? [] {
+                guard let digest = try? OCIDigest(algorithm: algorithm, hex: name),
+                    try readLink(RegistryPaths.revisionLink(repository, digest)) == digest
+                else { continue }
+                digests.append(digest)
+            }
+        }
+        return digests.sorted()
+    }
+
+    // MARK: Deleting
+
+    /// Deletes a manifest revision and every tag that points at it.
+    public nonisolated func delete(_ digest: OCIDigest, in repository: RepositoryName) throws {
+        guard try readLink(RegistryPaths.revisionLink(repository, digest)) == digest else {
+            throw RegistryError(.manifestUnknown, detail: digest.description)
+        }
+        // Untag first: a crash then leaves a revision without tags, never a tag pointing at nothing.
+        for name in try driver.list(RegistryPaths.tagsDirectory(repository)) ?? [] {
+            guard let tag = try? Tag(name) else { continue }
+            if try readLink(RegistryPaths.tagCurrentLink(repository, tag)) == digest {
+                try driver.remove(RegistryPaths.tagDirectory(repository, tag))
+            } else {
+                try driver.remove(RegistryPaths.tagIndexLink(repository, tag, digest).dropLastComponent())
+            }
+        }
+        try driver.remove(RegistryPaths.revisionDirectory(repository, digest))
+    }
+
+    /// Removes a tag only; the manifest it pointed at stays reachable by digest.
+    public nonisolated func deleteTag(_ tag: Tag, in repository: RepositoryName) throws {
+        guard try driver.info(RegistryPaths.tagCurrentLink(repository, tag)) != nil else {
+            throw RegistryError(.manifestUnknown, detail: "tag \(tag) is not in \(repository)")
+        }
+        try driver.remove(RegistryPaths.tagDirectory(repository, tag))
+    }
+
+    nonisolated func readLink(_ path: String) throws -> OCIDigest? {
+        guard let bytes = try driver.read(path, limit: 1024) else { return nil }
+        return try? OCIDigest(parsing: String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

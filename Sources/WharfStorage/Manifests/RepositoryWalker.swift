@@ -1,0 +1,35 @@
+import WharfCore
+
+/// Finds repositories in storage the way distribution's catalog does: a folder with a `_manifests` child is a
+/// repository; folders whose names start with `_` are never descended into.
+public struct RepositoryWalker: Sendable {
+    public let driver: any StorageDriver
+
+    public init(driver: any StorageDriver) {
+        self.driver = driver
+    }
+
+    /// All repositories, sorted by name. With `includeUploadsOnly`, also folders that hold only upload sessions.
+    public func repositories(includeUploadsOnly: Bool = false) throws -> [RepositoryName] {
+        var found: [RepositoryName] = []
+        try walk(prefix: "", into: &found, includeUploadsOnly: includeUploadsOnly)
+        return found.sorted()
+    }
+
+    private func walk(prefix: String, into found: inout [RepositoryName], includeUploadsOnly: Bool) throws {
+        let path = prefix.isEmpty ? RegistryPaths.repositoriesRoot : "\(RegistryPaths.repositoriesRoot)/\(prefix)"
+        guard let entries = try driver.list(path) else { return }
+        if !prefix.isEmpty, entries.contains("_manifests") || (includeUploadsOnly && entries.contains("_uploads")),
+            let name = try? RepositoryName(prefix)
+        {
+            found.append(name)
+        }
+        for entry in entries where !entry.hasPrefix("_") && !entry.hasPrefix(".") {
+            let child = prefix.isEmpty ? entry : "\(prefix)/\(entry)"
+            guard child.utf8.count <= RepositoryName.maxLength else { continue }
+            if try driver.info("\(RegistryPaths.repositoriesRoot)/\(child)")?.isDirectory == true {
+                try walk(prefix: child, into: &found, includeUploadsOnly: includeUploadsOnly)
+            }
+        }
+    }
+}
