@@ -31,6 +31,9 @@ enum RegistryRoute: Equatable {
             return
         }
         let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
+        guard !parts.contains(where: { $0 == "." || $0 == ".." }) else {
+            throw RegistryError(.nameInvalid, detail: "dot segments in path")
+        }
         let n = parts.count
         func name(dropping count: Int) throws -> RepositoryName {
             try RepositoryName(parts[0..<(n - count)].joined(separator: "/"))
