@@ -52,14 +52,15 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
     try prepareDataDirectory(configuration)
     let services = WharfServices(configuration: configuration, logger: logger)
     let router = buildRouter(services: services)
+    // The key signs tokens too, so the pair is made (or checked) even when TLS is terminated by a proxy.
+    let info = try CertificateBootstrap.ensure(
+        certsDirectory: configuration.certsDirectory,
+        extraHostnames: configuration.externalHostname.map { [$0] } ?? [],
+        logger: logger
+    )
+    logger.info("TLS certificate", metadata: ["subject": "\(info.subject)", "sha256": "\(info.sha256Fingerprint)"])
     let server: HTTPServerBuilder
     if configuration.tls {
-        let info = try CertificateBootstrap.ensure(
-            certsDirectory: configuration.certsDirectory,
-            extraHostnames: configuration.externalHostname.map { [$0] } ?? [],
-            logger: logger
-        )
-        logger.info("TLS certificate", metadata: ["subject": "\(info.subject)", "sha256": "\(info.sha256Fingerprint)"])
         let tlsConfiguration = try CertificateBootstrap.serverTLSConfiguration(
             certsDirectory: configuration.certsDirectory,
             alpn: ["h2", "http/1.1"]
