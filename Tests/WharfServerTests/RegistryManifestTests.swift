@@ -254,4 +254,33 @@ import WharfCore
             #expect(errorCode(again) == "MANIFEST_UNKNOWN")
         }
     }
+
+    @Test func concurrentPushesToOneTagEndConsistent() async throws {
+        try await withRegistry { client, _ in
+            var pushed: [String: [UInt8]] = [:]
+            for index in 0..<16 {
+                let (manifest, d) = try await client.pushImage("race", tag: "seed\(index)", layers: ["layer \(index)"])
+                pushed[d] = manifest
+            }
+            let candidates = pushed
+            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for (_, manifest) in candidates {
+                    group.addTask {
+                        try await client.execute(
+                            uri: "/v2/race/manifests/latest",
+                            method: .put,
+                            headers: [.contentType: "application/vnd.oci.image.manifest.v1+json"],
+                            body: buffer(manifest)
+                        ).status
+                    }
+                }
+                for try await status in group { #expect(status == .created) }
+            }
+            let get = try await client.execute(uri: "/v2/race/manifests/latest", method: .get)
+            #expect(get.status == .ok)
+            let served = try #require(get.headers[.digestHeader])
+            #expect(candidates[served] == Array(get.body.readableBytesView))
+            #expect(digest(Array(get.body.readableBytesView)) == served)
+        }
+    }
 }
