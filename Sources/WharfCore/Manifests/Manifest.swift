@@ -65,17 +65,13 @@ public struct Manifest: Sendable {
         var children: [Descriptor] = []
         switch mediaType {
         case MediaType.dockerManifest, MediaType.ociManifest:
-            if mediaType == MediaType.dockerManifest, raw.schemaVersion != 2 {
-                throw RegistryError(.manifestInvalid, detail: "schemaVersion must be 2")
-            }
+            guard raw.schemaVersion == 2 else { throw RegistryError(.manifestInvalid, detail: "schemaVersion must be 2") }
             guard let config = raw.config else { throw RegistryError(.manifestInvalid, detail: "config is missing") }
             guard let layers = raw.layers else { throw RegistryError(.manifestInvalid, detail: "layers is missing") }
             guard raw.manifests == nil else { throw RegistryError(.manifestInvalid, detail: "an image manifest has no manifests") }
             blobs = [config] + layers
         case MediaType.dockerManifestList, MediaType.ociIndex:
-            if mediaType == MediaType.dockerManifestList, raw.schemaVersion != 2 {
-                throw RegistryError(.manifestInvalid, detail: "schemaVersion must be 2")
-            }
+            guard raw.schemaVersion == 2 else { throw RegistryError(.manifestInvalid, detail: "schemaVersion must be 2") }
             guard let manifests = raw.manifests else { throw RegistryError(.manifestInvalid, detail: "manifests is missing") }
             guard raw.config == nil, raw.layers == nil else {
                 throw RegistryError(.manifestInvalid, detail: "an index has no config or layers")

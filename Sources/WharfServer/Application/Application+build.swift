@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdHTTP2
 import HummingbirdTLS
 import Logging
+import NIOSSL
 import NIOCore
 import WharfCore
 import WharfStorage
@@ -61,10 +62,13 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
     logger.info("TLS certificate", metadata: ["subject": "\(info.subject)", "sha256": "\(info.sha256Fingerprint)"])
     let server: HTTPServerBuilder
     if configuration.tls {
-        let tlsConfiguration = try CertificateBootstrap.serverTLSConfiguration(
+        var tlsConfiguration = try CertificateBootstrap.serverTLSConfiguration(
             certsDirectory: configuration.certsDirectory,
             alpn: ["h2", "http/1.1"]
         )
+        // NIOSSL waits 5 s by default for the peer's close_notify; idle keep-alive clients rarely send one,
+        // and that wait would hold up every graceful shutdown.
+        tlsConfiguration.shutdownTimeout = .milliseconds(500)
         server = try .http2Upgrade(tlsConfiguration: tlsConfiguration)
     } else {
         server = .http1()

@@ -35,7 +35,13 @@ struct RegistryController<Context: RequestContext>: RouterMiddleware {
     }
 
     func dispatch(_ request: Request, path: String, context: Context) async throws -> Response {
-        let route = try RegistryRoute(path: path)
+        let route: RegistryRoute
+        do {
+            route = try RegistryRoute(path: path)
+        } catch let error as RegistryError where error.code == .tagInvalid && request.method != .put {
+            // A reference that cannot be a tag names no manifest: reading or deleting it is a 404.
+            throw RegistryError(.manifestUnknown, detail: error.detail)
+        }
         switch (route, request.method) {
         case (.base, .get), (.base, .head):
             return json(Data("{}".utf8), method: request.method)

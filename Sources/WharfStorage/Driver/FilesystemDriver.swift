@@ -258,8 +258,9 @@ final class FileReader: StorageReader, @unchecked Sendable {
         var buffer = allocator.buffer(capacity: length)
         var filled = 0
         while filled < length {
+            // The allocator rounds capacity up: never read past what was asked for.
             let n = buffer.withUnsafeMutableWritableBytes { pointer in
-                pread(fd, pointer.baseAddress, pointer.count, off_t(offset) + off_t(filled))
+                pread(fd, pointer.baseAddress, min(pointer.count, length - filled), off_t(offset) + off_t(filled))
             }
             if n < 0 {
                 if errno == EINTR { continue }

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Installs what Wharf needs, only when it is missing (safe to run again).
+#
+#   scripts/install-deps.sh run    system packages the build/run needs
+#   scripts/install-deps.sh test   the above, plus the end-to-end test tools:
+#                                  skopeo, Debian's docker-registry (CNCF
+#                                  distribution 2.8), openssl, curl, and a
+#                                  Python virtualenv (.venv) with pytest,
+#                                  requests and oras-py 0.2.x
+#
+# Works on a fresh Debian 12 / Ubuntu machine that has only Swift and python3.
+# As root it uses apt-get directly, otherwise sudo (when present).
+# Environment: WHARF_VENV (default: <repo>/.venv) - where the test venv lives.
+set -euo pipefail
+
+MODE="${1:-run}"
+case "$MODE" in
+  run|test) ;;
+  *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
+esac
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="${WHARF_VENV:-$ROOT/.venv}"
+
+log() { echo "install-deps: $*"; }
+die() { echo "install-deps: error: $*" >&2; exit 1; }
+
+# System packages the Swift build needs besides the toolchain (none yet; add
+# -dev packages here when a target links a C library).
+RUN_PKGS=()
+TEST_PKGS=(skopeo docker-registry openssl curl ca-certificates)
+PY_PKGS=(pytest requests "oras>=0.2,<0.3")
+
+SUDO=()
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
+fi
+
+pkg_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+APT_UPDATED=0
+apt_install() {
+  # $@: packages that are missing
+  [ "$#" -gt 0 ] || return 0
+  command -v apt-get >/dev/null 2>&1 || die "missing packages ($*) and no apt-get: install them by hand"
+  if [ "$(id -u)" != 0 ] && [ "${#SUDO[@]}" -eq 0 ]; then
+    die "missing packages ($*): run as root or install sudo"
+  fi
+  if [ "$APT_UPDATED" = 0 ]; then
+    log "apt-get update"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Install packages without letting their maintainer scripts start services
+# (docker-registry ships a service that would listen on :5000). A
+# policy-rc.d that answers 101 is Debian's standard way to say "do not start".
+apt_install_no_services() {
+  [ "$#" -gt 0 ] || return 0
+  local policy=/usr/sbin/policy-rc.d created=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+    "${SUDO[@]}" chmod 755 "$policy"
+    created=1
+  fi
+  local rc=0
+  apt_install "$@" || rc=$?
+  if [ "$created" = 1 ]; then "${SUDO[@]}" rm -f "$policy"; fi
+  return "$rc"
+}
+
+# Make sure Debian's docker-registry is not left running as a system service:
+# the tests start their own instances on loopback with their own config.
+disable_registry_service() {
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    if systemctl is-enabled --quiet docker-registry 2>/dev/null || systemctl is-active --quiet docker-registry 2>/dev/null; then
+      log "disabling the docker-registry system service"
+      "${SUDO[@]}" systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    fi
+  elif [ -x /etc/init.d/docker-registry ]; then
+    if /etc/init.d/docker-registry status >/dev/null 2>&1; then
+      log "stopping the docker-registry system service"
+      if command -v service >/dev/null 2>&1; then
+        "${SUDO[@]}" service docker-registry stop >/dev/null 2>&1 || true
+      else
+        "${SUDO[@]}" /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
+      fi
+    fi
+    if command -v update-rc.d >/dev/null 2>&1; then
+      "${SUDO[@]}" update-rc.d docker-registry disable >/dev/null 2>&1 || true
+    fi
+  fi
+}
+
+missing_of() {
+  local p out=()
+  for p in "$@"; do pkg_installed "$p" || out+=("$p"); done
+  echo "${out[@]:-}"
+}
+
+# --- Swift -------------------------------------------------------------------
+command -v swift >/dev/null 2>&1 || die "swift is not on PATH: install the Swift toolchain first (https://www.swift.org/install/)"
+
+# --- run ---------------------------------------------------------------------
+if [ "${#RUN_PKGS[@]}" -gt 0 ]; then
+  read -r -a missing <<<"$(missing_of "${RUN_PKGS[@]}")"
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+fi
+if [ "$MODE" = run ]; then
+  log "build dependencies present"
+  exit 0
+fi
+
+# --- test: system packages ----------------------------------------------------
+read -r -a missing <<<"$(missing_of "${TEST_PKGS[@]}")"
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt_install_no_services "${missing[@]}"
+else
+  log "system test packages present (${TEST_PKGS[*]})"
+fi
+disable_registry_service
+[ -x /usr/bin/docker-registry ] || die "/usr/bin/docker-registry missing after install"
+command -v skopeo >/dev/null 2>&1 || die "skopeo missing after install"
+
+# --- test: Python virtualenv -------------------------------------------------
+PY="$(command -v python3 || true)"
+[ -n "$PY" ] || die "python3 is not on PATH"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating virtualenv $VENV"
+  if ! "$PY" -m venv "$VENV" >/dev/null 2>&1; then
+    # Debian's python3 needs python3-venv for ensurepip.
+    rm -rf "$VENV"
+    pyver="$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+    extra=(python3-venv)
+    if apt-cache show "python${pyver}-venv" >/dev/null 2>&1 || [ "$APT_UPDATED" = 0 ]; then
+      extra+=("python${pyver}-venv")
+    fi
+    apt_install "${extra[@]}" || apt_install python3-venv
+    "$PY" -m venv "$VENV" || die "could not create a virtualenv with $PY"
+  fi
+fi
+
+if "$VENV/bin/python" - <<'EOF' >/dev/null 2>&1
+import importlib.metadata as m, sys
+import pytest, requests, oras.client  # noqa: F401
+v = m.version("oras").split(".")
+sys.exit(0 if (v[0], v[1]) == ("0", "2") else 1)
+EOF
+then
+  log "python test packages present ($VENV)"
+else
+  log "pip install ${PY_PKGS[*]} into $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PKGS[@]}"
+fi
+
+log "test dependencies ready"

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The test command (`make test`, CI): installs what the tests need, runs the
+# Swift unit tests, builds the debug binary and runs the black-box
+# end-to-end tests (Tests/e2e) against it. Exits non-zero if anything fails.
+#
+# Environment:
+#   WHARF_VENV              Python virtualenv for the e2e tests (default .venv)
+#   WHARF_TEST_SKIP_SWIFT=1 developer shortcut: skip the Swift build and unit
+#                           tests and use the existing .build/debug/wharf
+# Arguments are passed to pytest, e.g.  scripts/test.sh -x -k "skopeo or oras"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+VENV="${WHARF_VENV:-$ROOT/.venv}"
+
+# Every server the e2e tests start records its pid here while it runs
+# (Tests/e2e/conftest.py); whatever is left when this script ends is stopped.
+PIDDIR="$(mktemp -d "${TMPDIR:-/tmp}/wharf-e2e-pids.XXXXXX")"
+export WHARF_E2E_PIDDIR="$PIDDIR"
+
+stop_leftovers() {
+  local f pid left=()
+  for f in "$PIDDIR"/*; do
+    [ -e "$f" ] || continue
+    pid="$(basename "$f")"
+    left+=("$pid")
+    # each server runs in its own session: signal its process group, by id
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  if [ "${#left[@]}" -gt 0 ]; then
+    echo "test.sh: stopping servers left running: ${left[*]}" >&2
+    sleep 2
+    for pid in "${left[@]}"; do
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    done
+  fi
+  rm -rf "$PIDDIR"
+}
+trap stop_leftovers EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step() { printf '\n==> %s\n' "$*"; }
+
+failed=()
+
+step "dependencies (scripts/install-deps.sh test)"
+scripts/install-deps.sh test
+
+if [ "${WHARF_TEST_SKIP_SWIFT:-0}" != 1 ]; then
+  step "swift build --build-tests"
+  swift build --build-tests
+
+  step "swift test (unit and HTTP tests)"
+  swift test || failed+=("swift test")
+
+  step "swift build (debug binary for the end-to-end tests)"
+  swift build
+else
+  step "skipping the Swift build and unit tests (WHARF_TEST_SKIP_SWIFT=1)"
+fi
+
+step "end-to-end tests (pytest Tests/e2e)"
+WHARF_BIN="$ROOT/.build/debug/wharf" "$VENV/bin/python" -m pytest -q Tests/e2e "$@" \
+  || failed+=("end-to-end tests")
+
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf '\ntest.sh: FAILED: %s\n' "${failed[*]}" >&2
+  exit 1
+fi
