@@ -4,13 +4,14 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 import WharfCore
+@testable import WharfServer
 
 @Suite struct RegistryBlobTests {
     @Test func pingAnswersWithTheAPIVersion() async throws {
         try await withRegistry { client, _ in
             let response = try await client.execute(uri: "/v2/", method: .get)
             #expect(response.status == .ok)
-            #expect(response.headers[.apiVersion] == "registry/2.0")
+            #expect(response.headers[.dockerDistributionAPIVersion] == "registry/2.0")
             let bare = try await client.execute(uri: "/v2", method: .get)
             #expect(bare.status == .ok)
         }
@@ -29,8 +30,8 @@ import WharfCore
             let get = try await client.execute(uri: "/v2/team/app/blobs/\(d)", method: .get)
             #expect(get.status == .ok)
             #expect(Array(get.body.readableBytesView) == content)
-            #expect(get.headers[.digestHeader] == d)
-            #expect(get.headers[.apiVersion] == "registry/2.0")
+            #expect(get.headers[.dockerContentDigest] == d)
+            #expect(get.headers[.dockerDistributionAPIVersion] == "registry/2.0")
 
             let head = try await client.execute(uri: "/v2/team/app/blobs/\(d)", method: .head)
             #expect(head.status == .ok)
@@ -61,7 +62,7 @@ import WharfCore
             #expect(start.status == .accepted)
             let location = try #require(start.headers[.location])
             #expect(location.hasPrefix("/v2/a/b/blobs/uploads/"))
-            #expect(start.headers[.uploadUUID] != nil)
+            #expect(start.headers[.dockerUploadUUID] != nil)
             let content = bytes("put body")
             let put = try await client.execute(uri: "\(location)?digest=\(digest(content))", method: .put, body: buffer(content))
             #expect(put.status == .created)
@@ -220,7 +221,7 @@ import WharfCore
                 let response = try await client.execute(uri: uri, method: method)
                 #expect((400..<500).contains(response.status.code), "\(uri) gave \(response.status)")
                 #expect(errorCode(response) == code, "\(uri)")
-                #expect(response.headers[.apiVersion] == "registry/2.0")
+                #expect(response.headers[.dockerDistributionAPIVersion] == "registry/2.0")
             }
             let unknown = try await client.execute(uri: "/v2/a/blobs/uploads/00000000-0000-4000-8000-000000000000", method: .patch, body: buffer(bytes("x")))
             #expect(unknown.status == .notFound)

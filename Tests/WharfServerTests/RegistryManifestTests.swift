@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 import WharfCore
+@testable import WharfServer
 
 @Suite struct RegistryManifestTests {
     @Test func putAndGetByTagAndDigest() async throws {
@@ -14,7 +15,7 @@ import WharfCore
                 #expect(get.status == .ok)
                 #expect(Array(get.body.readableBytesView) == manifest)
                 #expect(get.headers[.contentType] == "application/vnd.oci.image.manifest.v1+json")
-                #expect(get.headers[.digestHeader] == d)
+                #expect(get.headers[.dockerContentDigest] == d)
                 let head = try await client.execute(uri: "/v2/team/app/manifests/\(reference)", method: .head)
                 #expect(head.status == .ok)
                 #expect(head.headers[.contentLength] == String(manifest.count))
@@ -144,16 +145,16 @@ import WharfCore
             let all = try await client.execute(uri: "/v2/pg/tags/list", method: .get)
             #expect(try json(all)["tags"] as? [String] == ["a", "b", "c", "d", "e"])
             #expect(try json(all)["name"] as? String == "pg")
-            #expect(all.headers[.linkHeader] == nil)
+            #expect(all.headers[.link] == nil)
 
             let first = try await client.execute(uri: "/v2/pg/tags/list?n=2", method: .get)
             #expect(try json(first)["tags"] as? [String] == ["a", "b"])
-            #expect(first.headers[.linkHeader] == "</v2/pg/tags/list?n=2&last=b>; rel=\"next\"")
+            #expect(first.headers[.link] == "</v2/pg/tags/list?n=2&last=b>; rel=\"next\"")
             let second = try await client.execute(uri: "/v2/pg/tags/list?n=2&last=b", method: .get)
             #expect(try json(second)["tags"] as? [String] == ["c", "d"])
             let last = try await client.execute(uri: "/v2/pg/tags/list?n=2&last=d", method: .get)
             #expect(try json(last)["tags"] as? [String] == ["e"])
-            #expect(last.headers[.linkHeader] == nil)
+            #expect(last.headers[.link] == nil)
             let zero = try await client.execute(uri: "/v2/pg/tags/list?n=0", method: .get)
             #expect(try json(zero)["tags"] as? [String] == [])
             let bad = try await client.execute(uri: "/v2/pg/tags/list?n=-1", method: .get)
@@ -170,7 +171,7 @@ import WharfCore
             #expect(try json(all)["repositories"] as? [String] == ["alpha/one", "alpha/two", "mid", "zeta"])
             let page = try await client.execute(uri: "/v2/_catalog?n=3", method: .get)
             #expect(try json(page)["repositories"] as? [String] == ["alpha/one", "alpha/two", "mid"])
-            #expect(page.headers[.linkHeader] == "</v2/_catalog?n=3&last=mid>; rel=\"next\"")
+            #expect(page.headers[.link] == "</v2/_catalog?n=3&last=mid>; rel=\"next\"")
             let next = try await client.execute(uri: "/v2/_catalog?n=3&last=mid", method: .get)
             #expect(try json(next)["repositories"] as? [String] == ["zeta"])
         }
@@ -206,21 +207,21 @@ import WharfCore
                     body: buffer(body)
                 )
                 #expect(put.status == .created)
-                #expect(put.headers[.subjectHeader] == subjectDigest)
+                #expect(put.headers[.ociSubject] == subjectDigest)
                 digests.append(digest(body))
             }
             let all = try await client.execute(uri: "/v2/ref/referrers/\(subjectDigest)", method: .get)
             let manifests = try #require(try json(all)["manifests"] as? [[String: Any]])
             #expect(Set(manifests.compactMap { $0["digest"] as? String }) == Set(digests))
             #expect(Set(manifests.compactMap { $0["artifactType"] as? String }) == ["application/vnd.example.sbom", "application/vnd.example.signature"])
-            #expect(all.headers[.filtersApplied] == nil)
+            #expect(all.headers[.ociFiltersApplied] == nil)
 
             let filtered = try await client.execute(uri: "/v2/ref/referrers/\(subjectDigest)?artifactType=application/vnd.example.sbom", method: .get)
             let only = try #require(try json(filtered)["manifests"] as? [[String: Any]])
             #expect(only.count == 1)
             #expect(only.first?["digest"] as? String == digests[0])
             #expect((only.first?["annotations"] as? [String: String])?["org.example"] == "application/vnd.example.sbom")
-            #expect(filtered.headers[.filtersApplied] == "artifactType")
+            #expect(filtered.headers[.ociFiltersApplied] == "artifactType")
 
             let delete = try await client.execute(uri: "/v2/ref/manifests/\(digests[0])", method: .delete)
             #expect(delete.status == .accepted)
@@ -278,7 +279,7 @@ import WharfCore
             }
             let get = try await client.execute(uri: "/v2/race/manifests/latest", method: .get)
             #expect(get.status == .ok)
-            let served = try #require(get.headers[.digestHeader])
+            let served = try #require(get.headers[.dockerContentDigest])
             #expect(candidates[served] == Array(get.body.readableBytesView))
             #expect(digest(Array(get.body.readableBytesView)) == served)
         }

@@ -21,15 +21,6 @@ func withRegistry(_ test: @Sendable (any TestClientProtocol, String) async throw
     try await app.test(.router) { client in try await test(client, folder) }
 }
 
-extension HTTPField.Name {
-    static let digestHeader = HTTPField.Name("Docker-Content-Digest")!
-    static let uploadUUID = HTTPField.Name("Docker-Upload-UUID")!
-    static let apiVersion = HTTPField.Name("Docker-Distribution-API-Version")!
-    static let subjectHeader = HTTPField.Name("OCI-Subject")!
-    static let filtersApplied = HTTPField.Name("OCI-Filters-Applied")!
-    static let linkHeader = HTTPField.Name("Link")!
-}
-
 func digest(_ bytes: [UInt8]) -> String { OCIDigest.of(bytes).description }
 
 func buffer(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }
@@ -83,7 +74,7 @@ extension TestClientProtocol {
             body: buffer(manifest)
         )
         #expect(response.status == .created)
-        #expect(response.headers[.digestHeader] == digest(manifest))
+        #expect(response.headers[.dockerContentDigest] == digest(manifest))
         return (manifest, digest(manifest))
     }
 }
