@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .target(
@@ -74,6 +76,44 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The load generator: drives any registry over HTTP(S) (see Benchmarks/compare.sh).
+        .target(
+            name: "WharfBenchKit",
+            dependencies: [
+                "WharfCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "wharf-bench",
+            dependencies: [
+                "WharfBenchKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // package-benchmark suites: `swift package --disable-sandbox benchmark`.
+        .executableTarget(
+            name: "WharfBenchmarks",
+            dependencies: [
+                "WharfCore",
+                "WharfStorage",
+                "WharfServer",
+                "WharfBenchKit",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Benchmarks/WharfBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         .testTarget(
             name: "WharfCoreTests",
             dependencies: ["WharfCore"],
@@ -82,6 +122,11 @@ let package = Package(
         .testTarget(
             name: "WharfStorageTests",
             dependencies: ["WharfStorage"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WharfDatabaseTests",
+            dependencies: ["WharfDatabase"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
