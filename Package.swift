@@ -125,11 +125,6 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "WharfDatabaseTests",
-            dependencies: ["WharfDatabase"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
             name: "WharfServerTests",
             dependencies: [
                 "WharfServer",
