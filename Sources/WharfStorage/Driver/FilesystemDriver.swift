@@ -42,23 +42,27 @@ public struct FilesystemDriver: StorageDriver {
             throw Self.error("open", full)
         }
         defer { _ = close(fd) }
-        var result = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw Self.error("fstat", full) }
+        if (st.st_mode & S_IFMT) == S_IFDIR { return nil }
+        guard st.st_size <= limit else { throw StorageError(.io, "\(path) is larger than \(limit) bytes") }
+        // Links and manifests are small: one exact allocation, one read in the common case.
+        var result = [UInt8](repeating: 0, count: Int(st.st_size))
+        var filled = 0
+        while filled < result.count {
+            let n = result.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, $0.count - filled, off_t(filled)) }
             if n < 0 {
                 if errno == EINTR { continue }
-                if errno == EISDIR { return nil }
                 throw Self.error("read", full)
             }
             if n == 0 { break }
-            result.append(contentsOf: chunk[0..<n])
-            if result.count > limit { throw StorageError(.io, "\(path) is larger than \(limit) bytes") }
+            filled += n
         }
+        if filled < result.count { result.removeLast(result.count - filled) }
         return result
     }
 
-    public func write(_ path: String, contents: [UInt8]) async throws {
+    public func write(_ path: String, contents: [UInt8], durable: Bool) async throws {
         let full = try fullPath(path)
         let temporary = Self.temporaryName(for: full)
         try makeParents(of: full)
@@ -66,7 +70,7 @@ public struct FilesystemDriver: StorageDriver {
         guard fd >= 0 else { throw Self.error("create", temporary) }
         do {
             try contents.withUnsafeBytes { try Self.writeAll(fd, $0, at: 0, path: temporary) }
-            if durable { try await Self.sync(fd, path: temporary) }
+            if durable && self.durable { try await Self.sync(fd, path: temporary) }
             _ = close(fd)
         } catch {
             _ = close(fd)
@@ -256,6 +260,12 @@ final class FileReader: StorageReader, @unchecked Sendable {
 
     func read(at offset: Int64, length: Int, allocator: ByteBufferAllocator) throws -> ByteBuffer {
         var buffer = allocator.buffer(capacity: length)
+        _ = try read(at: offset, length: length, into: &buffer)
+        return buffer
+    }
+
+    func read(at offset: Int64, length: Int, into buffer: inout ByteBuffer) throws -> Int {
+        buffer.clear(minimumCapacity: length)
         var filled = 0
         while filled < length {
             // The allocator rounds capacity up: never read past what was asked for.
@@ -270,7 +280,7 @@ final class FileReader: StorageReader, @unchecked Sendable {
             buffer.moveWriterIndex(forwardBy: n)
             filled += n
         }
-        return buffer
+        return filled
     }
 
     deinit { _ = Glibc.close(fd) }

@@ -33,7 +33,8 @@ public protocol StorageDriver: Sendable {
     /// The whole content of a small file, or nil when it does not exist. Fails for files larger than `limit`.
     func read(_ path: String, limit: Int) throws -> [UInt8]?
     /// Replaces the file at `path` with `contents` atomically: readers see the old or the new content, never a mix.
-    func write(_ path: String, contents: [UInt8]) async throws
+    /// With `durable`, the content is also on disk before the new name appears (when the driver promises durability).
+    func write(_ path: String, contents: [UInt8], durable: Bool) async throws
     func info(_ path: String) throws -> FileInfo?
     /// Names of the entries of a folder, unsorted, or nil when it does not exist.
     func list(_ path: String) throws -> [String]?
@@ -46,6 +47,13 @@ public protocol StorageDriver: Sendable {
     func openForWriting(_ path: String) throws -> any StorageWriter
     /// Opens a file for reading, or nil when it does not exist.
     func openForReading(_ path: String) throws -> (any StorageReader)?
+}
+
+extension StorageDriver {
+    /// A durable atomic replace.
+    public func write(_ path: String, contents: [UInt8]) async throws {
+        try await write(path, contents: contents, durable: true)
+    }
 }
 
 /// An open file being written by one request.
@@ -62,4 +70,7 @@ public protocol StorageReader: Sendable {
     var size: Int64 { get }
     /// Reads up to `length` bytes at `offset` into a new buffer; a short buffer means end of file.
     func read(at offset: Int64, length: Int, allocator: ByteBufferAllocator) throws -> ByteBuffer
+    /// Replaces the content of `buffer` with up to `length` bytes read at `offset`, reusing its storage when it is
+    /// not shared (a download loop allocates once, not once per chunk). Returns the bytes read; 0 means end of file.
+    func read(at offset: Int64, length: Int, into buffer: inout ByteBuffer) throws -> Int
 }

@@ -79,7 +79,8 @@ public actor BlobStore {
     /// session survives a restart.
     public nonisolated func startUpload(in repository: RepositoryName, now: Date = Date()) async throws -> UploadSession {
         let id = UploadID.random()
-        try await driver.write(RegistryPaths.uploadStartedAt(repository, id), contents: Array(Self.format(now).utf8))
+        // A session marker needs no flush: after a power loss the client starts the upload again.
+        try await driver.write(RegistryPaths.uploadStartedAt(repository, id), contents: Array(Self.format(now).utf8), durable: false)
         let writer = try driver.openForWriting(RegistryPaths.uploadData(repository, id))
         writer.close()
         let session = UploadSession(
