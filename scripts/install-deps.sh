@@ -2,9 +2,10 @@
 # Installs what Wharf needs, only when it is missing (safe to run again).
 #
 #   scripts/install-deps.sh run    system packages the build/run needs
-#   scripts/install-deps.sh test   the above, plus the end-to-end test tools:
+#   scripts/install-deps.sh test   the above, plus the test tools and servers:
 #                                  skopeo, Debian's docker-registry (CNCF
-#                                  distribution 2.8), openssl, curl, and a
+#                                  distribution 2.8), mariadb-server, openssl,
+#                                  curl, and a
 #                                  Python virtualenv (.venv) with pytest,
 #                                  requests and oras-py 0.2.x
 #
@@ -25,10 +26,12 @@ VENV="${WHARF_VENV:-$ROOT/.venv}"
 log() { echo "install-deps: $*"; }
 die() { echo "install-deps: error: $*" >&2; exit 1; }
 
-# System packages the Swift build needs besides the toolchain (none yet; add
-# -dev packages here when a target links a C library).
-RUN_PKGS=()
-TEST_PKGS=(skopeo docker-registry openssl curl ca-certificates)
+# System packages the Swift build needs besides the toolchain: the C libraries
+# the database targets link (CSQLite, CMariaDB) and pkg-config to find them.
+RUN_PKGS=(libsqlite3-dev libmariadb-dev pkg-config)
+# mariadb-server: the tests start throwaway mariadbd instances on loopback
+# (scripts/mariadb-test-server.sh); its system service is never started.
+TEST_PKGS=(skopeo docker-registry openssl curl ca-certificates mariadb-server)
 PY_PKGS=(pytest requests "oras>=0.2,<0.3")
 
 SUDO=()
@@ -74,25 +77,27 @@ apt_install_no_services() {
   return "$rc"
 }
 
-# Make sure Debian's docker-registry is not left running as a system service:
-# the tests start their own instances on loopback with their own config.
-disable_registry_service() {
+# Make sure a package's service (Debian's docker-registry, mariadb) is not left
+# running as a system service: the tests start their own instances on loopback
+# with their own config.
+disable_service() {
+  local name="$1"
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-    if systemctl is-enabled --quiet docker-registry 2>/dev/null || systemctl is-active --quiet docker-registry 2>/dev/null; then
-      log "disabling the docker-registry system service"
-      "${SUDO[@]}" systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    if systemctl is-enabled --quiet "$name" 2>/dev/null || systemctl is-active --quiet "$name" 2>/dev/null; then
+      log "disabling the $name system service"
+      "${SUDO[@]}" systemctl disable --now "$name" >/dev/null 2>&1 || true
     fi
-  elif [ -x /etc/init.d/docker-registry ]; then
-    if /etc/init.d/docker-registry status >/dev/null 2>&1; then
-      log "stopping the docker-registry system service"
+  elif [ -x "/etc/init.d/$name" ]; then
+    if "/etc/init.d/$name" status >/dev/null 2>&1; then
+      log "stopping the $name system service"
       if command -v service >/dev/null 2>&1; then
-        "${SUDO[@]}" service docker-registry stop >/dev/null 2>&1 || true
+        "${SUDO[@]}" service "$name" stop >/dev/null 2>&1 || true
       else
-        "${SUDO[@]}" /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
+        "${SUDO[@]}" "/etc/init.d/$name" stop >/dev/null 2>&1 || true
       fi
     fi
     if command -v update-rc.d >/dev/null 2>&1; then
-      "${SUDO[@]}" update-rc.d docker-registry disable >/dev/null 2>&1 || true
+      "${SUDO[@]}" update-rc.d "$name" disable >/dev/null 2>&1 || true
     fi
   fi
 }
@@ -123,8 +128,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
   log "system test packages present (${TEST_PKGS[*]})"
 fi
-disable_registry_service
+disable_service docker-registry
+disable_service mariadb
 [ -x /usr/bin/docker-registry ] || die "/usr/bin/docker-registry missing after install"
+[ -x /usr/sbin/mariadbd ] || die "/usr/sbin/mariadbd missing after install"
 command -v skopeo >/dev/null 2>&1 || die "skopeo missing after install"
 
 # --- test: Python virtualenv -------------------------------------------------

@@ -1,0 +1,182 @@
+/// One numbered, forward-only step of the schema. Applied migrations are never edited: a change is a new step.
+struct Migration: Sendable {
+    enum Change: Sendable {
+        case createTable(Table)
+        case createIndex(Index, on: String)
+    }
+
+    var version: Int
+    var name: String
+    var changes: [Change]
+
+    func statements(for dialect: SQLDialect) -> [String] {
+        changes.flatMap { change -> [String] in
+            switch change {
+            case .createTable(let table): return dialect.createTable(table)
+            case .createIndex(let index, let table): return [dialect.createIndex(index, on: table)]
+            }
+        }
+    }
+}
+
+extension Migration {
+    /// Every migration Wharf knows, in order. The schema version is the last one's number.
+    static let all: [Migration] = [portalSchema]
+
+    /// The portal's records: people and access (users, teams, members, namespaces, tokens, sessions), the
+    /// catalogue mirror (repositories, tags), and what the UI shows around it (activities, stars, comments,
+    /// webhooks, settings).
+    static let portalSchema = Migration(
+        version: 1,
+        name: "portal schema",
+        changes: [
+            .createTable(
+                Table(
+                    name: "users",
+                    columns: [
+                        .id(), .name("name"), .name("email", null: true), .name("password_hash", null: true), .name("display_name", null: true),
+                        .text("ldap_dn", null: true), .boolean("is_admin"), .boolean("is_bot"), .boolean("enabled"),
+                        .timestamp("created_at"), .timestamp("updated_at"), .timestamp("last_login_at", null: true),
+                    ],
+                    indexes: [.unique("users_name", "name"), .unique("users_email", "email")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "teams",
+                    columns: [.id(), .name("name"), .text("description"), .boolean("is_hidden"), .timestamp("created_at")],
+                    indexes: [.unique("teams_name", "name")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "team_members",
+                    columns: [
+                        .reference("team_id", to: "teams"), .reference("user_id", to: "users"), .name("role"), .timestamp("created_at"),
+                    ],
+                    primaryKey: ["team_id", "user_id"],
+                    indexes: [.index("team_members_user", "user_id")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "namespaces",
+                    columns: [
+                        .id(), .name("name"), .name("kind"), .name("visibility"),
+                        .reference("team_id", to: "teams", onDelete: .restrict, null: true),
+                        .reference("owner_id", to: "users", onDelete: .restrict, null: true),
+                        .text("description"), .timestamp("created_at"),
+                    ],
+                    indexes: [.unique("namespaces_name", "name"), .index("namespaces_team", "team_id"), .index("namespaces_owner", "owner_id")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "repositories",
+                    columns: [
+                        .id(), .reference("namespace_id", to: "namespaces"), .name("name"), .text("description"),
+                        .timestamp("created_at"), .timestamp("updated_at"),
+                    ],
+                    indexes: [.unique("repositories_name", "name"), .index("repositories_namespace", "namespace_id", "name")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "tags",
+                    columns: [
+                        .id(), .reference("repository_id", to: "repositories"), .name("name"), .name("digest"), .name("media_type"),
+                        .integer("size"), .name("config_digest", null: true), .text("platforms"),
+                        .reference("pushed_by", to: "users", onDelete: .setNull, null: true), .timestamp("pushed_at"),
+                        .timestamp("pulled_at", null: true),
+                    ],
+                    indexes: [
+                        .unique("tags_repository_name", "repository_id", "name"), .index("tags_digest", "digest"),
+                        .index("tags_repository_pushed", "repository_id", "pushed_at"),
+                    ]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "activities",
+                    columns: [
+                        .id(), .timestamp("created_at"), .reference("actor_id", to: "users", onDelete: .setNull, null: true),
+                        .name("actor_name"), .name("action"), .name("target_kind"), .integer("target_id", null: true), .name("target_name"),
+                        // No foreign key: the audit log outlives what it talks about.
+                        .integer("namespace_id", null: true), .text("details"),
+                    ],
+                    indexes: [
+                        .index("activities_time", "created_at"), .index("activities_namespace_time", "namespace_id", "created_at"),
+                        .index("activities_actor_time", "actor_id", "created_at"),
+                    ]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "application_tokens",
+                    columns: [
+                        .id(), .reference("user_id", to: "users"), .name("application"), .name("token_hash"), .timestamp("created_at"),
+                        .timestamp("last_used_at", null: true),
+                    ],
+                    indexes: [.unique("application_tokens_hash", "token_hash"), .unique("application_tokens_user_application", "user_id", "application")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "webhooks",
+                    columns: [
+                        .id(), .reference("namespace_id", to: "namespaces"), .text("url"), .name("username", null: true),
+                        .name("password", null: true), .name("content_type"), .name("events"), .boolean("enabled"), .timestamp("created_at"),
+                    ],
+                    indexes: [.index("webhooks_namespace", "namespace_id")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "webhook_deliveries",
+                    columns: [
+                        .id(), .reference("webhook_id", to: "webhooks"), .name("uuid"), .name("event"), .text("request_body"),
+                        .integer("response_status", null: true), .text("response_body", null: true), .integer("attempts", default: "0"),
+                        .timestamp("created_at"), .timestamp("delivered_at", null: true),
+                    ],
+                    indexes: [.unique("webhook_deliveries_uuid", "uuid"), .index("webhook_deliveries_webhook_time", "webhook_id", "created_at")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "stars",
+                    columns: [.reference("user_id", to: "users"), .reference("repository_id", to: "repositories"), .timestamp("created_at")],
+                    primaryKey: ["user_id", "repository_id"],
+                    indexes: [.index("stars_repository", "repository_id")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "comments",
+                    columns: [
+                        .id(), .reference("repository_id", to: "repositories"), .reference("user_id", to: "users"), .text("body"),
+                        .timestamp("created_at"), .timestamp("updated_at"),
+                    ],
+                    indexes: [.index("comments_repository_time", "repository_id", "created_at")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "sessions",
+                    columns: [
+                        .name("id"), .reference("user_id", to: "users"), .text("data"), .timestamp("created_at"), .timestamp("expires_at"),
+                        .timestamp("last_seen_at"),
+                    ],
+                    primaryKey: ["id"],
+                    indexes: [.index("sessions_user", "user_id"), .index("sessions_expiry", "expires_at")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "settings",
+                    columns: [.name("name"), .text("value"), .timestamp("updated_at")],
+                    primaryKey: ["name"]
+                )
+            ),
+        ]
+    )
+}

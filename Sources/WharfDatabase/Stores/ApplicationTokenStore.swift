@@ -1,0 +1,65 @@
+import Foundation
+
+/// A token a user created for a tool (`docker login` with it as the password, API scripts). Only its hash is
+/// stored.
+public struct ApplicationToken: Sendable, Equatable, RowDecodable {
+    public var id: Int64
+    public var userID: Int64
+    public var application: String
+    public var tokenHash: String
+    public var createdAt: Date
+    public var lastUsedAt: Date?
+
+    init(row: SQLRow) throws {
+        id = try row.decode("id")
+        userID = try row.decode("user_id")
+        application = try row.decode("application")
+        tokenHash = try row.decode("token_hash")
+        createdAt = try row.decode("created_at")
+        lastUsedAt = try row.decode("last_used_at")
+    }
+}
+
+public struct ApplicationTokenStore: Store {
+    let transaction: Transaction
+    init(_ transaction: Transaction) { self.transaction = transaction }
+
+    static let columns = "id, user_id, application, token_hash, created_at, last_used_at"
+
+    @discardableResult
+    public func create(userID: Int64, application: String, tokenHash: String) throws -> ApplicationToken {
+        let binds: [any SQLValueConvertible] = [
+            userID, try Validation.name(application, "application name"), try Validation.name(tokenHash, "token hash"), now(),
+        ]
+        let id = try unique("a token for application \(application)") {
+            try transaction.insert("INSERT INTO application_tokens (user_id, application, token_hash, created_at) VALUES (?, ?, ?, ?)", binds)
+        }
+        return try transaction.fetchOne("SELECT \(Self.columns) FROM application_tokens WHERE id = ?", [id])!
+    }
+
+    /// The token with this hash and its owner: the lookup behind every Basic login with a token.
+    public func find(hash: String) throws -> (token: ApplicationToken, user: User)? {
+        let rows = try transaction.query(
+            "SELECT t.id AS token_id, t.user_id, t.application, t.token_hash, t.created_at AS token_created_at, t.last_used_at, u.* FROM application_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+            [hash]
+        )
+        guard let row = rows.first else { return nil }
+        var token = try ApplicationToken(row: row)
+        token.id = try row.decode("token_id")
+        token.createdAt = try row.decode("token_created_at")
+        return (token, try User(row: row))
+    }
+
+    public func list(userID: Int64) throws -> [ApplicationToken] {
+        try transaction.fetch("SELECT \(Self.columns) FROM application_tokens WHERE user_id = ? ORDER BY application", [userID])
+    }
+
+    public func recordUse(id: Int64, at time: Date = Date()) throws {
+        try transaction.execute("UPDATE application_tokens SET last_used_at = ? WHERE id = ?", [time, id])
+    }
+
+    @discardableResult
+    public func delete(id: Int64, userID: Int64) throws -> Bool {
+        try changed("DELETE FROM application_tokens WHERE id = ? AND user_id = ?", [id, userID])
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// A person or bot that can log in.
+public struct User: Sendable, Equatable, RowDecodable {
+    public var id: Int64
+    public var name: String
+    public var email: String?
+    /// bcrypt hash of the local password; nil for LDAP users and bots.
+    public var passwordHash: String?
+    public var displayName: String?
+    public var ldapDN: String?
+    public var isAdmin: Bool
+    public var isBot: Bool
+    public var enabled: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var lastLoginAt: Date?
+
+    init(row: SQLRow) throws {
+        id = try row.decode("id")
+        name = try row.decode("name")
+        email = try row.decode("email")
+        passwordHash = try row.decode("password_hash")
+        displayName = try row.decode("display_name")
+        ldapDN = try row.decode("ldap_dn")
+        isAdmin = try row.decode("is_admin")
+        isBot = try row.decode("is_bot")
+        enabled = try row.decode("enabled")
+        createdAt = try row.decode("created_at")
+        updatedAt = try row.decode("updated_at")
+        lastLoginAt = try row.decode("last_login_at")
+    }
+}
+
+/// What is needed to create a user.
+public struct NewUser: Sendable {
+    public var name: String
+    public var email: String?
+    public var passwordHash: String?
+    public var displayName: String?
+    public var ldapDN: String?
+    public var isAdmin = false
+    public var isBot = false
+
+    public init(name: String, email: String? = nil, passwordHash: String? = nil, displayName: String? = nil, ldapDN: String? = nil,
+        isAdmin: Bool = false, isBot: Bool = false)
+    {
+        self.name = name
+        self.email = email
+        self.passwordHash = passwordHash
+        self.displayName = displayName
+        self.ldapDN = ldapDN
+        self.isAdmin = isAdmin
+        self.isBot = isBot
+    }
+}
+
+public struct UserStore: Store {
+    let transaction: Transaction
+    init(_ transaction: Transaction) { self.transaction = transaction }
+
+    static let columns = "id, name, email, password_hash, display_name, ldap_dn, is_admin, is_bot, enabled, created_at, updated_at, last_login_at"
+
+    /// Creates an enabled user; `.conflict` when the name or email is taken.
+    @discardableResult
+    public func create(_ user: NewUser) throws -> User {
+        let time = now()
+        let binds: [any SQLValueConvertible] = [
+            try Validation.name(user.name, "user name"), try Validation.name(user.email, "email"),
+            try Validation.name(user.passwordHash, "password hash"), try Validation.name(user.displayName, "display name"),
+            try Validation.text(user.ldapDN, "LDAP DN"), user.isAdmin, user.isBot, true, time, time,
+        ]
+        let id = try unique("a user named \(user.name) or with email \(user.email ?? "-")") {
+            try transaction.insert(
+                "INSERT INTO users (name, email, password_hash, display_name, ldap_dn, is_admin, is_bot, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                binds
+            )
+        }
+        return try find(id: id)!
+    }
+
+    public func find(id: Int64) throws -> User? {
+        try transaction.fetchOne("SELECT \(Self.columns) FROM users WHERE id = ?", [id])
+    }
+
+    /// The lookup every authenticated request does.
+    public func find(name: String) throws -> User? {
+        try transaction.fetchOne("SELECT \(Self.columns) FROM users WHERE name = ?", [name])
+    }
+
+    public func find(email: String) throws -> User? {
+        try transaction.fetchOne("SELECT \(Self.columns) FROM users WHERE email = ?", [email])
+    }
+
+    /// Users ordered by name, after `name` (for paging).
+    public func list(after name: String? = nil, limit: Int = 100) throws -> [User] {
+        try transaction.fetch("SELECT \(Self.columns) FROM users WHERE name > ? ORDER BY name LIMIT ?", [name ?? "", pageSize(limit)])
+    }
+
+    /// Saves the changeable fields of `user` (everything but id and creation time).
+    public func update(_ user: User) throws {
+        let binds: [any SQLValueConvertible] = [
+            try Validation.name(user.name, "user name"), try Validation.name(user.email, "email"),
+            try Validation.name(user.passwordHash, "password hash"), try Validation.name(user.displayName, "display name"),
+            try Validation.text(user.ldapDN, "LDAP DN"), user.isAdmin, user.isBot, user.enabled, now(), user.lastLoginAt, user.id,
+        ]
+        try unique("a user named \(user.name) or with email \(user.email ?? "-")") {
+            _ = try transaction.execute(
+                "UPDATE users SET name = ?, email = ?, password_hash = ?, display_name = ?, ldap_dn = ?, is_admin = ?, is_bot = ?, enabled = ?, updated_at = ?, last_login_at = ? WHERE id = ?",
+                binds
+            )
+        }
+    }
+
+    public func recordLogin(id: Int64, at time: Date = Date()) throws {
+        try transaction.execute("UPDATE users SET last_login_at = ? WHERE id = ?", [time, id])
+    }
+
+    /// Removes the user with their memberships, tokens, sessions and stars. Fails with `.invalidValue` while
+    /// they own a personal namespace (remove it first).
+    @discardableResult
+    public func delete(id: Int64) throws -> Bool {
+        try changed("DELETE FROM users WHERE id = ?", [id])
+    }
+
+    public func count() throws -> Int {
+        try transaction.query("SELECT COUNT(*) AS n FROM users").first?.decode("n") ?? 0
+    }
+}

@@ -1,0 +1,401 @@
+import Foundation
+import Testing
+@testable import WharfDatabase
+
+/// The same assertions on every backend (SQLite and a real MariaDB server), like distribution's storage driver
+/// suite: a behaviour that differs between the engines is a bug.
+@Suite struct StoreConformanceTests {
+    @Test(arguments: TestBackend.allCases)
+    func migrationsAreIdempotent(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let again = try await pool.prepare()
+            #expect(again.from == pool.latestSchemaVersion && again.to == pool.latestSchemaVersion)
+            let report = try await pool.check()
+            #expect(report.schemaVersion == pool.latestSchemaVersion)
+            #expect(report.backend == (backend == .sqlite ? .sqlite : .mysql))
+            #expect(!report.serverVersion.isEmpty)
+            let rows = try await pool.read { try $0.query("SELECT version FROM schema_migrations") }
+            #expect(rows.count == Migration.all.count)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func usersAreCreatedFoundUpdatedAndDeleted(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let alice = try await pool.write { try $0.users.create(NewUser(name: "alice", email: "alice@example.com", passwordHash: "$2b$12$x")) }
+            #expect(alice.enabled && !alice.isAdmin && alice.lastLoginAt == nil)
+            let byName = try await pool.read { try $0.users.find(name: "alice") }
+            #expect(byName == alice)
+            #expect(try await pool.read { try $0.users.find(email: "alice@example.com") } == alice)
+            #expect(try await pool.read { try $0.users.find(name: "Alice") } == nil)
+
+            var changed = alice
+            changed.isAdmin = true
+            changed.displayName = "Alice A."
+            changed.lastLoginAt = Date(millisecondsSince1970: 1_700_000_000_123)
+            try await pool.write { [changed] in try $0.users.update(changed) }
+            let reread = try #require(try await pool.read { try $0.users.find(id: alice.id) })
+            #expect(reread.isAdmin && reread.displayName == "Alice A." && reread.lastLoginAt == changed.lastLoginAt)
+
+            try await pool.write { _ = try $0.users.create(NewUser(name: "bob")) }
+            #expect(try await pool.read { try $0.users.list().map(\.name) } == ["alice", "bob"])
+            #expect(try await pool.read { try $0.users.list(after: "alice").map(\.name) } == ["bob"])
+            #expect(try await pool.read { try $0.users.count() } == 2)
+
+            let duplicate = await expectDatabaseError(.conflict) { try await pool.write { _ = try $0.users.create(NewUser(name: "alice")) } }
+            #expect(duplicate?.message == "a user named alice or with email - already exists")
+            await expectDatabaseError(.conflict) {
+                try await pool.write { _ = try $0.users.create(NewUser(name: "carol", email: "alice@example.com")) }
+            }
+            #expect(try await pool.write { try $0.users.delete(id: alice.id) })
+            #expect(try await pool.read { try $0.users.find(name: "alice") } == nil)
+            #expect(try await pool.write { try $0.users.delete(id: alice.id) } == false)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func teamsHaveMembersWithRoles(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let (team, alice, bob) = try await pool.write { tx in
+                (try tx.teams.create(name: "devs", description: "Developers"), try tx.users.create(NewUser(name: "alice")), try tx.users.create(NewUser(name: "bob")))
+            }
+            try await pool.write { tx in
+                try tx.teams.setMember(teamID: team.id, userID: alice.id, role: .owner)
+                try tx.teams.setMember(teamID: team.id, userID: bob.id, role: .viewer)
+                try tx.teams.setMember(teamID: team.id, userID: bob.id, role: .contributor)
+            }
+            let members = try await pool.read { try $0.teams.members(teamID: team.id) }
+            #expect(members.map(\.userName) == ["alice", "bob"])
+            #expect(members.map(\.role) == [.owner, .contributor])
+            #expect(try await pool.read { try $0.teams.role(teamID: team.id, userID: bob.id) } == .contributor)
+            let memberships = try await pool.read { try $0.teams.memberships(userID: alice.id) }
+            #expect(memberships.map(\.team.name) == ["devs"] && memberships.map(\.role) == [.owner])
+
+            try await pool.write { _ = try $0.teams.create(name: "alice", isHidden: true) }
+            #expect(try await pool.read { try $0.teams.list().map(\.name) } == ["devs"])
+            #expect(try await pool.read { try $0.teams.list(includeHidden: true).map(\.name) } == ["alice", "devs"])
+            await expectDatabaseError(.conflict) { try await pool.write { _ = try $0.teams.create(name: "devs") } }
+            try await pool.write { try $0.teams.update(id: team.id, name: "developers", description: "") }
+            #expect(try await pool.read { try $0.teams.find(name: "developers")?.id } == team.id)
+
+            #expect(try await pool.write { try $0.teams.removeMember(teamID: team.id, userID: bob.id) })
+            try await pool.write { _ = try $0.users.delete(id: alice.id) }
+            #expect(try await pool.read { try $0.teams.members(teamID: team.id) }.isEmpty)
+            #expect(try await pool.write { try $0.teams.delete(id: team.id) })
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func namespaceAccessGivesTheTeamRoleInOneLookup(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let (team, alice, bob, namespace) = try await pool.write { tx in
+                let team = try tx.teams.create(name: "qa")
+                let alice = try tx.users.create(NewUser(name: "alice"))
+                let bob = try tx.users.create(NewUser(name: "bob"))
+                try tx.teams.setMember(teamID: team.id, userID: alice.id, role: .contributor)
+                let namespace = try tx.namespaces.create(name: "qa", kind: .team, visibility: .protected, teamID: team.id, description: "QA")
+                _ = try tx.namespaces.create(name: "alice", kind: .personal, visibility: .private, ownerID: alice.id)
+                _ = try tx.namespaces.create(name: "library", kind: .global, visibility: .public)
+                return (team, alice, bob, namespace)
+            }
+            let access = try #require(try await pool.read { try $0.namespaces.access(name: "qa", userID: alice.id) })
+            #expect(access.namespace == namespace && access.role == .contributor)
+            #expect(try await pool.read { try $0.namespaces.access(name: "qa", userID: bob.id) }?.role == nil)
+            #expect(try await pool.read { try $0.namespaces.access(name: "qa", userID: nil) }?.namespace.visibility == .protected)
+            #expect(try await pool.read { try $0.namespaces.access(name: "nope", userID: alice.id) } == nil)
+            #expect(try await pool.read { try $0.namespaces.list().map(\.name) } == ["alice", "library", "qa"])
+            #expect(try await pool.read { try $0.namespaces.list(teamID: team.id).map(\.id) } == [namespace.id])
+            #expect(try await pool.read { try $0.namespaces.find(name: "alice")?.kind } == .personal)
+
+            try await pool.write { try $0.namespaces.update(id: namespace.id, visibility: .public, description: "open") }
+            #expect(try await pool.read { try $0.namespaces.find(id: namespace.id)?.visibility } == .public)
+            await expectDatabaseError(.conflict) { try await pool.write { _ = try $0.namespaces.create(name: "qa", kind: .global, visibility: .public) } }
+            // A team that owns a namespace cannot go (the namespace would lose its owner).
+            await expectDatabaseError(.invalidValue) { try await pool.write { _ = try $0.teams.delete(id: team.id) } }
+            #expect(try await pool.read { try $0.teams.find(id: team.id) } != nil)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func tagsMirrorTheCatalogue(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let (repository, alice) = try await pool.write { tx in
+                let namespace = try tx.namespaces.create(name: "team", kind: .global, visibility: .public)
+                let repository = try tx.repositories.findOrCreate(namespaceID: namespace.id, name: "team/app")
+                #expect(try tx.repositories.findOrCreate(namespaceID: namespace.id, name: "team/app") == repository)
+                return (repository, try tx.users.create(NewUser(name: "alice")))
+            }
+            let pushed = Date(millisecondsSince1970: 1_750_000_000_000)
+            let record = TagRecord(
+                name: "v1", digest: "sha256:" + String(repeating: "a", count: 64), mediaType: "application/vnd.oci.image.manifest.v1+json",
+                size: 1234, configDigest: "sha256:" + String(repeating: "c", count: 64), platforms: "linux/amd64", pushedBy: alice.id, pushedAt: pushed
+            )
+            let tag = try await pool.write { try $0.tags.upsert(repositoryID: repository.id, record) }
+            #expect(tag.name == "v1" && tag.size == 1234 && tag.pushedBy == alice.id && tag.pushedAt == pushed && tag.pulledAt == nil)
+
+            var moved = record
+            moved.digest = "sha256:" + String(repeating: "b", count: 64)
+            moved.platforms = "linux/amd64,linux/arm64"
+            let retagged = try await pool.write { [moved] in try $0.tags.upsert(repositoryID: repository.id, moved) }
+            #expect(retagged.id == tag.id && retagged.digest == moved.digest && retagged.platforms == moved.platforms)
+
+            try await pool.write { tx in
+                for name in ["latest", "v2", "v0"] {
+                    var other = record
+                    other.name = name
+                    _ = try tx.tags.upsert(repositoryID: repository.id, other)
+                }
+                try tx.tags.recordPull(repositoryID: repository.id, name: "v2")
+            }
+            #expect(try await pool.read { try $0.tags.list(repositoryID: repository.id).map(\.name) } == ["latest", "v0", "v1", "v2"])
+            #expect(try await pool.read { try $0.tags.list(repositoryID: repository.id, after: "latest", limit: 2).map(\.name) } == ["v0", "v1"])
+            #expect(try await pool.read { try $0.tags.list(digest: record.digest).map(\.name) } == ["latest", "v0", "v2"])
+            #expect(try await pool.read { try $0.tags.find(repositoryID: repository.id, name: "v2")?.pulledAt } != nil)
+            #expect(try await pool.write { try $0.tags.delete(repositoryID: repository.id, digest: record.digest) } == 3)
+            #expect(try await pool.read { try $0.tags.count(repositoryID: repository.id) } == 1)
+
+            // Removing the pusher keeps the tag; removing the repository removes its tags.
+            try await pool.write { _ = try $0.users.delete(id: alice.id) }
+            #expect(try await pool.read { try $0.tags.find(repositoryID: repository.id, name: "v1")?.pushedBy } == .some(nil))
+            try await pool.write { try $0.repositories.update(id: repository.id, description: "the app") }
+            #expect(try await pool.read { try $0.repositories.find(name: "team/app")?.description } == "the app")
+            #expect(try await pool.read { try $0.repositories.list(namespaceID: repository.namespaceID).map(\.name) } == ["team/app"])
+            #expect(try await pool.write { try $0.repositories.delete(id: repository.id) })
+            let movedDigest = moved.digest
+            #expect(try await pool.read { try $0.tags.list(digest: movedDigest) }.isEmpty)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func activitiesAreListedNewestFirst(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let alice = try await pool.write { try $0.users.create(NewUser(name: "alice")) }
+            let base = Date(millisecondsSince1970: 1_760_000_000_000)
+            let ids = try await pool.write { tx in
+                try (0..<5).map { index in
+                    try tx.activities.record(
+                        NewActivity(
+                            actorID: index.isMultiple(of: 2) ? alice.id : nil, actorName: index.isMultiple(of: 2) ? "alice" : "anonymous",
+                            action: "repository.push", targetKind: "tag", targetName: "team/app:v\(index)", namespaceID: index < 3 ? 7 : 8,
+                            details: #"{"size":\#(index)}"#, createdAt: base.addingTimeInterval(Double(index))
+                        )
+                    )
+                }
+            }
+            let recent = try await pool.read { try $0.activities.recent() }
+            #expect(recent.map(\.id) == ids.reversed())
+            #expect(recent.first?.createdAt == base.addingTimeInterval(4) && recent.first?.details == #"{"size":4}"#)
+            #expect(try await pool.read { try $0.activities.recent(namespaceID: 7).map(\.targetName) } == ["team/app:v2", "team/app:v1", "team/app:v0"])
+            #expect(try await pool.read { try $0.activities.recent(actorID: alice.id).count } == 3)
+            #expect(try await pool.read { try $0.activities.recent(beforeID: ids[2], limit: 1).map(\.id) } == [ids[1]])
+            try await pool.write { _ = try $0.users.delete(id: alice.id) }
+            #expect(try await pool.read { try $0.activities.recent().first?.actorName } == "alice")
+            #expect(try await pool.write { try $0.activities.prune(before: base.addingTimeInterval(2)) } == 2)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func applicationTokensAreFoundByHash(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let alice = try await pool.write { try $0.users.create(NewUser(name: "alice")) }
+            let token = try await pool.write { try $0.tokens.create(userID: alice.id, application: "ci", tokenHash: "hash-1") }
+            let found = try #require(try await pool.read { try $0.tokens.find(hash: "hash-1") })
+            #expect(found.token == token && found.user == alice)
+            #expect(try await pool.read { try $0.tokens.find(hash: "hash-2") } == nil)
+            await expectDatabaseError(.conflict) { try await pool.write { _ = try $0.tokens.create(userID: alice.id, application: "ci", tokenHash: "hash-2") } }
+            await expectDatabaseError(.conflict) { try await pool.write { _ = try $0.tokens.create(userID: alice.id, application: "cd", tokenHash: "hash-1") } }
+            try await pool.write { try $0.tokens.recordUse(id: token.id) }
+            #expect(try await pool.read { try $0.tokens.list(userID: alice.id).first?.lastUsedAt } != nil)
+            try await pool.write { _ = try $0.users.delete(id: alice.id) }
+            #expect(try await pool.read { try $0.tokens.find(hash: "hash-1") } == nil)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func webhooksRecordTheirDeliveries(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let namespace = try await pool.write { try $0.namespaces.create(name: "team", kind: .global, visibility: .public) }
+            let hook = try await pool.write {
+                try $0.webhooks.create(namespaceID: namespace.id, url: "https://hooks.example.com/x?a=1&b=2", username: "u", password: "p", events: "push")
+            }
+            #expect(hook.enabled && hook.events == "push")
+            let delivery = try await pool.write { try $0.webhooks.addDelivery(webhookID: hook.id, uuid: "d-1", event: "push", requestBody: #"{"a":1}"#) }
+            try await pool.write { try $0.webhooks.recordAttempt(deliveryID: delivery.id, status: 500, responseBody: "boom", delivered: false) }
+            try await pool.write { try $0.webhooks.recordAttempt(deliveryID: delivery.id, status: 200, responseBody: "ok", delivered: true) }
+            let stored = try #require(try await pool.read { try $0.webhooks.deliveries(webhookID: hook.id) }.first)
+            #expect(stored.attempts == 2 && stored.responseStatus == 200 && stored.responseBody == "ok" && stored.deliveredAt != nil)
+            await expectDatabaseError(.conflict) {
+                try await pool.write { _ = try $0.webhooks.addDelivery(webhookID: hook.id, uuid: "d-1", event: "push", requestBody: "") }
+            }
+            try await pool.write { try $0.webhooks.setEnabled(id: hook.id, false) }
+            #expect(try await pool.read { try $0.webhooks.list(namespaceID: namespace.id).map(\.enabled) } == [false])
+            try await pool.write { _ = try $0.namespaces.delete(id: namespace.id) }
+            #expect(try await pool.read { try $0.webhooks.find(id: hook.id) } == nil)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func starsAndComments(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let (alice, repository) = try await pool.write { tx in
+                let namespace = try tx.namespaces.create(name: "team", kind: .global, visibility: .public)
+                return (try tx.users.create(NewUser(name: "alice")), try tx.repositories.create(namespaceID: namespace.id, name: "team/app"))
+            }
+            try await pool.write { try $0.stars.star(userID: alice.id, repositoryID: repository.id) }
+            try await pool.write { try $0.stars.star(userID: alice.id, repositoryID: repository.id) }
+            #expect(try await pool.read { try $0.stars.count(repositoryID: repository.id) } == 1)
+            #expect(try await pool.read { try $0.stars.isStarred(userID: alice.id, repositoryID: repository.id) })
+            #expect(try await pool.read { try $0.stars.repositoryIDs(userID: alice.id) } == [repository.id])
+            #expect(try await pool.write { try $0.stars.unstar(userID: alice.id, repositoryID: repository.id) })
+            #expect(try await pool.read { try $0.stars.isStarred(userID: alice.id, repositoryID: repository.id) } == false)
+
+            let first = try await pool.write { try $0.comments.add(repositoryID: repository.id, userID: alice.id, body: "first") }
+            _ = try await pool.write { try $0.comments.add(repositoryID: repository.id, userID: alice.id, body: "second") }
+            try await pool.write { try $0.comments.edit(id: first.id, body: "first, edited") }
+            #expect(try await pool.read { try $0.comments.list(repositoryID: repository.id).map(\.body) } == ["first, edited", "second"])
+            #expect(try await pool.write { try $0.comments.delete(id: first.id) })
+            await expectDatabaseError(.invalidValue) {
+                try await pool.write { _ = try $0.comments.add(repositoryID: repository.id + 1000, userID: alice.id, body: "orphan") }
+            }
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func sessionsExpire(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let alice = try await pool.write { try $0.users.create(NewUser(name: "alice")) }
+            let later = Date().addingTimeInterval(3600)
+            let session = try await pool.write { try $0.sessions.create(id: "s-1", userID: alice.id, expiresAt: later, data: #"{"csrf":"x"}"#) }
+            _ = try await pool.write { try $0.sessions.create(id: "s-2", userID: alice.id, expiresAt: Date().addingTimeInterval(-1)) }
+            #expect(try await pool.read { try $0.sessions.find(id: "s-1") } == session)
+            #expect(try await pool.read { try $0.sessions.find(id: "s-2") } == nil)
+            #expect(try await pool.write { try $0.sessions.deleteExpired() } == 1)
+            try await pool.write { try $0.sessions.touch(id: "s-1", expiresAt: later.addingTimeInterval(60)) }
+            #expect(try await pool.read { try $0.sessions.find(id: "s-1")?.expiresAt } == Date(millisecondsSince1970: later.addingTimeInterval(60).millisecondsSince1970))
+            await expectDatabaseError(.conflict) { try await pool.write { _ = try $0.sessions.create(id: "s-1", userID: alice.id, expiresAt: later) } }
+            #expect(try await pool.write { try $0.sessions.deleteAll(userID: alice.id) } == 1)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func settingsAreUpserted(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            #expect(try await pool.read { try $0.settings.value("anonymous_browsing") } == nil)
+            try await pool.write { try $0.settings.set("anonymous_browsing", to: "on") }
+            try await pool.write { try $0.settings.set("anonymous_browsing", to: "off") }
+            try await pool.write { try $0.settings.set("motd", to: "") }
+            #expect(try await pool.read { try $0.settings.all() } == ["anonymous_browsing": "off", "motd": ""])
+            #expect(try await pool.write { try $0.settings.remove("motd") })
+            #expect(try await pool.read { try $0.settings.value("motd") } == nil)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func aTransactionCommitsOrRollsBackAsAWhole(_ backend: TestBackend) async throws {
+        struct Abort: Error {}
+        try await withDatabase(backend) { pool in
+            await #expect(throws: Abort.self) {
+                try await pool.write { tx in
+                    _ = try tx.users.create(NewUser(name: "ghost"))
+                    _ = try tx.teams.create(name: "ghosts")
+                    throw Abort()
+                }
+            }
+            #expect(try await pool.read { try $0.users.find(name: "ghost") } == nil)
+            #expect(try await pool.read { try $0.teams.find(name: "ghosts") } == nil)
+
+            // A failing statement inside the closure rolls back the statements before it too.
+            try await pool.write { _ = try $0.users.create(NewUser(name: "alice")) }
+            await expectDatabaseError(.conflict) {
+                try await pool.write { tx in
+                    _ = try tx.teams.create(name: "half")
+                    _ = try tx.users.create(NewUser(name: "alice"))
+                }
+            }
+            #expect(try await pool.read { try $0.teams.find(name: "half") } == nil)
+            // The connection is usable afterwards.
+            #expect(try await pool.read { try $0.users.count() } == 1)
+        }
+    }
+
+    /// Values an attacker or a careless client may send: stored and read back byte for byte, or refused with a
+    /// validation error that names the field. Never SQL.
+    @Test(arguments: TestBackend.allCases)
+    func hostileInputIsStoredExactlyOrRefused(_ backend: TestBackend) async throws {
+        let accepted = [
+            #"o'brien"#, #"say "hi""#, #"back\slash\\"#, "x'); DROP TABLE users; --", "🐳 whale 🚢 ship", "%_ wildcards", "`ticks`",
+            "日本語", "Ünïcödé", String(repeating: "é", count: 127),
+        ]
+        try await withDatabase(backend) { pool in
+            for name in accepted {
+                let user = try await pool.write { try $0.users.create(NewUser(name: name, displayName: name)) }
+                #expect(user.name == name)
+                #expect(try await pool.read { try $0.users.find(name: name) }?.id == user.id, "lookup of \(name)")
+            }
+            #expect(try await pool.read { try $0.users.count() } == accepted.count)
+
+            let texts = [
+                "nul\u{0}inside", "\u{0}", String(repeating: "x", count: 64 * 1024), String(repeating: "🐳", count: 16 * 1024),
+                String(repeating: "'\\\"", count: 20_000), "",
+            ]
+            let namespace = try await pool.write { try $0.namespaces.create(name: "ns", kind: .global, visibility: .public) }
+            for text in texts {
+                try await pool.write { try $0.namespaces.update(id: namespace.id, visibility: .public, description: text) }
+                let stored = try await pool.read { try $0.namespaces.find(id: namespace.id)?.description }
+                #expect(stored == text, "text of \(text.utf8.count) bytes")
+            }
+
+            let refused: [(String, String)] = [
+                ("nul\u{0}name", "control characters"), ("tab\tname", "control characters"), ("", "must not be empty"),
+                (" padded", "white space"), ("padded ", "white space"), (String(repeating: "a", count: 256), "at most 255"),
+                (String(repeating: "🐳", count: 64), "at most 255"),
+            ]
+            for (name, reason) in refused {
+                let error = await expectDatabaseError(.invalidValue) { try await pool.write { _ = try $0.users.create(NewUser(name: name)) } }
+                #expect(error?.message.hasPrefix("user name") == true && error?.message.contains(reason) == true, "\(error?.message ?? "")")
+            }
+            await expectDatabaseError(.invalidValue) {
+                try await pool.write { try $0.namespaces.update(id: namespace.id, visibility: .public, description: String(repeating: "x", count: (1 << 20) + 1)) }
+            }
+            #expect(try await pool.read { try $0.users.count() } == accepted.count)
+        }
+    }
+
+    /// Sixteen tasks create the same user at once: exactly one wins, the others get a clear conflict.
+    @Test(arguments: TestBackend.allCases)
+    func racingUniqueInsertsHaveOneWinner(_ backend: TestBackend) async throws {
+        try await withDatabase(backend, poolSize: 8) { pool in
+            let outcomes = await withTaskGroup(of: Result<User, any Error>.self) { group in
+                for _ in 0..<16 {
+                    group.addTask { await Result { try await pool.write { try $0.users.create(NewUser(name: "racer")) } } }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let winners = outcomes.compactMap { try? $0.get() }
+            #expect(winners.count == 1)
+            for case .failure(let error) in outcomes {
+                let error = try #require(error as? DatabaseError)
+                #expect(error.code == .conflict && error.message.contains("racer"), "\(error)")
+            }
+            #expect(try await pool.read { try $0.users.count() } == 1)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func thePoolStaysWithinItsBound(_ backend: TestBackend) async throws {
+        try await withDatabase(backend, poolSize: 2) { pool in
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<20 { group.addTask { try await pool.read { try $0.users.count() } } }
+                for try await count in group { #expect(count == 0) }
+            }
+            let status = await pool.status()
+            #expect(status.maxConnections == 2 && status.open <= 2 && status.waiting == 0)
+        }
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
