@@ -5,6 +5,7 @@
 #                                              kept in DIR; prints the URL of its test database:
 #                                              mysql://wharf:PASSWORD@127.0.0.1:PORT/wharf_test
 #   scripts/mariadb-test-server.sh stop DIR    stops it (the data stays, for a later start)
+#   scripts/mariadb-test-server.sh kill DIR    kills it with SIGKILL, as a crash would (the data stays)
 #   scripts/mariadb-test-server.sh remove DIR  stops it and deletes DIR
 #
 # The user `wharf` logs in with a password (the real authentication path) and may create databases, so each
@@ -13,17 +14,17 @@ set -euo pipefail
 
 ACTION="${1:-}"
 DIR="${2:-}"
-[ -n "$ACTION" ] && [ -n "$DIR" ] || { echo "usage: $0 start|stop|remove DIR" >&2; exit 2; }
+[ -n "$ACTION" ] && [ -n "$DIR" ] || { echo "usage: $0 start|stop|kill|remove DIR" >&2; exit 2; }
 
 die() { echo "mariadb-test-server: $*" >&2; exit 1; }
 
 pid_of() { [ -f "$DIR/mariadbd.pid" ] && cat "$DIR/mariadbd.pid" 2>/dev/null || true; }
 
 stop() {
-  local pid
+  local pid signal="${1:-TERM}"
   pid="$(pid_of)"
   [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
+  kill "-$signal" "$pid" 2>/dev/null || true
   for _ in $(seq 1 300); do
     kill -0 "$pid" 2>/dev/null || { rm -f "$DIR/mariadbd.pid"; return 0; }
     sleep 0.1
@@ -81,6 +82,7 @@ SQL
 case "$ACTION" in
   start) start ;;
   stop) stop ;;
+  kill) stop KILL ;;
   remove) stop; rm -rf "$DIR" ;;
-  *) echo "usage: $0 start|stop|remove DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|remove DIR" >&2; exit 2 ;;
 esac

@@ -91,6 +91,9 @@ enum TestMariaDB {
 
     static func stop(_ folder: String) async throws { _ = try await runScript("stop", folder) }
 
+    /// Kills the server with SIGKILL, as a crash or power cut of the database host would.
+    static func kill(_ folder: String) async throws { _ = try await runScript("kill", folder) }
+
     static func remove(_ folder: String) async { _ = try? await runScript("remove", folder) }
 
     private static func mysql(_ url: String) throws -> DatabaseLocation.MySQL {

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import WharfDatabase
+
+@Suite struct MigrationTests {
+    /// Two processes starting at once against one database: both end at the latest version, each migration is
+    /// applied once.
+    @Test(arguments: TestBackend.allCases)
+    func concurrentStartsApplyEachMigrationOnce(_ backend: TestBackend) async throws {
+        try await withEmptyLocation(backend) { location in
+            let pools = (0..<3).map { _ in DatabasePool(location: location, logger: testLogger) }
+            let results = try await withThrowingTaskGroup(of: (from: Int, to: Int).self) { group in
+                for pool in pools { group.addTask { try await pool.prepare() } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let latest = Migrator().latestVersion
+            #expect(results.allSatisfy { $0.to == latest })
+            #expect(results.filter { $0.from == 0 }.count == 1, "\(results)")
+            let versions = try await pools[0].read { try $0.query("SELECT version FROM schema_migrations ORDER BY version").map { try $0.decode("version", as: Int.self) } }
+            #expect(versions == Migration.all.map(\.version))
+            for pool in pools { await pool.close() }
+        }
+    }
+
+    /// A later migration applies on top of an existing schema, once.
+    @Test(arguments: TestBackend.allCases)
+    func aNewMigrationAppliesOnTop(_ backend: TestBackend) async throws {
+        try await withEmptyLocation(backend) { location in
+            let first = DatabasePool(location: location, logger: testLogger)
+            #expect(try await first.prepare() == (0, 1))
+            try await first.write { _ = try $0.users.create(NewUser(name: "kept")) }
+            await first.close()
+
+            let extra = Migration(
+                version: 2, name: "test table",
+                changes: [
+                    .createTable(Table(name: "test_extra", columns: [.id(), .name("label")], indexes: [.unique("test_extra_label", "label")])),
+                    .createIndex(.index("users_created", "created_at"), on: "users"),
+                ]
+            )
+            let second = DatabasePool(backend: location.makeBackend(), migrator: Migrator(migrations: Migration.all + [extra]), logger: testLogger)
+            #expect(try await second.prepare() == (1, 2))
+            #expect(try await second.prepare() == (2, 2))
+            _ = try await second.write { try $0.execute("INSERT INTO test_extra (label) VALUES (?)", ["x"]) }
+            #expect(try await second.read { try $0.users.find(name: "kept") } != nil)
+            #expect(try await second.check().schemaVersion == 2)
+            await second.close()
+
+            // The older binary refuses a schema it does not know rather than run against it.
+            let older = DatabasePool(location: location, logger: testLogger)
+            let error = await expectDatabaseError(.migration) { try await older.prepare() }
+            #expect(error?.message.contains("version 2") == true)
+            #expect(older.health.isReady == false)
+            await older.close()
+        }
+    }
+
+    @Test func bothDialectsRenderTheSameTables() {
+        for dialect in [SQLDialect.sqlite, .mysql] {
+            let statements = Migration.portalSchema.statements(for: dialect)
+            for table in ["users", "teams", "team_members", "namespaces", "repositories", "tags", "activities", "application_tokens", "webhooks",
+                "webhook_deliveries", "stars", "comments", "sessions", "settings"]
+            {
+                #expect(statements.contains { $0.hasPrefix("CREATE TABLE IF NOT EXISTS \(table) (") }, "\(dialect) \(table)")
+            }
+        }
+        let mysql = Migration.portalSchema.statements(for: .mysql)
+        #expect(mysql.allSatisfy { $0.hasSuffix("ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin") })
+        #expect(mysql.contains { $0.contains("CONSTRAINT fk_tags_pushed_by FOREIGN KEY (pushed_by) REFERENCES users (id) ON DELETE SET NULL") })
+        #expect(Migration.portalSchema.statements(for: .sqlite).contains("CREATE UNIQUE INDEX IF NOT EXISTS users_name ON users (name)"))
+    }
+
+    func withEmptyLocation(_ backend: TestBackend, _ body: (DatabaseLocation) async throws -> Void) async throws {
+        switch backend {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-migrate-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try await body(.sqlite(path: folder + "/wharf.sqlite", poolSize: 2))
+        case .mariadb:
+            try await withMariaDBDatabase(server: try await TestMariaDB.shared()) { try await body(.mysql($0)) }
+        }
+    }
+}
+
+@Suite struct DatabaseLocationTests {
+    @Test func parsesSQLiteAndMySQLURLs() throws {
+        #expect(try DatabaseLocation.parse("sqlite:///srv/wharf/wharf.sqlite") == .sqlite(path: "/srv/wharf/wharf.sqlite", poolSize: 4))
+        #expect(try DatabaseLocation.parse("sqlite://data/w.sqlite?pool=2") == .sqlite(path: "data/w.sqlite", poolSize: 2))
+        let parsed = try DatabaseLocation.parse(
+            "mariadb://wharf:p%40ss%3Aw0rd@db.example.com:3307/wharf?pool=20&tls=verify&tls_ca=/etc/ca.pem&connect_timeout=3s&read_timeout=60"
+        )
+        guard case .mysql(let mysql) = parsed else { Issue.record("not mysql"); return }
+        #expect(mysql.host == "db.example.com" && mysql.port == 3307 && mysql.user == "wharf" && mysql.password == "p@ss:w0rd")
+        #expect(mysql.database == "wharf" && mysql.poolSize == 20 && mysql.tls == .verify && mysql.tlsCA == "/etc/ca.pem")
+        #expect(mysql.connectTimeout == .seconds(3) && mysql.readTimeout == .seconds(60) && mysql.writeTimeout == .seconds(30))
+        #expect(parsed.description == "mysql://wharf:***@db.example.com:3307/wharf")
+        guard case .mysql(let defaults) = try DatabaseLocation.parse("mysql://root@localhost/db") else { return }
+        #expect(defaults.port == 3306 && defaults.password == nil && defaults.poolSize == 10 && defaults.tls == .off)
+    }
+
+    @Test func errorsNeverRepeatThePassword() {
+        let bad = [
+            "postgres://u:s3cret@h/db", "mysql://u:s3cret@h", "mysql://:s3cret@h/db", "mysql://u:s3cret@h/db?pool=0", "mysql://u:s3cret@h/db?colour=blue",
+            "mysql://u:s3cret@h/db?tls=maybe", "s3cret", "sqlite://", "mysql://u:s3cret@h:99999/db",
+        ]
+        for url in bad {
+            let error = #expect(throws: DatabaseError.self) { try DatabaseLocation.parse(url) }
+            #expect(error?.code == .configuration)
+            #expect(error?.message.hasPrefix("database.url:") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("s3cret") == false, "\(error?.message ?? "")")
+        }
+    }
+}
