@@ -1,0 +1,67 @@
+"""The load generator (wharf-bench) against a real Wharf, over TLS with the generated certificate and over
+plain HTTP: every workload completes without errors and reports what it did."""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, wharf_bin
+
+
+def bench_bin() -> str:
+    path = Path(wharf_bin()).parent / "wharf-bench"
+    if not path.is_file():
+        pytest.fail(f"wharf-bench not found at {path}; build it with `swift build`", pytrace=False)
+    return str(path)
+
+
+def run_bench(url: str, tmp_path: Path, *args: str) -> list[dict]:
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [bench_bin(), "--url", url, "--json", str(out), *args],
+        capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(out.read_text())
+
+
+def test_every_workload_over_tls(wharf, tmp_path):
+    workloads = ["push:4KiB", "push-chunked:3MiB", "pull:1MiB", "mixed:64KiB", "manifest-get", "blob-head:1KiB", "catalog"]
+    args = [arg for w in workloads for arg in ("--workload", w)]
+    results = run_bench(wharf.base_url, tmp_path, *args, "--ca-file", str(wharf.cert_path),
+                        "--concurrency", "3", "--count", "9", "--chunk", "1MiB")
+    assert [r["workload"] for r in results] == [w.split(":")[0] for w in workloads]
+    for r in results:
+        assert r["errors"] == 0, r
+        assert r["operations"] == 9, r
+        assert r["operationsPerSecond"] > 0
+        assert r["p99Milliseconds"] >= r["p50Milliseconds"] > 0
+    push = results[0]
+    assert push["size"] == 4096 and push["megabytesPerSecond"] > 0
+    # The pushes really stored content: nine blobs linked in the chunked repository, and the image the
+    # manifest workload pushed is in the catalog.
+    layers = list(wharf.registry_dir.glob("docker/registry/v2/repositories/bench/*/push-chunked/_layers/sha256/*/link"))
+    assert len(layers) == 9
+    catalog = wharf.session().get(wharf.url("/v2/_catalog")).json()["repositories"]
+    assert any(name.startswith("bench/") and name.endswith("/manifest-get") for name in catalog)
+
+
+def test_plain_http_and_table_output(wharf_plain, tmp_path):
+    proc = subprocess.run(
+        [bench_bin(), "--url", wharf_plain.base_url, "--workload", "push:1KiB", "--count", "4", "--concurrency", "2",
+         "--label", "wharf"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].split()[:3] == ["workload", "size", "conc"]
+    assert lines[1].split()[:6] == ["wharf", "push", "1KiB", "2", "4", "0"]
+
+
+def test_unreachable_registry_fails(tmp_path):
+    proc = subprocess.run(
+        [bench_bin(), "--url", "http://127.0.0.1:9", "--workload", "push:1KiB", "--count", "2"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0
