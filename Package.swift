@@ -88,6 +88,7 @@ let package = Package(
             name: "wharf",
             dependencies: [
                 "WharfServer",
+                "WharfDatabase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

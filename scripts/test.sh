@@ -5,6 +5,8 @@
 #
 # Environment:
 #   WHARF_VENV              Python virtualenv for the e2e tests (default .venv)
+#   (set here for the tests) WHARF_TEST_MARIADB_URL: a throwaway mariadbd on
+#                           loopback with a temporary data folder, removed at exit
 #   WHARF_TEST_SKIP_SWIFT=1 developer shortcut: skip the Swift build and unit
 #                           tests and use the existing .build/debug/wharf
 # Arguments are passed to pytest, e.g.  scripts/test.sh -x -k "skopeo or oras"
@@ -36,7 +38,13 @@ stop_leftovers() {
   fi
   rm -rf "$PIDDIR"
 }
-trap stop_leftovers EXIT
+# The throwaway MariaDB server of this run (started below), removed at the end.
+MARIADB_DIR=""
+cleanup() {
+  stop_leftovers
+  if [ -n "$MARIADB_DIR" ]; then scripts/mariadb-test-server.sh remove "$MARIADB_DIR" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -46,6 +54,14 @@ failed=()
 
 step "dependencies (scripts/install-deps.sh test)"
 scripts/install-deps.sh test
+
+# The database tests run every store test on SQLite and on this real server
+# (WHARF_TEST_MARIADB_URL); the fault tests start servers of their own.
+step "throwaway MariaDB server on loopback (scripts/mariadb-test-server.sh)"
+MARIADB_DIR="$(mktemp -d "${TMPDIR:-/tmp}/wharf-test-mariadb.XXXXXX")"
+WHARF_TEST_MARIADB_URL="$(scripts/mariadb-test-server.sh start "$MARIADB_DIR")"
+export WHARF_TEST_MARIADB_URL
+echo "mariadbd on 127.0.0.1:$(cat "$MARIADB_DIR/port"), data in $MARIADB_DIR"
 
 if [ "${WHARF_TEST_SKIP_SWIFT:-0}" != 1 ]; then
   step "swift build --build-tests"

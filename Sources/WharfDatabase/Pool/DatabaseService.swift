@@ -42,6 +42,16 @@ public struct DatabaseService: Service {
         await pool.close()
     }
 
+    /// Waits (up to `timeout`) until the first attempt to connect has succeeded or failed: run before the HTTP
+    /// server starts, a reachable database is ready before the first request, and an unreachable one delays the
+    /// start by at most `timeout`.
+    public func waitForFirstAttempt(timeout: Duration = .seconds(10)) async {
+        let deadline = ContinuousClock.now + timeout
+        while pool.health.state == .starting && ContinuousClock.now < deadline && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// One try to connect and migrate; logs why it failed. Call it before serving, so that a reachable
     /// database is ready before the first request.
     @discardableResult

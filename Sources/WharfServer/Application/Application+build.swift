@@ -7,6 +7,7 @@ import Logging
 import NIOSSL
 import NIOCore
 import WharfCore
+import WharfDatabase
 import WharfStorage
 
 /// The subsystems one Wharf process runs, built from its configuration.
@@ -16,9 +17,12 @@ public struct WharfServices: Sendable {
     public let blobs: BlobStore
     public let manifests: ManifestIndex
     public let purger: UploadPurger
+    /// Connects lazily: nothing touches the database until the first statement.
+    public let database: DatabasePool
 
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
+        database = DatabasePool(location: configuration.databaseLocation, logger: logger)
         driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
         blobs = BlobStore(driver: driver)
         manifests = ManifestIndex(driver: driver)
@@ -45,7 +49,7 @@ public func buildRouter(services: WharfServices) -> Router<BasicRequestContext> 
     return router
 }
 
-/// Builds the whole application: storage, TLS (generating the certificate when missing) and routes.
+/// Builds the whole application: storage, database, TLS (generating the certificate when missing) and routes.
 ///
 /// Fails with a one-line reason (`ConfigurationError`, `TLSError`, `StorageError`) when it cannot start.
 public func buildApplication(configuration: ServerConfiguration, logger: Logger) throws -> some ApplicationProtocol {
@@ -73,13 +77,17 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
     } else {
         server = .http1()
     }
+    // Until the database answers, every request but /health gets 503 with the reason.
+    let gated = DatabaseGate(next: router.buildResponder(), health: services.database.health)
+    let database = DatabaseService(pool: services.database, logger: logger)
     var app = Application(
-        router: router,
+        responder: gated,
         server: server,
         configuration: .init(address: .hostname(host, port: port), serverName: "wharf"),
         logger: logger
     )
-    app.addServices(services.purger)
+    app.addServices(services.purger, database)
+    app.beforeServerStarts { await database.waitForFirstAttempt() }
     return app
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import WharfDatabase
 import Yams
 
 /// A configuration problem, with a one-line reason for the operator.
@@ -18,8 +19,13 @@ public struct ServerConfiguration: Sendable {
     public var uploadPurgeInterval: Duration = .seconds(3600)
     public var storageFsync = true
     public var logLevel = "info"
+    /// `database.url`; nil for the default, `wharf.sqlite` in the data folder.
+    public var database: DatabaseLocation? = nil
 
     public init() {}
+
+    /// The database to use: `database.url`, or SQLite in the data folder.
+    public var databaseLocation: DatabaseLocation { database ?? .defaultSQLite(dataDirectory: dataDirectory) }
 
     /// The storage root in distribution's layout.
     public var registryDirectory: String { dataDirectory + "/registry" }
@@ -61,7 +67,7 @@ public struct ConfigurationKey: Sendable {
     }
 
     public static let all: [ConfigurationKey] = [
-        .init(key: "data", flag: "--data", defaultValue: "./wharf-data", summary: "Data folder: `registry/` (distribution's layout), `certs/`.") {
+        .init(key: "data", flag: "--data", defaultValue: "./wharf-data", summary: "Data folder: `registry/` (distribution's layout), `certs/`, `wharf.sqlite`.") {
             $0.dataDirectory = try nonEmpty($1, "data")
         },
         .init(key: "listen", flag: "--listen", defaultValue: "0.0.0.0:5000", summary: "Address and port to serve on (`[::]:5000` for IPv6).") {
@@ -82,6 +88,17 @@ public struct ConfigurationKey: Sendable {
         },
         .init(key: "storage.fsync", flag: nil, defaultValue: "on", summary: "Flush blob data and links to disk before acknowledging a push.") {
             $0.storageFsync = try boolean($1, "storage.fsync")
+        },
+        .init(
+            key: "database.url", flag: nil, defaultValue: "sqlite://DATA/wharf.sqlite",
+            summary: "`sqlite:///path/file.sqlite`, or `mysql://user:password@host:3306/db` (`mariadb://` too) with options "
+                + "`?pool=10&tls=verify&tls_ca=FILE&connect_timeout=5s&read_timeout=30s&write_timeout=30s` (`tls`: `off`, `required`, `verify`)."
+        ) {
+            do {
+                $0.database = try DatabaseLocation.parse($1)
+            } catch let error as DatabaseError {
+                throw ConfigurationError(error.message)
+            }
         },
         .init(key: "log_level", flag: "--log-level", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical.") {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]

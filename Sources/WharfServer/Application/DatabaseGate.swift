@@ -1,0 +1,29 @@
+import Hummingbird
+import WharfCore
+import WharfDatabase
+
+/// Answers 503 with the reason while the database is not usable (starting, unreachable, being migrated), so a
+/// client sees "try again" instead of a half-working server: OCI error JSON with code `UNAVAILABLE` on `/v2`,
+/// a one-line text elsewhere. `/health` always answers (the process is alive even when its database is not).
+struct DatabaseGate<Next: HTTPResponder>: HTTPResponder {
+    typealias Context = Next.Context
+
+    let next: Next
+    let health: DatabaseHealth
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        guard let reason = health.unavailableReason, request.uri.path != "/health" else {
+            return try await next.respond(to: request, context: context)
+        }
+        let retry = [(name: "Retry-After", value: "5")]
+        if request.uri.path == "/v2" || request.uri.path.hasPrefix("/v2/") {
+            var response = OCIErrorResponse.render(RegistryError(.unavailable, detail: reason, headers: retry), method: request.method)
+            response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
+            return response
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        headers[.retryAfter] = "5"
+        return Response(status: .serviceUnavailable, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "Wharf is unavailable: \(reason)\n")))
+    }
+}
