@@ -121,6 +121,7 @@ let package = Package(
                 "WharfCore",
                 "WharfStorage",
                 "WharfServer",
+                "WharfDatabase",
                 "WharfBenchKit",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NIOCore", package: "swift-nio"),
