@@ -13,12 +13,22 @@ func databaseBenchmarks() {
     if ProcessInfo.processInfo.environment["WHARF_BENCH_MARIADB_URL"] != nil { backends.append("mariadb") }
     for backend in backends {
         let lookups: [(String, @Sendable (DatabaseBenchFixture, Int) async throws -> Void)] = [
-            ("user by name", { fixture, index in blackHole(try await fixture.pool.read { try $0.users.find(name: "user-\(index % fixture.users)") }) }),
-            ("token by hash", { fixture, index in blackHole(try await fixture.pool.read { try $0.tokens.find(hash: "hash-\(index % fixture.users)") }) }),
+            (
+                "user by name",
+                { fixture, index in blackHole(try await fixture.pool.read { try $0.users.find(name: "user-\(index % fixture.users)") }) }
+            ),
+            (
+                "token by hash",
+                { fixture, index in blackHole(try await fixture.pool.read { try $0.tokens.find(hash: "hash-\(index % fixture.users)") }) }
+            ),
             (
                 "namespace and team role",
                 { fixture, index in
-                    blackHole(try await fixture.pool.read { try $0.namespaces.access(name: "team-\(index % fixture.teams)", userID: Int64(1 + index % fixture.users)) })
+                    blackHole(
+                        try await fixture.pool.read {
+                            try $0.namespaces.access(name: "team-\(index % fixture.teams)", userID: Int64(1 + index % fixture.users))
+                        }
+                    )
                 }
             ),
         ]
@@ -119,8 +129,11 @@ final class DatabaseBenchFixture: Sendable {
                 _ = try tx.tags.upsert(
                     repositoryID: repository.id,
                     TagRecord(
-                        name: "v\(tag)", digest: "sha256:" + String(repeating: String(tag % 10), count: 64),
-                        mediaType: "application/vnd.oci.image.manifest.v1+json", size: Int64(tag), platforms: "linux/amd64"
+                        name: "v\(tag)",
+                        digest: "sha256:" + String(repeating: String(tag % 10), count: 64),
+                        mediaType: "application/vnd.oci.image.manifest.v1+json",
+                        size: Int64(tag),
+                        platforms: "linux/amd64"
                     )
                 )
             }

@@ -18,8 +18,9 @@ func httpBenchmarks() {
                 let client = try RegistryClient(baseURL: url, connections: concurrency)
                 let runner = WorkloadRunner(client: client)
                 let count = size >= 64 << 20 ? concurrency * 2 : concurrency * 16
+                let prepared = try await runner.prepare(WorkloadOptions(kind: kind, size: max(size, 1), concurrency: concurrency, count: count))
                 benchmark.startMeasurement()
-                let result = try await runner.run(WorkloadOptions(kind: kind, size: max(size, 1), concurrency: concurrency, count: count))
+                let result = try await runner.execute(prepared)
                 benchmark.stopMeasurement()
                 try await client.shutdown()
                 if result.errors > 0 { throw BenchError(result.firstError ?? "errors") }

@@ -77,24 +77,39 @@ public struct WorkloadRunner: Sendable {
     static func makeBlobs(count: Int, size: Int) -> [Blob] {
         var generator = SystemRandomNumberGenerator()
         var base = [UInt8](repeating: 0, count: size)
-        for index in stride(from: 0, to: size, by: 8) {
-            let random = generator.next() as UInt64
-            withUnsafeBytes(of: random) { bytes in
-                for offset in 0..<min(8, size - index) { base[index + offset] = bytes[offset] }
+        base.withUnsafeMutableBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let random = generator.next() as UInt64
+                withUnsafeBytes(of: random) { word in
+                    let length = min(8, bytes.count - offset)
+                    bytes.baseAddress!.advanced(by: offset).copyMemory(from: word.baseAddress!, byteCount: length)
+                }
+                offset += 8
             }
         }
         return (0..<count).map { index in
-            var content = base
-            withUnsafeBytes(of: UInt64(index).bigEndian ^ (generator.next() as UInt64)) { bytes in
-                for offset in 0..<min(8, size) { content[offset] = bytes[offset] }
-            }
-            return Blob(bytes: ByteBuffer(bytes: content), digest: OCIDigest.of(content).description)
+            var buffer = ByteBuffer(bytes: base)
+            if size >= 8 { buffer.setInteger(UInt64(index) ^ (generator.next() as UInt64), at: buffer.readerIndex) }
+            var hasher = ContentHasher()
+            buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+            return Blob(bytes: buffer, digest: hasher.finalize().description)
         }
     }
 
-    public func run(_ options: WorkloadOptions, progress: (@Sendable (Int) -> Void)? = nil) async throws -> WorkloadResult {
+    /// A workload with its content made and stored, ready to be timed.
+    public struct Prepared: Sendable {
+        let options: WorkloadOptions
+        let repository: String
+        let pushes: [Blob]
+        let stored: [Blob]
+        let manifestTag: String
+        let perOperationBytes: Int64
+    }
+
+    /// Makes and stores what the workload needs, outside any timing.
+    public func prepare(_ options: WorkloadOptions) async throws -> Prepared {
         let repository = "bench/\(runID)/\(options.kind.rawValue)"
-        let concurrency = max(1, options.concurrency)
         var perOperationBytes = Int64(options.size)
         let pushes: [Blob]
         var stored: [Blob] = []
@@ -118,10 +133,30 @@ public struct WorkloadRunner: Sendable {
         }
         for blob in stored { try await pushBlob(blob, repository: repository) }
         if options.kind == .blobHead { perOperationBytes = 0 }
+        return Prepared(
+            options: options,
+            repository: repository,
+            pushes: pushes,
+            stored: stored,
+            manifestTag: manifestTag,
+            perOperationBytes: perOperationBytes
+        )
+    }
 
+    public func run(_ options: WorkloadOptions, progress: (@Sendable (Int) -> Void)? = nil) async throws -> WorkloadResult {
+        try await execute(try await prepare(options), progress: progress)
+    }
+
+    /// Runs the timed part: `count` operations over `concurrency` workers.
+    public func execute(_ prepared: Prepared, progress: (@Sendable (Int) -> Void)? = nil) async throws -> WorkloadResult {
+        let options = prepared.options
+        let repository = prepared.repository
+        let concurrency = max(1, options.concurrency)
+        let pushes = prepared.pushes
+        let perOperationBytes = prepared.perOperationBytes
         let counter = ProgressCounter()
-        let storedBlobs = stored
-        let tag = manifestTag
+        let storedBlobs = prepared.stored
+        let tag = prepared.manifestTag
         let started = ContinuousClock.now
         let outcomes = try await withThrowingTaskGroup(of: WorkerOutcome.self) { group in
             for worker in 0..<concurrency {
