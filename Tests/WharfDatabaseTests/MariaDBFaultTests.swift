@@ -5,20 +5,6 @@ import Testing
 /// Faults of a real MariaDB server: each test starts its own `mariadbd` (so stopping it disturbs no other test),
 /// stops or kills it in the middle of the work, and starts it again.
 @Suite struct MariaDBFaultTests {
-    /// A server of its own for one test, removed afterwards.
-    func withOwnServer(_ body: (String, DatabaseLocation.MySQL) async throws -> Void) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-fault-mariadb-\(UUID().uuidString.prefix(8))").path
-        do {
-            var server = try await TestMariaDB.start(folder)
-            server.connectTimeout = .seconds(2)
-            try await withMariaDBDatabase(server: server) { try await body(folder, $0) }
-        } catch {
-            await TestMariaDB.remove(folder)
-            throw error
-        }
-        await TestMariaDB.remove(folder)
-    }
-
     /// What happened to each numbered write.
     actor WriteLog {
         enum Phase { case before, down, after }
@@ -56,7 +42,7 @@ import Testing
     /// (SIGTERM) and started, then killed (SIGKILL) and started. Writes after each restart succeed through the
     /// same pool, every committed write is there, and no transaction is half there.
     @Test func restartsDuringAStreamOfWrites() async throws {
-        try await withOwnServer { folder, location in
+        try await withOwnMariaDB { folder, location in
             var location = location
             location.poolSize = 4
             let pool = DatabasePool(location: .mysql(location), logger: testLogger)
@@ -103,7 +89,9 @@ import Testing
             let committed = await log.committed
             let notApplied = await log.notApplied
             let unknown = await log.unknown
-            print("restart test: \(committed.count) committed, \(notApplied.count) refused while down, \(unknown.count) outcome unknown, \(await log.committedCount(startedIn: .after)) after restarts")
+            print(
+                "restart test: \(committed.count) committed, \(notApplied.count) refused while down, \(unknown.count) outcome unknown, \(await log.committedCount(startedIn: .after)) after restarts"
+            )
             let otherErrors = await log.otherErrors
             #expect(otherErrors.isEmpty, "\(otherErrors.prefix(3))")
             #expect(await log.committedCount(startedIn: .after) >= 50, "writes after the restarts succeed through the same pool")
@@ -116,10 +104,14 @@ import Testing
                     members: try tx.query("SELECT COUNT(*) AS n FROM team_members").first!.decode("n", as: Int.self)
                 )
             }
-            for number in committed.keys { #expect(rows.teams.contains("t-\(number)") && rows.users.contains("u-\(number)"), "committed write \(number) lost") }
-            for number in notApplied { #expect(!rows.teams.contains("t-\(number)") && !rows.users.contains("u-\(number)"), "failed write \(number) applied") }
+            for number in committed.keys {
+                #expect(rows.teams.contains("t-\(number)") && rows.users.contains("u-\(number)"), "committed write \(number) lost")
+            }
+            for number in notApplied {
+                #expect(!rows.teams.contains("t-\(number)") && !rows.users.contains("u-\(number)"), "failed write \(number) applied")
+            }
             // All or nothing, including the writes whose commit outcome was unknown.
-            #expect(rows.teams.map { $0.dropFirst(2) } .sorted() == rows.users.map { $0.dropFirst(2) }.sorted())
+            #expect(rows.teams.map { $0.dropFirst(2) }.sorted() == rows.users.map { $0.dropFirst(2) }.sorted())
             #expect(rows.members == rows.teams.count)
             #expect(rows.teams.count >= committed.count && rows.teams.count <= committed.count + unknown.count)
             await pool.close()
@@ -129,11 +121,15 @@ import Testing
     /// Start-up with the server down: the service reports unavailable (with a reason that names the server but
     /// not the password), turns ready once the server answers, notices it going away and coming back.
     @Test func theServiceWaitsForTheServerAndFollowsItsRestarts() async throws {
-        try await withOwnServer { folder, location in
+        try await withOwnMariaDB { folder, location in
             try await TestMariaDB.stop(folder)
             let pool = DatabasePool(location: .mysql(location), logger: testLogger)
             let service = DatabaseService(
-                pool: pool, logger: testLogger, probeInterval: .milliseconds(200), firstRetry: .milliseconds(100), maxRetry: .milliseconds(400)
+                pool: pool,
+                logger: testLogger,
+                probeInterval: .milliseconds(200),
+                firstRetry: .milliseconds(100),
+                maxRetry: .milliseconds(400)
             )
             let running = Task { try await service.run() }
             defer { running.cancel() }
@@ -163,7 +159,7 @@ import Testing
 
     /// A statement that hangs longer than the read timeout fails instead of holding a connection forever.
     @Test func aReadTimeoutEndsAHungStatement() async throws {
-        try await withOwnServer { _, location in
+        try await withOwnMariaDB { _, location in
             var location = location
             location.readTimeout = .seconds(1)
             let pool = DatabasePool(location: .mysql(location), logger: testLogger)
@@ -173,6 +169,56 @@ import Testing
             try await pool.ping()
             await pool.close()
         }
+    }
+}
+
+/// TLS to the server: encrypted when asked, the certificate checked with `verify`, never a silent downgrade.
+@Suite struct MariaDBTLSTests {
+    func cipher(_ pool: DatabasePool) async throws -> String {
+        try await pool.read { try $0.query("SHOW SESSION STATUS LIKE 'Ssl_cipher'") }.first?.decode("Value") ?? ""
+    }
+
+    @Test func tlsIsUsedAndTheCertificateVerified() async throws {
+        try await withOwnMariaDB(tls: true) { folder, location in
+            for (mode, ca) in [(DatabaseLocation.MySQL.TLSMode.off, nil), (.required, nil), (.verify, folder + "/tls/ca.pem")] {
+                var location = location
+                location.tls = mode
+                location.tlsCA = ca
+                let pool = DatabasePool(location: .mysql(location), logger: testLogger)
+                let cipher = try await cipher(pool)
+                #expect(mode == .off ? cipher.isEmpty : !cipher.isEmpty, "\(mode): cipher \(cipher)")
+                await pool.close()
+            }
+            // A certificate the given CA did not sign is refused.
+            var location = location
+            location.tls = .verify
+            location.tlsCA = "/etc/ssl/certs/ca-certificates.crt"
+            let pool = DatabasePool(location: .mysql(location), logger: testLogger)
+            let error = await expectDatabaseError(.configuration) { try await pool.ping() }
+            #expect(error?.message.contains(location.password ?? "-") == false)
+            await pool.close()
+        }
+    }
+
+    /// libmariadb would connect in plain text to a server without TLS even when TLS is enforced; Wharf refuses.
+    @Test func requiredTLSIsNeverDowngraded() async throws {
+        try await withOwnMariaDB(tls: false) { _, location in
+            var location = location
+            location.tls = .required
+            let pool = DatabasePool(location: .mysql(location), logger: testLogger)
+            let error = await expectDatabaseError(.configuration) { try await pool.ping() }
+            #expect(error?.message.contains("TLS is required") == true, "\(error?.message ?? "")")
+            await pool.close()
+        }
+    }
+
+    @Test func aWrongPasswordIsAClearConfigurationError() async throws {
+        var location = try await TestMariaDB.shared()
+        location.password = "not-the-password"
+        let pool = DatabasePool(location: .mysql(location), logger: testLogger)
+        let error = await expectDatabaseError(.configuration) { try await pool.ping() }
+        #expect(error?.message.contains("Access denied") == true && error?.message.contains("not-the-password") == false)
+        await pool.close()
     }
 }
 

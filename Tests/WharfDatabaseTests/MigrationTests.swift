@@ -16,7 +16,9 @@ import Testing
             let latest = Migrator().latestVersion
             #expect(results.allSatisfy { $0.to == latest })
             #expect(results.filter { $0.from == 0 }.count == 1, "\(results)")
-            let versions = try await pools[0].read { try $0.query("SELECT version FROM schema_migrations ORDER BY version").map { try $0.decode("version", as: Int.self) } }
+            let versions = try await pools[0].read {
+                try $0.query("SELECT version FROM schema_migrations ORDER BY version").map { try $0.decode("version", as: Int.self) }
+            }
             #expect(versions == Migration.all.map(\.version))
             for pool in pools { await pool.close() }
         }
@@ -32,7 +34,8 @@ import Testing
             await first.close()
 
             let extra = Migration(
-                version: 2, name: "test table",
+                version: 2,
+                name: "test table",
                 changes: [
                     .createTable(Table(name: "test_extra", columns: [.id(), .name("label")], indexes: [.unique("test_extra_label", "label")])),
                     .createIndex(.index("users_created", "created_at"), on: "users"),
@@ -58,9 +61,10 @@ import Testing
     @Test func bothDialectsRenderTheSameTables() {
         for dialect in [SQLDialect.sqlite, .mysql] {
             let statements = Migration.portalSchema.statements(for: dialect)
-            for table in ["users", "teams", "team_members", "namespaces", "repositories", "tags", "activities", "application_tokens", "webhooks",
-                "webhook_deliveries", "stars", "comments", "sessions", "settings"]
-            {
+            for table in [
+                "users", "teams", "team_members", "namespaces", "repositories", "tags", "activities", "application_tokens", "webhooks",
+                "webhook_deliveries", "stars", "comments", "sessions", "settings",
+            ] {
                 #expect(statements.contains { $0.hasPrefix("CREATE TABLE IF NOT EXISTS \(table) (") }, "\(dialect) \(table)")
             }
         }
@@ -100,7 +104,8 @@ import Testing
 
     @Test func errorsNeverRepeatThePassword() {
         let bad = [
-            "postgres://u:s3cret@h/db", "mysql://u:s3cret@h", "mysql://:s3cret@h/db", "mysql://u:s3cret@h/db?pool=0", "mysql://u:s3cret@h/db?colour=blue",
+            "postgres://u:s3cret@h/db", "mysql://u:s3cret@h", "mysql://:s3cret@h/db", "mysql://u:s3cret@h/db?pool=0",
+            "mysql://u:s3cret@h/db?colour=blue",
             "mysql://u:s3cret@h/db?tls=maybe", "s3cret", "sqlite://", "mysql://u:s3cret@h:99999/db",
         ]
         for url in bad {

@@ -57,7 +57,10 @@ import Testing
     func teamsHaveMembersWithRoles(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { pool in
             let (team, alice, bob) = try await pool.write { tx in
-                (try tx.teams.create(name: "devs", description: "Developers"), try tx.users.create(NewUser(name: "alice")), try tx.users.create(NewUser(name: "bob")))
+                (
+                    try tx.teams.create(name: "devs", description: "Developers"), try tx.users.create(NewUser(name: "alice")),
+                    try tx.users.create(NewUser(name: "bob"))
+                )
             }
             try await pool.write { tx in
                 try tx.teams.setMember(teamID: team.id, userID: alice.id, role: .owner)
@@ -109,7 +112,9 @@ import Testing
 
             try await pool.write { try $0.namespaces.update(id: namespace.id, visibility: .public, description: "open") }
             #expect(try await pool.read { try $0.namespaces.find(id: namespace.id)?.visibility } == .public)
-            await expectDatabaseError(.conflict) { try await pool.write { _ = try $0.namespaces.create(name: "qa", kind: .global, visibility: .public) } }
+            await expectDatabaseError(.conflict) {
+                try await pool.write { _ = try $0.namespaces.create(name: "qa", kind: .global, visibility: .public) }
+            }
             // A team that owns a namespace cannot go (the namespace would lose its owner).
             await expectDatabaseError(.invalidValue) { try await pool.write { _ = try $0.teams.delete(id: team.id) } }
             #expect(try await pool.read { try $0.teams.find(id: team.id) } != nil)
@@ -127,8 +132,14 @@ import Testing
             }
             let pushed = Date(millisecondsSince1970: 1_750_000_000_000)
             let record = TagRecord(
-                name: "v1", digest: "sha256:" + String(repeating: "a", count: 64), mediaType: "application/vnd.oci.image.manifest.v1+json",
-                size: 1234, configDigest: "sha256:" + String(repeating: "c", count: 64), platforms: "linux/amd64", pushedBy: alice.id, pushedAt: pushed
+                name: "v1",
+                digest: "sha256:" + String(repeating: "a", count: 64),
+                mediaType: "application/vnd.oci.image.manifest.v1+json",
+                size: 1234,
+                configDigest: "sha256:" + String(repeating: "c", count: 64),
+                platforms: "linux/amd64",
+                pushedBy: alice.id,
+                pushedAt: pushed
             )
             let tag = try await pool.write { try $0.tags.upsert(repositoryID: repository.id, record) }
             #expect(tag.name == "v1" && tag.size == 1234 && tag.pushedBy == alice.id && tag.pushedAt == pushed && tag.pulledAt == nil)
@@ -175,9 +186,14 @@ import Testing
                 try (0..<5).map { index in
                     try tx.activities.record(
                         NewActivity(
-                            actorID: index.isMultiple(of: 2) ? alice.id : nil, actorName: index.isMultiple(of: 2) ? "alice" : "anonymous",
-                            action: "repository.push", targetKind: "tag", targetName: "team/app:v\(index)", namespaceID: index < 3 ? 7 : 8,
-                            details: #"{"size":\#(index)}"#, createdAt: base.addingTimeInterval(Double(index))
+                            actorID: index.isMultiple(of: 2) ? alice.id : nil,
+                            actorName: index.isMultiple(of: 2) ? "alice" : "anonymous",
+                            action: "repository.push",
+                            targetKind: "tag",
+                            targetName: "team/app:v\(index)",
+                            namespaceID: index < 3 ? 7 : 8,
+                            details: #"{"size":\#(index)}"#,
+                            createdAt: base.addingTimeInterval(Double(index))
                         )
                     )
                 }
@@ -185,7 +201,9 @@ import Testing
             let recent = try await pool.read { try $0.activities.recent() }
             #expect(recent.map(\.id) == ids.reversed())
             #expect(recent.first?.createdAt == base.addingTimeInterval(4) && recent.first?.details == #"{"size":4}"#)
-            #expect(try await pool.read { try $0.activities.recent(namespaceID: 7).map(\.targetName) } == ["team/app:v2", "team/app:v1", "team/app:v0"])
+            #expect(
+                try await pool.read { try $0.activities.recent(namespaceID: 7).map(\.targetName) } == ["team/app:v2", "team/app:v1", "team/app:v0"]
+            )
             #expect(try await pool.read { try $0.activities.recent(actorID: alice.id).count } == 3)
             #expect(try await pool.read { try $0.activities.recent(beforeID: ids[2], limit: 1).map(\.id) } == [ids[1]])
             try await pool.write { _ = try $0.users.delete(id: alice.id) }
@@ -202,8 +220,12 @@ import Testing
             let found = try #require(try await pool.read { try $0.tokens.find(hash: "hash-1") })
             #expect(found.token == token && found.user == alice)
             #expect(try await pool.read { try $0.tokens.find(hash: "hash-2") } == nil)
-            await expectDatabaseError(.conflict) { try await pool.write { _ = try $0.tokens.create(userID: alice.id, application: "ci", tokenHash: "hash-2") } }
-            await expectDatabaseError(.conflict) { try await pool.write { _ = try $0.tokens.create(userID: alice.id, application: "cd", tokenHash: "hash-1") } }
+            await expectDatabaseError(.conflict) {
+                try await pool.write { _ = try $0.tokens.create(userID: alice.id, application: "ci", tokenHash: "hash-2") }
+            }
+            await expectDatabaseError(.conflict) {
+                try await pool.write { _ = try $0.tokens.create(userID: alice.id, application: "cd", tokenHash: "hash-1") }
+            }
             try await pool.write { try $0.tokens.recordUse(id: token.id) }
             #expect(try await pool.read { try $0.tokens.list(userID: alice.id).first?.lastUsedAt } != nil)
             try await pool.write { _ = try $0.users.delete(id: alice.id) }
@@ -216,10 +238,18 @@ import Testing
         try await withDatabase(backend) { pool in
             let namespace = try await pool.write { try $0.namespaces.create(name: "team", kind: .global, visibility: .public) }
             let hook = try await pool.write {
-                try $0.webhooks.create(namespaceID: namespace.id, url: "https://hooks.example.com/x?a=1&b=2", username: "u", password: "p", events: "push")
+                try $0.webhooks.create(
+                    namespaceID: namespace.id,
+                    url: "https://hooks.example.com/x?a=1&b=2",
+                    username: "u",
+                    password: "p",
+                    events: "push"
+                )
             }
             #expect(hook.enabled && hook.events == "push")
-            let delivery = try await pool.write { try $0.webhooks.addDelivery(webhookID: hook.id, uuid: "d-1", event: "push", requestBody: #"{"a":1}"#) }
+            let delivery = try await pool.write {
+                try $0.webhooks.addDelivery(webhookID: hook.id, uuid: "d-1", event: "push", requestBody: #"{"a":1}"#)
+            }
             try await pool.write { try $0.webhooks.recordAttempt(deliveryID: delivery.id, status: 500, responseBody: "boom", delivered: false) }
             try await pool.write { try $0.webhooks.recordAttempt(deliveryID: delivery.id, status: 200, responseBody: "ok", delivered: true) }
             let stored = try #require(try await pool.read { try $0.webhooks.deliveries(webhookID: hook.id) }.first)
@@ -271,8 +301,13 @@ import Testing
             #expect(try await pool.read { try $0.sessions.find(id: "s-2") } == nil)
             #expect(try await pool.write { try $0.sessions.deleteExpired() } == 1)
             try await pool.write { try $0.sessions.touch(id: "s-1", expiresAt: later.addingTimeInterval(60)) }
-            #expect(try await pool.read { try $0.sessions.find(id: "s-1")?.expiresAt } == Date(millisecondsSince1970: later.addingTimeInterval(60).millisecondsSince1970))
-            await expectDatabaseError(.conflict) { try await pool.write { _ = try $0.sessions.create(id: "s-1", userID: alice.id, expiresAt: later) } }
+            #expect(
+                try await pool.read { try $0.sessions.find(id: "s-1")?.expiresAt }
+                    == Date(millisecondsSince1970: later.addingTimeInterval(60).millisecondsSince1970)
+            )
+            await expectDatabaseError(.conflict) {
+                try await pool.write { _ = try $0.sessions.create(id: "s-1", userID: alice.id, expiresAt: later) }
+            }
             #expect(try await pool.write { try $0.sessions.deleteAll(userID: alice.id) } == 1)
         }
     }
@@ -355,7 +390,9 @@ import Testing
                 #expect(error?.message.hasPrefix("user name") == true && error?.message.contains(reason) == true, "\(error?.message ?? "")")
             }
             await expectDatabaseError(.invalidValue) {
-                try await pool.write { try $0.namespaces.update(id: namespace.id, visibility: .public, description: String(repeating: "x", count: (1 << 20) + 1)) }
+                try await pool.write {
+                    try $0.namespaces.update(id: namespace.id, visibility: .public, description: String(repeating: "x", count: (1 << 20) + 1))
+                }
             }
             #expect(try await pool.read { try $0.users.count() } == accepted.count)
         }

@@ -17,7 +17,9 @@ let testLogger = Logger(label: "wharf-database-tests")
 /// A fresh, migrated database for one test on `backend` (a temporary SQLite file, or a new database on the test
 /// MariaDB server), removed afterwards.
 func withDatabase(
-    _ backend: TestBackend, poolSize: Int? = nil, _ body: (DatabasePool) async throws -> Void
+    _ backend: TestBackend,
+    poolSize: Int? = nil,
+    _ body: (DatabasePool) async throws -> Void
 ) async throws {
     switch backend {
     case .sqlite:
@@ -26,7 +28,9 @@ func withDatabase(
         let pool = DatabasePool(location: .sqlite(path: folder + "/wharf.sqlite", poolSize: poolSize ?? 4), logger: testLogger)
         try await run(pool, body)
     case .mariadb:
-        try await withMariaDBDatabase(server: try await TestMariaDB.shared(), poolSize: poolSize) { try await run(DatabasePool(location: .mysql($0), logger: testLogger), body) }
+        try await withMariaDBDatabase(server: try await TestMariaDB.shared(), poolSize: poolSize) {
+            try await run(DatabasePool(location: .mysql($0), logger: testLogger), body)
+        }
     }
 }
 
@@ -44,7 +48,9 @@ private func run(_ pool: DatabasePool, _ body: (DatabasePool) async throws -> Vo
 
 /// A new empty database on the server at `server` for one test, dropped afterwards.
 func withMariaDBDatabase(
-    server: DatabaseLocation.MySQL, poolSize: Int? = nil, _ body: (DatabaseLocation.MySQL) async throws -> Void
+    server: DatabaseLocation.MySQL,
+    poolSize: Int? = nil,
+    _ body: (DatabaseLocation.MySQL) async throws -> Void
 ) async throws {
     var location = server
     location.database = "wharf_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
@@ -82,10 +88,11 @@ enum TestMariaDB {
         return try await start(folder)
     }
 
-    /// Starts (or restarts) the server kept in `folder` and returns its test database.
-    static func start(_ folder: String) async throws -> DatabaseLocation.MySQL {
+    /// Starts (or restarts) the server kept in `folder` and returns its test database. A new server has TLS (its
+    /// CA is `folder/tls/ca.pem`) unless `tls` is false.
+    static func start(_ folder: String, tls: Bool = true) async throws -> DatabaseLocation.MySQL {
         registerForRemovalAtExit(folder)
-        let output = try await runScript("start", folder)
+        let output = try await runScript("start", folder, tls ? [] : ["--no-tls"])
         return try mysql(output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
@@ -103,10 +110,10 @@ enum TestMariaDB {
         return location
     }
 
-    private static func runScript(_ action: String, _ folder: String) async throws -> String {
+    private static func runScript(_ action: String, _ folder: String, _ options: [String] = []) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try runScriptNow(action, folder) })
+                continuation.resume(with: Result { try runScriptNow(action, folder, options) })
             }
         }
     }
@@ -114,7 +121,7 @@ enum TestMariaDB {
     /// Runs the script with posix_spawn and waitpid: Foundation's `Process.waitUntilExit` was seen never to
     /// return here once the script had exited. Output goes through files, not pipes, so the server the script
     /// leaves running cannot hold a pipe of ours open.
-    private static func runScriptNow(_ action: String, _ folder: String) throws -> String {
+    private static func runScriptNow(_ action: String, _ folder: String, _ options: [String] = []) throws -> String {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-mariadb-script-\(UUID().uuidString)").path
         defer {
             try? FileManager.default.removeItem(atPath: log + ".out")
@@ -126,7 +133,7 @@ enum TestMariaDB {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, log + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let words: [String] = ["/bin/bash", script, action, folder]
+        let words: [String] = ["/bin/bash", script, action, folder] + options
         let arguments = words.map { strdup($0) }
         defer { arguments.forEach { free($0) } }
         var pid: pid_t = 0
@@ -163,10 +170,27 @@ enum TestMariaDB {
     }
 }
 
+/// A MariaDB server of its own for one test (so stopping it disturbs no other test), with a fresh database,
+/// removed afterwards. `body` gets the server's folder and the database.
+func withOwnMariaDB(tls: Bool = true, _ body: (String, DatabaseLocation.MySQL) async throws -> Void) async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-own-mariadb-\(UUID().uuidString.prefix(8))").path
+    do {
+        var server = try await TestMariaDB.start(folder, tls: tls)
+        server.connectTimeout = .seconds(2)
+        try await withMariaDBDatabase(server: server) { try await body(folder, $0) }
+    } catch {
+        await TestMariaDB.remove(folder)
+        throw error
+    }
+    await TestMariaDB.remove(folder)
+}
+
 /// Expects `body` to throw a `DatabaseError` with `code`, and returns it.
 @discardableResult
 func expectDatabaseError(
-    _ code: DatabaseError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
+    _ code: DatabaseError.Code,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
 ) async -> DatabaseError? {
     let error = await #expect(throws: DatabaseError.self, sourceLocation: sourceLocation) { try await body() }
     #expect(error?.code == code, "got \(error.map(String.init(describing:)) ?? "no error")", sourceLocation: sourceLocation)

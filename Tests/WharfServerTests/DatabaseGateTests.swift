@@ -8,7 +8,9 @@ import WharfDatabase
 
 @Suite struct DatabaseGateTests {
     func withGate(
-        _ location: DatabaseLocation, prepare: Bool, _ test: @Sendable (any TestClientProtocol) async throws -> Void
+        _ location: DatabaseLocation,
+        prepare: Bool,
+        _ test: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-gate-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -35,7 +35,13 @@ final class MariaDBConnection: SQLConnection, @unchecked Sendable {
             if let ca = location.tlsCA { mysql_options(handle, MYSQL_OPT_SSL_CA, ca) }
         }
         let connected = mysql_real_connect(
-            handle, location.host, location.user, location.password, location.database, UInt32(location.port), location.socket,
+            handle,
+            location.host,
+            location.user,
+            location.password,
+            location.database,
+            UInt32(location.port),
+            location.socket,
             // Affected rows count the rows a statement matched, as SQLite does, not only the ones whose values changed.
             UInt(CLIENT_FOUND_ROWS)
         )
@@ -43,6 +49,15 @@ final class MariaDBConnection: SQLConnection, @unchecked Sendable {
             let error = Self.error(code: mysql_errno(handle), message: String(cString: mysql_error(handle)), server: location.displayName)
             mysql_close(handle)
             throw error
+        }
+        // libmariadb 3.3 connects in plain text when the server offers no TLS, even with MYSQL_OPT_SSL_ENFORCE set:
+        // check the session itself, so that `tls=required` never silently becomes "tls=off".
+        if location.tls != .off && mysql_get_ssl_cipher(handle) == nil {
+            mysql_close(handle)
+            throw DatabaseError(
+                .configuration,
+                "\(location.displayName): TLS is required (tls=\(location.tls.rawValue)) but the server does not offer it"
+            )
         }
         self.handle = handle
     }

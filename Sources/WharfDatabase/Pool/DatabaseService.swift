@@ -13,7 +13,10 @@ public struct DatabaseService: Service {
     let maxRetry: Duration
 
     public init(
-        pool: DatabasePool, logger: Logger, probeInterval: Duration = .seconds(2), firstRetry: Duration = .milliseconds(250),
+        pool: DatabasePool,
+        logger: Logger,
+        probeInterval: Duration = .seconds(2),
+        firstRetry: Duration = .milliseconds(250),
         maxRetry: Duration = .seconds(15)
     ) {
         self.pool = pool
@@ -79,7 +82,10 @@ public struct DatabaseService: Service {
         } catch {
             let reason = (error as? DatabaseError)?.message ?? "\(error)"
             pool.health.set(.unavailable(reason: reason))
-            logger.warning("database lost; serving 503 until it answers", metadata: ["database": "\(pool.backend.displayName)", "reason": "\(reason)"])
+            logger.warning(
+                "database lost; serving 503 until it answers",
+                metadata: ["database": "\(pool.backend.displayName)", "reason": "\(reason)"]
+            )
         }
     }
 }

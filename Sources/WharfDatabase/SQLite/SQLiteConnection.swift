@@ -109,7 +109,9 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
             // By length, not as a C string: a NUL inside the text is kept. An empty text gets a pointer to ""
             // (a null pointer would bind SQL NULL).
             return text.withUTF8 { bytes in
-                guard let base = bytes.baseAddress else { return sqlite3_bind_text64(statement, index, "", 0, wharf_sqlite_transient(), UInt8(SQLITE_UTF8)) }
+                guard let base = bytes.baseAddress else {
+                    return sqlite3_bind_text64(statement, index, "", 0, wharf_sqlite_transient(), UInt8(SQLITE_UTF8))
+                }
                 return sqlite3_bind_text64(statement, index, base, UInt64(bytes.count), wharf_sqlite_transient(), UInt8(SQLITE_UTF8))
             }
         case .blob(let bytes):

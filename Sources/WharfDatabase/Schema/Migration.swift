@@ -117,7 +117,9 @@ extension Migration {
                         .id(), .reference("user_id", to: "users"), .name("application"), .name("token_hash"), .timestamp("created_at"),
                         .timestamp("last_used_at", null: true),
                     ],
-                    indexes: [.unique("application_tokens_hash", "token_hash"), .unique("application_tokens_user_application", "user_id", "application")]
+                    indexes: [
+                        .unique("application_tokens_hash", "token_hash"), .unique("application_tokens_user_application", "user_id", "application"),
+                    ]
                 )
             ),
             .createTable(

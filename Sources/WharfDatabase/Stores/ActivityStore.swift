@@ -42,8 +42,15 @@ public struct NewActivity: Sendable {
     public var createdAt: Date
 
     public init(
-        actorID: Int64?, actorName: String, action: String, targetKind: String, targetID: Int64? = nil, targetName: String,
-        namespaceID: Int64? = nil, details: String = "{}", createdAt: Date = Date()
+        actorID: Int64?,
+        actorName: String,
+        action: String,
+        targetKind: String,
+        targetID: Int64? = nil,
+        targetName: String,
+        namespaceID: Int64? = nil,
+        details: String = "{}",
+        createdAt: Date = Date()
     ) {
         self.actorID = actorID
         self.actorName = actorName
@@ -90,7 +97,8 @@ public struct ActivityStore: Store {
         }
         binds.append(pageSize(limit))
         return try transaction.fetch(
-            "SELECT \(Self.columns) FROM activities WHERE \(conditions.joined(separator: " AND ")) ORDER BY created_at DESC, id DESC LIMIT ?", binds
+            "SELECT \(Self.columns) FROM activities WHERE \(conditions.joined(separator: " AND ")) ORDER BY created_at DESC, id DESC LIMIT ?",
+            binds
         )
     }
 

@@ -37,7 +37,8 @@ public struct CommentStore: Store {
     /// Comments of a repository, oldest first.
     public func list(repositoryID: Int64, limit: Int = 100) throws -> [Comment] {
         try transaction.fetch(
-            "SELECT \(Self.columns) FROM comments WHERE repository_id = ? ORDER BY created_at, id LIMIT ?", [repositoryID, pageSize(limit)]
+            "SELECT \(Self.columns) FROM comments WHERE repository_id = ? ORDER BY created_at, id LIMIT ?",
+            [repositoryID, pageSize(limit)]
         )
     }
 

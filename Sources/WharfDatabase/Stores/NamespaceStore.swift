@@ -60,7 +60,12 @@ public struct NamespaceStore: Store {
 
     @discardableResult
     public func create(
-        name: String, kind: Namespace.Kind, visibility: Namespace.Visibility, teamID: Int64? = nil, ownerID: Int64? = nil, description: String = ""
+        name: String,
+        kind: Namespace.Kind,
+        visibility: Namespace.Visibility,
+        teamID: Int64? = nil,
+        ownerID: Int64? = nil,
+        description: String = ""
     ) throws -> Namespace {
         let binds: [any SQLValueConvertible] = [
             try Validation.name(name, "namespace name"), kind, visibility, teamID, ownerID, try Validation.text(description, "namespace description"),
@@ -68,7 +73,8 @@ public struct NamespaceStore: Store {
         ]
         let id = try unique("a namespace named \(name)") {
             try transaction.insert(
-                "INSERT INTO namespaces (name, kind, visibility, team_id, owner_id, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", binds
+                "INSERT INTO namespaces (name, kind, visibility, team_id, owner_id, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                binds
             )
         }
         return try find(id: id)!

@@ -42,7 +42,10 @@ public struct RepositoryStore: Store {
         if let existing = try find(name: name) { return existing }
         let time = now()
         let sql = transaction.dialect.upsert(
-            into: "repositories", columns: ["namespace_id", "name", "description", "created_at", "updated_at"], conflict: ["name"], update: []
+            into: "repositories",
+            columns: ["namespace_id", "name", "description", "created_at", "updated_at"],
+            conflict: ["name"],
+            update: []
         )
         try transaction.execute(sql, [namespaceID, try Validation.name(name, "repository name"), "", time, time])
         return try find(name: name)!

@@ -34,7 +34,8 @@ public struct SessionStore: Store {
         ]
         try unique("a session with this id") {
             _ = try transaction.execute(
-                "INSERT INTO sessions (id, user_id, data, created_at, expires_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)", binds
+                "INSERT INTO sessions (id, user_id, data, created_at, expires_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)",
+                binds
             )
         }
         return try transaction.fetchOne("SELECT \(Self.columns) FROM sessions WHERE id = ?", [id])!

@@ -10,7 +10,12 @@ public struct SettingStore: Store {
     }
 
     public func set(_ name: String, to value: String) throws {
-        let sql = transaction.dialect.upsert(into: "settings", columns: ["name", "value", "updated_at"], conflict: ["name"], update: ["value", "updated_at"])
+        let sql = transaction.dialect.upsert(
+            into: "settings",
+            columns: ["name", "value", "updated_at"],
+            conflict: ["name"],
+            update: ["value", "updated_at"]
+        )
         try transaction.execute(sql, [try Validation.name(name, "setting name"), try Validation.text(value, "setting value"), now()])
     }
 

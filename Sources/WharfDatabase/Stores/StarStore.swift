@@ -7,7 +7,10 @@ public struct StarStore: Store {
     /// Stars the repository for the user; starring twice changes nothing.
     public func star(userID: Int64, repositoryID: Int64) throws {
         let sql = transaction.dialect.upsert(
-            into: "stars", columns: ["user_id", "repository_id", "created_at"], conflict: ["user_id", "repository_id"], update: []
+            into: "stars",
+            columns: ["user_id", "repository_id", "created_at"],
+            conflict: ["user_id", "repository_id"],
+            update: []
         )
         try transaction.execute(sql, [userID, repositoryID, now()])
     }
@@ -27,6 +30,8 @@ public struct StarStore: Store {
 
     /// Ids of the repositories the user starred.
     public func repositoryIDs(userID: Int64) throws -> [Int64] {
-        try transaction.query("SELECT repository_id FROM stars WHERE user_id = ? ORDER BY repository_id", [userID]).map { try $0.decode("repository_id") }
+        try transaction.query("SELECT repository_id FROM stars WHERE user_id = ? ORDER BY repository_id", [userID]).map {
+            try $0.decode("repository_id")
+        }
     }
 }

@@ -42,7 +42,13 @@ public struct TagRecord: Sendable {
     public var pushedAt: Date
 
     public init(
-        name: String, digest: String, mediaType: String, size: Int64, configDigest: String? = nil, platforms: String = "", pushedBy: Int64? = nil,
+        name: String,
+        digest: String,
+        mediaType: String,
+        size: Int64,
+        configDigest: String? = nil,
+        platforms: String = "",
+        pushedBy: Int64? = nil,
         pushedAt: Date = Date()
     ) {
         self.name = name
@@ -66,7 +72,12 @@ public struct TagStore: Store {
     @discardableResult
     public func upsert(repositoryID: Int64, _ tag: TagRecord) throws -> Tag {
         let columns = ["repository_id", "name", "digest", "media_type", "size", "config_digest", "platforms", "pushed_by", "pushed_at"]
-        let sql = transaction.dialect.upsert(into: "tags", columns: columns, conflict: ["repository_id", "name"], update: Array(columns.dropFirst(2)))
+        let sql = transaction.dialect.upsert(
+            into: "tags",
+            columns: columns,
+            conflict: ["repository_id", "name"],
+            update: Array(columns.dropFirst(2))
+        )
         try transaction.execute(
             sql,
             [

@@ -101,7 +101,10 @@ public struct TeamStore: Store {
     /// Adds `userID` to the team, or changes their role when they are a member already.
     public func setMember(teamID: Int64, userID: Int64, role: TeamRole) throws {
         let sql = transaction.dialect.upsert(
-            into: "team_members", columns: ["team_id", "user_id", "role", "created_at"], conflict: ["team_id", "user_id"], update: ["role"]
+            into: "team_members",
+            columns: ["team_id", "user_id", "role", "created_at"],
+            conflict: ["team_id", "user_id"],
+            update: ["role"]
         )
         try transaction.execute(sql, [teamID, userID, role, now()])
     }

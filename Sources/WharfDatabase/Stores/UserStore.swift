@@ -42,9 +42,15 @@ public struct NewUser: Sendable {
     public var isAdmin = false
     public var isBot = false
 
-    public init(name: String, email: String? = nil, passwordHash: String? = nil, displayName: String? = nil, ldapDN: String? = nil,
-        isAdmin: Bool = false, isBot: Bool = false)
-    {
+    public init(
+        name: String,
+        email: String? = nil,
+        passwordHash: String? = nil,
+        displayName: String? = nil,
+        ldapDN: String? = nil,
+        isAdmin: Bool = false,
+        isBot: Bool = false
+    ) {
         self.name = name
         self.email = email
         self.passwordHash = passwordHash

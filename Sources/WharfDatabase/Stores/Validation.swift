@@ -14,7 +14,10 @@ enum Validation {
             throw DatabaseError(.invalidValue, "\(field) is \(value.utf8.count) bytes long; at most \(maxNameBytes) are allowed")
         }
         if let scalar = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-            throw DatabaseError(.invalidValue, "\(field) must not contain control characters (found U+\(String(scalar.value, radix: 16, uppercase: true)))")
+            throw DatabaseError(
+                .invalidValue,
+                "\(field) must not contain control characters (found U+\(String(scalar.value, radix: 16, uppercase: true)))"
+            )
         }
         if value.first?.isWhitespace == true || value.last?.isWhitespace == true {
             throw DatabaseError(.invalidValue, "\(field) must not start or end with white space")

@@ -62,7 +62,11 @@ public struct WebhookStore: Store {
 
     @discardableResult
     public func create(
-        namespaceID: Int64, url: String, username: String? = nil, password: String? = nil, contentType: String = "application/json",
+        namespaceID: Int64,
+        url: String,
+        username: String? = nil,
+        password: String? = nil,
+        contentType: String = "application/json",
         events: String = ""
     ) throws -> Webhook {
         let id = try transaction.insert(
@@ -96,12 +100,14 @@ public struct WebhookStore: Store {
     @discardableResult
     public func addDelivery(webhookID: Int64, uuid: String, event: String, requestBody: String) throws -> WebhookDelivery {
         let binds: [any SQLValueConvertible] = [
-            webhookID, try Validation.name(uuid, "delivery id"), try Validation.name(event, "event"), try Validation.text(requestBody, "request body"),
+            webhookID, try Validation.name(uuid, "delivery id"), try Validation.name(event, "event"),
+            try Validation.text(requestBody, "request body"),
             now(),
         ]
         let id = try unique("a delivery with id \(uuid)") {
             try transaction.insert(
-                "INSERT INTO webhook_deliveries (webhook_id, uuid, event, request_body, attempts, created_at) VALUES (?, ?, ?, ?, 0, ?)", binds
+                "INSERT INTO webhook_deliveries (webhook_id, uuid, event, request_body, attempts, created_at) VALUES (?, ?, ?, ?, 0, ?)",
+                binds
             )
         }
         return try transaction.fetchOne("SELECT \(Self.deliveryColumns) FROM webhook_deliveries WHERE id = ?", [id])!

@@ -24,6 +24,10 @@ struct DatabaseGate<Next: HTTPResponder>: HTTPResponder {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; charset=utf-8"
         headers[.retryAfter] = "5"
-        return Response(status: .serviceUnavailable, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "Wharf is unavailable: \(reason)\n")))
+        return Response(
+            status: .serviceUnavailable,
+            headers: headers,
+            body: .init(byteBuffer: ByteBuffer(string: "Wharf is unavailable: \(reason)\n"))
+        )
     }
 }

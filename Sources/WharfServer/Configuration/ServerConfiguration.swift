@@ -90,7 +90,9 @@ public struct ConfigurationKey: Sendable {
             $0.storageFsync = try boolean($1, "storage.fsync")
         },
         .init(
-            key: "database.url", flag: nil, defaultValue: "sqlite://DATA/wharf.sqlite",
+            key: "database.url",
+            flag: nil,
+            defaultValue: "sqlite://DATA/wharf.sqlite",
             summary: "`sqlite:///path/file.sqlite`, or `mysql://user:password@host:3306/db` (`mariadb://` too) with options "
                 + "`?pool=10&tls=verify&tls_ca=FILE&connect_timeout=5s&read_timeout=30s&write_timeout=30s` (`tls`: `off`, `required`, `verify`)."
         ) {
