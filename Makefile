@@ -7,7 +7,7 @@ ARGS ?=
 
 run:
 	scripts/install-deps.sh run
-	swift build -c release
+	swift build -c release --product wharf
 	.build/release/wharf serve $(ARGS)
 
 test:
