@@ -1,13 +1,30 @@
 import CMariaDB
 
-/// One MariaDB/MySQL client connection (`MYSQL*`) with its cache of server-side prepared statements.
+/// Owns one `MYSQL*` and its prepared statements, and closes them when released.
 ///
 /// `@unchecked Sendable`: libmariadb allows a handle to move between threads but not to be used by two at once.
 /// The pool lends a connection to one borrower at a time, whose calls run one after another on a pool thread,
 /// and closes it only after it was returned.
-final class MariaDBConnection: SQLConnection, @unchecked Sendable {
-    private var handle: UnsafeMutablePointer<MYSQL>?
-    private var statements: [String: UnsafeMutablePointer<MYSQL_STMT>] = [:]
+final class MariaDBHandle: @unchecked Sendable {
+    fileprivate(set) var mysql: UnsafeMutablePointer<MYSQL>?
+    fileprivate var statements: [String: UnsafeMutablePointer<MYSQL_STMT>] = [:]
+
+    fileprivate init(_ mysql: UnsafeMutablePointer<MYSQL>) { self.mysql = mysql }
+
+    deinit { close() }
+
+    func close() {
+        for statement in statements.values { mysql_stmt_close(statement) }
+        statements = [:]
+        if let mysql { mysql_close(mysql) }
+        mysql = nil
+    }
+}
+
+/// One MariaDB/MySQL client connection with its cache of server-side prepared statements.
+struct MariaDBConnection: SQLConnection {
+    private let owner: MariaDBHandle
+    private var handle: UnsafeMutablePointer<MYSQL>? { owner.mysql }
 
     /// Connects with the options of `location`; fails with `.unavailable` (network) or `.configuration`
     /// (credentials, unknown database). Messages name the server, never the password.
@@ -59,20 +76,13 @@ final class MariaDBConnection: SQLConnection, @unchecked Sendable {
                 "\(location.displayName): TLS is required (tls=\(location.tls.rawValue)) but the server does not offer it"
             )
         }
-        self.handle = handle
+        owner = MariaDBHandle(handle)
     }
-
-    deinit { close() }
 
     /// `mysql_library_init` is a macro Swift cannot call; this is what it expands to, run once per process.
     private static let initializeLibrary: Void = { _ = mysql_server_init(0, nil, nil) }()
 
-    func close() {
-        for statement in statements.values { mysql_stmt_close(statement) }
-        statements = [:]
-        if let handle { mysql_close(handle) }
-        handle = nil
-    }
+    func close() { owner.close() }
 
     func ping() -> Bool {
         guard let handle else { return false }
@@ -115,7 +125,7 @@ final class MariaDBConnection: SQLConnection, @unchecked Sendable {
     }
 
     private func prepared(_ sql: String) throws -> UnsafeMutablePointer<MYSQL_STMT> {
-        if let statement = statements[sql] { return statement }
+        if let statement = owner.statements[sql] { return statement }
         guard let handle else { throw DatabaseError(.closed, "connection closed") }
         guard let statement = mysql_stmt_init(handle) else { throw connectionError() }
         let utf8 = Array(sql.utf8)
@@ -124,7 +134,7 @@ final class MariaDBConnection: SQLConnection, @unchecked Sendable {
             mysql_stmt_close(statement)
             throw error
         }
-        statements[sql] = statement
+        owner.statements[sql] = statement
         return statement
     }
 

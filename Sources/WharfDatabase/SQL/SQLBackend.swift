@@ -1,6 +1,6 @@
 /// One open connection to a database server or file. Its methods block the calling thread: they are only called
 /// on the pool's threads (`NIOThreadPool`), never on Swift's cooperative pool, and by one borrower at a time.
-public protocol SQLConnection: AnyObject, Sendable {
+public protocol SQLConnection: Sendable {
     /// Runs one statement with bound parameters and returns its rows (none for statements without a result).
     func query(_ sql: String, _ binds: [SQLValue]) throws -> [SQLRow]
     /// Runs one statement with bound parameters; returns the number of affected rows and the generated id.

@@ -1,14 +1,31 @@
 import CSQLite
 
-/// One SQLite connection (`sqlite3*`) with its cache of prepared statements.
+/// Owns one `sqlite3*` and its prepared statements, and closes them when released.
 ///
 /// `@unchecked Sendable`: the handle is opened with `SQLITE_OPEN_NOMUTEX`, which is safe as long as one thread
 /// uses it at a time. The pool guarantees that: a connection is lent to exactly one borrower, whose calls run
 /// one after another on a pool thread, and is only closed after it was returned.
-final class SQLiteConnection: SQLConnection, @unchecked Sendable {
-    private var handle: OpaquePointer?
-    private var statements: [String: OpaquePointer] = [:]
+final class SQLiteHandle: @unchecked Sendable {
+    fileprivate(set) var database: OpaquePointer?
+    fileprivate var statements: [String: OpaquePointer] = [:]
+
+    fileprivate init(_ database: OpaquePointer) { self.database = database }
+
+    deinit { close() }
+
+    func close() {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        statements = [:]
+        if let database { sqlite3_close_v2(database) }
+        database = nil
+    }
+}
+
+/// One SQLite connection with its cache of prepared statements.
+struct SQLiteConnection: SQLConnection {
+    private let owner: SQLiteHandle
     private let path: String
+    private var handle: OpaquePointer? { owner.database }
 
     /// Opens (creating when missing) the database at `path` in WAL mode with foreign keys on.
     init(path: String, busyTimeout: Duration) throws {
@@ -21,7 +38,7 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
             sqlite3_close_v2(handle)
             throw DatabaseError(.unavailable, "cannot open \(path): \(message)")
         }
-        self.handle = handle
+        owner = SQLiteHandle(handle)
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, Int32(busyTimeout.components.seconds * 1000))
         do {
@@ -35,14 +52,7 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         }
     }
 
-    deinit { close() }
-
-    func close() {
-        for statement in statements.values { sqlite3_finalize(statement) }
-        statements = [:]
-        if let handle { sqlite3_close_v2(handle) }
-        handle = nil
-    }
+    func close() { owner.close() }
 
     func query(_ sql: String, _ binds: [SQLValue]) throws -> [SQLRow] {
         try run(sql, binds) { statement in
@@ -77,13 +87,13 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     private func run<T>(_ sql: String, _ binds: [SQLValue], _ body: (OpaquePointer) throws -> T) throws -> T {
         guard let handle else { throw DatabaseError(.closed, "connection closed") }
         let statement: OpaquePointer
-        if let cached = statements[sql] {
+        if let cached = owner.statements[sql] {
             statement = cached
         } else {
             var prepared: OpaquePointer?
             let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
             guard status == SQLITE_OK, let prepared else { throw error(status) }
-            statements[sql] = prepared
+            owner.statements[sql] = prepared
             statement = prepared
         }
         defer {
