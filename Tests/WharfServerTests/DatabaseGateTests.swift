@@ -66,6 +66,8 @@ import WharfDatabase
     @Test func databaseURLComesFromTheConfiguration() throws {
         let defaults = try ConfigurationKey.load(file: nil, environment: ["WHARF_DATA": "/srv/w"], flags: [:])
         #expect(defaults.databaseLocation == .sqlite(path: "/srv/w/wharf.sqlite", poolSize: 4))
+        let empty = try ConfigurationKey.load(file: nil, environment: ["WHARF_DATA": "/srv/w", "WHARF_DATABASE_URL": ""], flags: [:])
+        #expect(empty.databaseLocation == defaults.databaseLocation)
         let environment = ["WHARF_DATABASE_URL": "mariadb://wharf:s3cret@db:3306/wharf?pool=3"]
         let configured = try ConfigurationKey.load(file: nil, environment: environment, flags: [:])
         #expect(configured.databaseLocation.description == "mysql://wharf:***@db:3306/wharf")

@@ -97,7 +97,8 @@ public struct ConfigurationKey: Sendable {
                 + "`?pool=10&tls=verify&tls_ca=FILE&connect_timeout=5s&read_timeout=30s&write_timeout=30s` (`tls`: `off`, `required`, `verify`)."
         ) {
             do {
-                $0.database = try DatabaseLocation.parse($1)
+                // Empty means the default, so a compose file can pass the variable through unset.
+                $0.database = $1.isEmpty ? nil : try DatabaseLocation.parse($1)
             } catch let error as DatabaseError {
                 throw ConfigurationError(error.message)
             }
