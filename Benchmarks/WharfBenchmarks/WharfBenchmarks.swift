@@ -16,6 +16,7 @@ let benchmarks: @Sendable () -> Void = {
     digestBenchmarks()
     blobStoreBenchmarks()
     httpBenchmarks()
+    databaseBenchmarks()
 }
 
 /// Incremental SHA-256 over 64 MiB fed in buffers of different sizes: the single-core limit of digest verification.
