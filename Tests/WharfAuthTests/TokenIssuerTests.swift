@@ -219,6 +219,11 @@ import _CryptoExtras
         return "\(h).\(p).\(Self.b64url(try sign(Data("\(h).\(p)".utf8))))"
     }
 
+    /// An RS256 signer for ``forge(header:claims:sign:)``.
+    static func rs256(_ key: _RSA.Signing.PrivateKey) -> (Data) throws -> Data {
+        { try key.signature(for: SHA256.hash(data: $0), padding: .insecurePKCS1v1_5).rawRepresentation }
+    }
+
     func goodClaims() -> [String: Any] {
         let iat = Int(Self.now.timeIntervalSince1970)
         return [
@@ -230,9 +235,7 @@ import _CryptoExtras
     @Test func forgedTokenSignedWithTheRealKeyVerifies() async throws {
         // The forging helper itself is sound: with the real key and algorithm the token is accepted.
         let key = try _RSA.Signing.PrivateKey(pemRepresentation: testKeyPEM)
-        let token = try forge(header: ["alg": "RS256", "typ": "JWT", "kid": testKeyID], claims: goodClaims()) {
-            try key.signature(for: SHA256.hash(data: $0), padding: .insecurePKCS1v1_5).rawRepresentation
-        }
+        let token = try forge(header: ["alg": "RS256", "typ": "JWT", "kid": testKeyID], claims: goodClaims(), sign: Self.rs256(key))
         let claims = try await makeIssuer().verify(token, audience: Self.service, now: Self.now)
         #expect(claims.allows(.delete, on: try RepositoryName("alice/app")))
     }
@@ -266,17 +269,13 @@ import _CryptoExtras
 
     @Test func criticalHeadersAreRefused() async throws {
         let key = try _RSA.Signing.PrivateKey(pemRepresentation: testKeyPEM)
-        let token = try forge(header: ["alg": "RS256", "kid": testKeyID, "crit": ["exp"]], claims: goodClaims()) {
-            try key.signature(for: SHA256.hash(data: $0), padding: .insecurePKCS1v1_5).rawRepresentation
-        }
+        let token = try forge(header: ["alg": "RS256", "kid": testKeyID, "crit": ["exp"]], claims: goodClaims(), sign: Self.rs256(key))
         try await expectRejected(token, .tokenAlgorithm)
     }
 
     @Test func anotherKeyWithOurKeyID() async throws {
         let other = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-        let token = try forge(header: ["alg": "RS256", "typ": "JWT", "kid": testKeyID], claims: goodClaims()) {
-            try other.signature(for: SHA256.hash(data: $0), padding: .insecurePKCS1v1_5).rawRepresentation
-        }
+        let token = try forge(header: ["alg": "RS256", "typ": "JWT", "kid": testKeyID], claims: goodClaims(), sign: Self.rs256(other))
         try await expectRejected(token, .tokenSignature)
     }
 
@@ -284,9 +283,7 @@ import _CryptoExtras
         let other = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let otherIssuer = try TokenIssuer(privateKeyPEM: other.pemRepresentation, issuer: Self.issuer)
         try await expectRejected(try validToken(otherIssuer), .tokenUnknownKey)
-        let noKeyID = try forge(header: ["alg": "RS256", "typ": "JWT"], claims: goodClaims()) {
-            try other.signature(for: SHA256.hash(data: $0), padding: .insecurePKCS1v1_5).rawRepresentation
-        }
+        let noKeyID = try forge(header: ["alg": "RS256", "typ": "JWT"], claims: goodClaims(), sign: Self.rs256(other))
         try await expectRejected(noKeyID, .tokenUnknownKey)
     }
 
@@ -311,9 +308,7 @@ import _CryptoExtras
         var claims = goodClaims()
         claims["aud"] = [Self.service, "other.example.com"]
         let key = try _RSA.Signing.PrivateKey(pemRepresentation: testKeyPEM)
-        let token = try forge(header: ["alg": "RS256", "kid": testKeyID], claims: claims) {
-            try key.signature(for: SHA256.hash(data: $0), padding: .insecurePKCS1v1_5).rawRepresentation
-        }
+        let token = try forge(header: ["alg": "RS256", "kid": testKeyID], claims: claims, sign: Self.rs256(key))
         try await expectRejected(token, .tokenMalformed)
     }
 
@@ -378,9 +373,7 @@ import _CryptoExtras
         for missing in ["iss", "aud", "exp", "nbf", "sub", "iat", "jti"] {
             var claims = goodClaims()
             claims[missing] = nil
-            let token = try forge(header: ["alg": "RS256", "kid": testKeyID], claims: claims) {
-                try key.signature(for: SHA256.hash(data: $0), padding: .insecurePKCS1v1_5).rawRepresentation
-            }
+            let token = try forge(header: ["alg": "RS256", "kid": testKeyID], claims: claims, sign: Self.rs256(key))
             try await expectRejected(token, .tokenMalformed)
         }
     }
