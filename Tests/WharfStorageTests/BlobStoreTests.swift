@@ -356,6 +356,40 @@ struct BlobStoreTests {
         }
     }
 
+    @Test func cancelWhileAChunkIsBeingWrittenLeavesNoGhost() async throws {
+        try await TemporaryStorage.with { storage in
+            let store = BlobStore(driver: storage.driver)
+            let started = try await store.startUpload(in: Self.repo)
+            var session = try await store.checkOut(started.id, in: Self.repo)
+            // DELETE arrives while the PATCH holds the session; the PATCH then writes and gives it back.
+            try await store.cancel(started.id, in: Self.repo)
+            try await store.append(Chunks("late chunk"), to: &session)
+            let kept = await store.checkIn(session)
+            #expect(!kept)
+            #expect(!storage.exists(storage.uploadPath("library/app", started.id)))
+            await expectRegistryError(.blobUploadUnknown) { _ = try await store.status(of: started.id, in: Self.repo) }
+            await expectRegistryError(.blobUploadUnknown) { _ = try await store.checkOut(started.id, in: Self.repo) }
+        }
+    }
+
+    @Test func cancelBeforeCommitIsUnknownNotAStorageFailure() async throws {
+        try await TemporaryStorage.with { storage in
+            let store = BlobStore(driver: storage.driver)
+            let content = Array("content".utf8)
+            let started = try await store.startUpload(in: Self.repo)
+            var session = try await store.checkOut(started.id, in: Self.repo)
+            try await store.append(Chunks([ByteBuffer(bytes: content)]), to: &session)
+            try await store.cancel(started.id, in: Self.repo)
+            await expectRegistryError(.blobUploadUnknown) { _ = try await store.commit(session, expected: OCIDigest.of(content)) }
+            await expectRegistryError(.blobUploadUnknown) {
+                _ = try await store.commit(session, expected: OCIDigest.of(content, algorithm: .sha512))
+            }
+            await expectRegistryError(.blobUploadUnknown) { _ = try await store.status(of: started.id, in: Self.repo) }
+            #expect(!storage.exists(storage.uploadPath("library/app", started.id)))
+            #expect(!(try store.blobExists(OCIDigest.of(content))))
+        }
+    }
+
     // MARK: Purging
 
     @Test func purgeRemovesOldSessionsAndKeepsFreshOnes() async throws {

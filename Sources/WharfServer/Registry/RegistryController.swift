@@ -287,7 +287,8 @@ struct RegistryController<Context: RequestContext>: RouterMiddleware {
             await blobs.checkIn(session)
             throw error
         }
-        await blobs.checkIn(session)
+        // A DELETE may have cancelled the upload while this chunk was being written.
+        guard await blobs.checkIn(session) else { throw RegistryError(.blobUploadUnknown, detail: id.value) }
         return uploadResponse(.accepted, session)
     }
 

@@ -129,9 +129,22 @@ public actor BlobStore {
         return session
     }
 
-    /// Gives a session back after writing, with its new offset and hash state.
-    public func checkIn(_ session: UploadSession) {
+    /// Gives a session back after writing, with its new offset and hash state. Returns false when the session was
+    /// cancelled while it was checked out: then whatever the writer left (it may have recreated the data file) is
+    /// removed, so no session lives on in memory without its files.
+    @discardableResult
+    public func checkIn(_ session: UploadSession) -> Bool {
+        guard sessions[session.id] != nil else {
+            try? driver.remove(RegistryPaths.uploadDirectory(session.repository, session.id))
+            return false
+        }
         sessions[session.id] = Entry(session: session, busy: false)
+        return true
+    }
+
+    /// Gives a session back after a failure, reporting a session cancelled meanwhile as unknown.
+    nonisolated func checkIn(_ session: UploadSession, after error: any Error) async -> any Error {
+        await checkIn(session) ? error : RegistryError(.blobUploadUnknown, detail: session.id.value)
     }
 
     /// Forgets a finished or cancelled session.
@@ -204,21 +217,20 @@ public actor BlobStore {
     /// Returns the blob's size.
     public nonisolated func commit(_ session: UploadSession, expected: OCIDigest) async throws -> Int64 {
         var session = session
-        do {
-            try rebuildHashIfNeeded(&session)
-        } catch {
-            await checkIn(session)
-            throw error
-        }
         let dataPath = RegistryPaths.uploadData(session.repository, session.id)
         let actual: OCIDigest
-        if expected.algorithm == session.hasher!.algorithm {
-            actual = session.hasher!.finalize()
-        } else {
-            var hasher = ContentHasher(algorithm: expected.algorithm)
-            guard let reader = try driver.openForReading(dataPath) else { throw RegistryError(.blobUploadUnknown, detail: session.id.value) }
-            _ = try hash(reader, upTo: reader.size, into: &hasher)
-            actual = hasher.finalize()
+        do {
+            try rebuildHashIfNeeded(&session)
+            if expected.algorithm == session.hasher!.algorithm {
+                actual = session.hasher!.finalize()
+            } else {
+                var hasher = ContentHasher(algorithm: expected.algorithm)
+                guard let reader = try driver.openForReading(dataPath) else { throw RegistryError(.blobUploadUnknown, detail: session.id.value) }
+                _ = try hash(reader, upTo: reader.size, into: &hasher)
+                actual = hasher.finalize()
+            }
+        } catch {
+            throw await checkIn(session, after: error)
         }
         guard actual == expected else {
             try? driver.remove(RegistryPaths.uploadDirectory(session.repository, session.id))
@@ -233,8 +245,7 @@ public actor BlobStore {
             }
             try await driver.write(RegistryPaths.layerLink(session.repository, expected), contents: RegistryPaths.linkContent(expected))
         } catch {
-            await checkIn(session)
-            throw error
+            throw await checkIn(session, after: error)
         }
         try? driver.remove(RegistryPaths.uploadDirectory(session.repository, session.id))
         await forget(session.id)
