@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Synchronization
 import Testing
 import WharfCore
 
@@ -440,6 +441,22 @@ struct BlobStoreTests {
         }
     }
 
+    @Test func purgeRacingAResumedUploadLeavesNoGhost() async throws {
+        try await TemporaryStorage.with { storage in
+            let driver = SlowRemoveDriver(base: storage.driver)
+            let old = try await BlobStore(driver: storage.driver).startUpload(in: Self.repo)
+            try storage.writeText(storage.uploadPath("library/app", old.id) + "/startedat", "2020-01-02T03:04:05Z")
+            // After a restart: the session is only in storage. The purge claims it; a PATCH resumes it meanwhile.
+            let store = BlobStore(driver: driver)
+            let purge = Task { await store.purgeUploads(startedBefore: Date(), repositories: [Self.repo]) }
+            while !driver.removing.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+            let resumed = try? await store.checkOut(old.id, in: Self.repo)
+            #expect(await purge.value == 1)
+            #expect(resumed == nil, "the purge removed the files of a session a request holds")
+            #expect(!storage.exists(storage.uploadPath("library/app", old.id)))
+        }
+    }
+
     @Test func purgeOnlyLooksAtTheGivenRepositoriesAndIgnoresStrayFolders() async throws {
         try await TemporaryStorage.with { storage in
             let store = BlobStore(driver: storage.driver)
@@ -528,4 +545,27 @@ struct BlobStoreTests {
             await expectRegistryError(.blobUnknown) { try store.unlinkBlob(digest, in: Self.repo) }
         }
     }
+}
+
+/// A filesystem driver whose removal of an upload folder announces itself and then takes a while.
+final class SlowRemoveDriver: StorageDriver {
+    init(base: FilesystemDriver) { self.base = base }
+
+    let base: FilesystemDriver
+    let removing = Mutex(false)
+
+    func read(_ path: String, limit: Int) throws -> [UInt8]? { try base.read(path, limit: limit) }
+    func write(_ path: String, contents: [UInt8], durable: Bool) async throws { try await base.write(path, contents: contents, durable: durable) }
+    func info(_ path: String) throws -> FileInfo? { try base.info(path) }
+    func list(_ path: String) throws -> [String]? { try base.list(path) }
+    func remove(_ path: String) throws {
+        if path.contains("/_uploads/") {
+            removing.withLock { $0 = true }
+            usleep(300_000)
+        }
+        try base.remove(path)
+    }
+    func move(_ source: String, to destination: String) async throws { try await base.move(source, to: destination) }
+    func openForWriting(_ path: String) throws -> any StorageWriter { try base.openForWriting(path) }
+    func openForReading(_ path: String) throws -> (any StorageReader)? { try base.openForReading(path) }
 }

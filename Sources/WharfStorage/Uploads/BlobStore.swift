@@ -268,7 +268,7 @@ public actor BlobStore {
     // MARK: Purging abandoned uploads
 
     /// Removes upload sessions started before `cutoff` that nobody is writing to. Returns how many were removed.
-    /// Storage is read outside the actor; the actor is asked only whether each candidate is free.
+    /// Storage is read outside the actor; each candidate is claimed and removed in one actor call.
     public nonisolated func purgeUploads(startedBefore cutoff: Date, repositories: [RepositoryName]) async -> Int {
         var removed = 0
         for repository in repositories {
@@ -283,8 +283,7 @@ public actor BlobStore {
                 } else {
                     started = (try? driver.info(RegistryPaths.uploadDirectory(repository, id)))??.modified ?? 0
                 }
-                if started < cutoff.timeIntervalSince1970, await claimForPurge(id) {
-                    try? driver.remove(RegistryPaths.uploadDirectory(repository, id))
+                if started < cutoff.timeIntervalSince1970, await purge(id, in: repository) {
                     removed += 1
                 }
             }
@@ -292,9 +291,12 @@ public actor BlobStore {
         return removed
     }
 
-    private func claimForPurge(_ id: UploadID) -> Bool {
+    /// Removes a session nobody is writing to. The files go inside the actor: removed outside it, a request could
+    /// load the session from storage in between and keep writing to a session whose files are gone.
+    private func purge(_ id: UploadID, in repository: RepositoryName) -> Bool {
         if let entry = sessions[id], entry.busy { return false }
         sessions[id] = nil
+        try? driver.remove(RegistryPaths.uploadDirectory(repository, id))
         return true
     }
 
