@@ -78,6 +78,30 @@ struct FilesystemDriverTests {
         }
     }
 
+    /// A tag PUT racing a tag DELETE: each side may win, but neither may fail on the other's half-done work.
+    @Test func writeRacingARemovalOfItsFolderNeverFails() async throws {
+        try await TemporaryStorage.with(durable: false) { storage in
+            let driver = storage.driver
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for _ in 0..<2000 { try await driver.write("tags/t/index/sha256/abc/link", contents: Array("x".utf8)) }
+                }
+                group.addTask {
+                    for _ in 0..<2000 { try await driver.write("tags/t/current/link", contents: Array("x".utf8)) }
+                }
+                group.addTask {
+                    for _ in 0..<2000 {
+                        try driver.remove("tags/t")
+                        await Task.yield()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try driver.remove("tags/t")
+            #expect(storage.entries(storage.root + "/tags").isEmpty)
+        }
+    }
+
     @Test func failedWriteLeavesNoTemporaryFile() async throws {
         try await TemporaryStorage.with { storage in
             // The destination is a non-empty folder, so the final rename fails.

@@ -64,22 +64,32 @@ public struct FilesystemDriver: StorageDriver {
 
     public func write(_ path: String, contents: [UInt8], durable: Bool) async throws {
         let full = try fullPath(path)
-        let temporary = Self.temporaryName(for: full)
-        try makeParents(of: full)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Self.error("create", temporary) }
-        do {
-            try contents.withUnsafeBytes { try Self.writeAll(fd, $0, at: 0, path: temporary) }
-            if durable && self.durable { try await Self.sync(fd, path: temporary) }
-            _ = close(fd)
-        } catch {
-            _ = close(fd)
-            _ = unlink(temporary)
-            throw error
-        }
-        guard rename(temporary, full) == 0 else {
+        // A concurrent `remove` of a parent folder (a tag DELETE racing a tag PUT) can take the folder, or the
+        // temporary file, away between the steps: start again, a few times, rather than fail.
+        var attempts = 0
+        while true {
+            attempts += 1
+            let temporary = Self.temporaryName(for: full)
+            try makeParents(of: full)
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                if errno == ENOENT && attempts < 10 { continue }
+                throw Self.error("create", temporary)
+            }
+            do {
+                try contents.withUnsafeBytes { try Self.writeAll(fd, $0, at: 0, path: temporary) }
+                if durable && self.durable { try await Self.sync(fd, path: temporary) }
+                _ = close(fd)
+            } catch {
+                _ = close(fd)
+                _ = unlink(temporary)
+                throw error
+            }
+            if rename(temporary, full) == 0 { return }
+            let vanished = errno == ENOENT
             let failure = Self.error("rename", full)
             _ = unlink(temporary)
+            if vanished && attempts < 10 { continue }
             throw failure
         }
     }
@@ -130,7 +140,8 @@ public struct FilesystemDriver: StorageDriver {
             for name in try listFull(full) ?? [] {
                 try removeFull(full + "/" + name)
             }
-            if rmdir(full) != 0 && errno != ENOENT { throw error("rmdir", full) }
+            // ENOTEMPTY: a concurrent write put something in meanwhile; that write comes after this removal.
+            if rmdir(full) != 0 && errno != ENOENT && errno != ENOTEMPTY { throw error("rmdir", full) }
         } else if unlink(full) != 0 && errno != ENOENT {
             throw error("unlink", full)
         }
