@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import WharfCore
-import WharfStorage
+
+@testable import WharfStorage
 
 @Suite("ManifestIndex")
 struct ManifestIndexTests {
@@ -310,6 +311,22 @@ struct ManifestIndexTests {
             #expect(Set(again.map(\.digest)) == [sbom.description, signature.description])
             let filteredAgain = try await fresh.referrers(of: subject, in: Self.repo, artifactType: "application/vnd.example.signature.config")
             #expect(filteredAgain.map(\.digest) == [signature.description])
+        }
+    }
+
+    @Test func summaryCacheIsBoundedByBytesNotOnlyByCount() async throws {
+        try await TemporaryStorage.with { storage in
+            let fixture = Fixture(storage)
+            let limit = 1024 * 1024
+            let index = ManifestIndex(driver: storage.driver, summaryByteLimit: limit)
+            // Annotations are cached with each summary: big ones must not pile up until the count limit.
+            for seed in 0..<8 {
+                var manifest = try await fixture.imageManifest(seed: "\(seed)")
+                manifest.removeLast()
+                manifest += Array(#","annotations":{"filler":"\#(String(repeating: "x", count: 300_000))"}}"#.utf8)
+                _ = try await index.put(manifest, contentType: MediaType.ociManifest, reference: Reference("t\(seed)"), in: Self.repo, blobs: fixture.blobs)
+                #expect(await index.cachedSummaryBytes <= limit)
+            }
         }
     }
 

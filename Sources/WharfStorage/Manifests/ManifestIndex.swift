@@ -25,13 +25,18 @@ public actor ManifestIndex {
     public nonisolated let driver: any StorageDriver
     private var summaries: [OCIDigest: ManifestSummary] = [:]
     private let summaryLimit: Int
+    /// Summaries keep a manifest's annotations, which can be nearly as large as the manifest: the cache is bounded
+    /// by the summed manifest sizes too, or a pusher could fill memory with a few thousand big manifests.
+    private let summaryByteLimit: Int
+    private(set) var cachedSummaryBytes = 0
 
     /// The largest stored manifest Wharf will read back (distribution may have written larger ones than it accepts).
     static let readLimit = 16 * 1024 * 1024
 
-    public init(driver: any StorageDriver, summaryLimit: Int = 100_000) {
+    public init(driver: any StorageDriver, summaryLimit: Int = 100_000, summaryByteLimit: Int = 64 * 1024 * 1024) {
         self.driver = driver
         self.summaryLimit = summaryLimit
+        self.summaryByteLimit = summaryByteLimit
     }
 
     // MARK: Writing
@@ -139,8 +144,15 @@ public actor ManifestIndex {
     }
 
     private func remember(_ digest: OCIDigest, _ summary: ManifestSummary) {
-        if summaries.count >= summaryLimit { summaries.removeAll(keepingCapacity: true) }
+        guard summaries[digest] == nil else { return }
+        let size = Int(clamping: summary.size)
+        if summaries.count >= summaryLimit || cachedSummaryBytes + size > summaryByteLimit {
+            summaries.removeAll(keepingCapacity: true)
+            cachedSummaryBytes = 0
+        }
+        guard size <= summaryByteLimit else { return }
         summaries[digest] = summary
+        cachedSummaryBytes += size
     }
 
     /// Whether the repository exists in storage.
