@@ -391,6 +391,38 @@ struct BlobStoreTests {
         }
     }
 
+    @Test func sessionRemovedFromStorageByAnotherProcessIsUnknown() async throws {
+        try await TemporaryStorage.with { storage in
+            let store = BlobStore(driver: storage.driver)
+            var session = try await store.startUpload(in: Self.repo)
+            session = try await store.checkOut(session.id, in: Self.repo)
+            try await store.append(Chunks("abc"), to: &session)
+            await store.checkIn(session)
+            // Another replica (or distribution on the same folder) purges the session.
+            try FileManager.default.removeItem(atPath: storage.uploadPath("library/app", session.id))
+            await expectRegistryError(.blobUploadUnknown) { _ = try await store.checkOut(session.id, in: Self.repo) }
+            #expect(!storage.exists(storage.uploadPath("library/app", session.id)))
+        }
+    }
+
+    @Test func sessionAppendedToByAnotherProcessResumesFromStorage() async throws {
+        try await TemporaryStorage.with { storage in
+            let store = BlobStore(driver: storage.driver)
+            var session = try await store.startUpload(in: Self.repo)
+            session = try await store.checkOut(session.id, in: Self.repo)
+            try await store.append(Chunks("abc"), to: &session)
+            await store.checkIn(session)
+            // Another replica received the next chunk.
+            var other = try await BlobStore(driver: storage.driver).checkOut(session.id, in: Self.repo)
+            try await BlobStore(driver: storage.driver).append(Chunks("def"), to: &other)
+
+            session = try await store.checkOut(session.id, in: Self.repo)
+            #expect(session.offset == 6)
+            try await store.append(Chunks("ghi"), to: &session)
+            #expect(try await store.commit(session, expected: OCIDigest.of(Array("abcdefghi".utf8))) == 9)
+        }
+    }
+
     // MARK: Purging
 
     @Test func purgeRemovesOldSessionsAndKeepsFreshOnes() async throws {

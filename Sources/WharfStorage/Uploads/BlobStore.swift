@@ -120,6 +120,16 @@ public actor BlobStore {
                     headers: [("Range", entry.session.rangeHeader)]
                 )
             }
+            // Another process on the same storage (a replica, distribution) may have purged or extended the
+            // session since: writing on at the remembered offset would recreate a sparse file or overwrite its
+            // chunk, and the remembered hash would then vouch for content the file does not hold.
+            guard let info = try driver.info(RegistryPaths.uploadData(repository, id)), !info.isDirectory else {
+                sessions[id] = nil
+                throw RegistryError(.blobUploadUnknown, detail: id.value)
+            }
+            if info.size != entry.session.offset {
+                entry.session = try loadFromStorage(id, repository)
+            }
             entry.busy = true
             sessions[id] = entry
             return entry.session
