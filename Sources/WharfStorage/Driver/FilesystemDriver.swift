@@ -70,7 +70,11 @@ public struct FilesystemDriver: StorageDriver {
         while true {
             attempts += 1
             let temporary = Self.temporaryName(for: full)
-            try makeParents(of: full)
+            do {
+                try makeParents(of: full)
+            } catch where attempts < 10 {
+                continue
+            }
             let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
                 if errno == ENOENT && attempts < 10 { continue }
