@@ -10,6 +10,14 @@ public struct ManifestSummary: Sendable {
     public let annotations: [String: String]?
 }
 
+extension ManifestSummary {
+    /// Roughly what the summary holds in memory: its strings plus a fixed overhead.
+    var approximateMemory: Int {
+        let annotations = (annotations ?? [:]).reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 32 }
+        return 256 + mediaType.utf8.count + (artifactType?.utf8.count ?? 0) + annotations
+    }
+}
+
 /// A manifest as stored, ready to serve.
 public struct StoredManifest: Sendable {
     public let digest: OCIDigest
@@ -26,7 +34,7 @@ public actor ManifestIndex {
     private var summaries: [OCIDigest: ManifestSummary] = [:]
     private let summaryLimit: Int
     /// Summaries keep a manifest's annotations, which can be nearly as large as the manifest: the cache is bounded
-    /// by the summed manifest sizes too, or a pusher could fill memory with a few thousand big manifests.
+    /// by their summed sizes too, or a pusher could fill memory with a few thousand manifests of big annotations.
     private let summaryByteLimit: Int
     private(set) var cachedSummaryBytes = 0
 
@@ -145,7 +153,7 @@ public actor ManifestIndex {
 
     private func remember(_ digest: OCIDigest, _ summary: ManifestSummary) {
         guard summaries[digest] == nil else { return }
-        let size = Int(clamping: summary.size)
+        let size = summary.approximateMemory
         if summaries.count >= summaryLimit || cachedSummaryBytes + size > summaryByteLimit {
             summaries.removeAll(keepingCapacity: true)
             cachedSummaryBytes = 0
