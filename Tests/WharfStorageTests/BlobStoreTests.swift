@@ -373,6 +373,22 @@ struct BlobStoreTests {
         }
     }
 
+    @Test func failureOfACancelledSessionIsReportedAsUnknown() async throws {
+        try await TemporaryStorage.with { storage in
+            let store = BlobStore(driver: storage.driver)
+            let started = try await store.startUpload(in: Self.repo)
+            let session = try await store.checkOut(started.id, in: Self.repo)
+            try await store.cancel(started.id, in: Self.repo)
+            let reported = await store.checkIn(session, after: StorageError(.io, "open: No such file or directory"))
+            #expect((reported as? RegistryError)?.code == .blobUploadUnknown)
+
+            let other = try await store.startUpload(in: Self.repo)
+            let held = try await store.checkOut(other.id, in: Self.repo)
+            let kept = await store.checkIn(held, after: RegistryError(.sizeInvalid))
+            #expect((kept as? RegistryError)?.code == .sizeInvalid)
+        }
+    }
+
     @Test func cancelBeforeCommitIsUnknownNotAStorageFailure() async throws {
         try await TemporaryStorage.with { storage in
             let store = BlobStore(driver: storage.driver)

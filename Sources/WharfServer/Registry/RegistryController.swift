@@ -284,8 +284,7 @@ struct RegistryController<Context: RequestContext>: RouterMiddleware {
             try await blobs.append(request.body, to: &session, limit: range.map { $0.upperBound - $0.lowerBound + 1 } ?? declaredLength(request))
             try checkComplete(session, start: start, request: request, range: range)
         } catch {
-            await blobs.checkIn(session)
-            throw error
+            throw await blobs.checkIn(session, after: error)
         }
         // A DELETE may have cancelled the upload while this chunk was being written.
         guard await blobs.checkIn(session) else { throw RegistryError(.blobUploadUnknown, detail: id.value) }
@@ -305,8 +304,7 @@ struct RegistryController<Context: RequestContext>: RouterMiddleware {
             try await blobs.append(request.body, to: &session, limit: range.map { $0.upperBound - $0.lowerBound + 1 } ?? declaredLength(request))
             try checkComplete(session, start: start, request: request, range: range)
         } catch {
-            await blobs.checkIn(session)
-            throw error
+            throw await blobs.checkIn(session, after: error)
         }
         _ = try await blobs.commit(session, expected: digest)
         return blobCreated(name, digest)

@@ -152,8 +152,9 @@ public actor BlobStore {
         return true
     }
 
-    /// Gives a session back after a failure, reporting a session cancelled meanwhile as unknown.
-    nonisolated func checkIn(_ session: UploadSession, after error: any Error) async -> any Error {
+    /// Gives a session back after a failure and returns the error to report: the failure itself, or
+    /// `BLOB_UPLOAD_UNKNOWN` when the session was cancelled meanwhile (its folder vanishing mid-write is no 500).
+    public nonisolated func checkIn(_ session: UploadSession, after error: any Error) async -> any Error {
         await checkIn(session) ? error : RegistryError(.blobUploadUnknown, detail: session.id.value)
     }
 
