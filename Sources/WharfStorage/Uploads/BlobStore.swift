@@ -102,7 +102,13 @@ public actor BlobStore {
     public func status(of id: UploadID, in repository: RepositoryName) throws -> UploadSession {
         if let entry = sessions[id] {
             guard entry.session.repository == repository else { throw RegistryError(.blobUploadUnknown, detail: id.value) }
-            return entry.session
+            if entry.busy { return entry.session }
+            // Not being written here: storage may have moved on (another process purged or extended it).
+            guard let info = try driver.info(RegistryPaths.uploadData(repository, id)), !info.isDirectory else {
+                sessions[id] = nil
+                throw RegistryError(.blobUploadUnknown, detail: id.value)
+            }
+            if info.size == entry.session.offset { return entry.session }
         }
         let session = try loadFromStorage(id, repository)
         sessions[id] = Entry(session: session, busy: false)
