@@ -324,7 +324,8 @@ struct ManifestIndexTests {
                 var manifest = try await fixture.imageManifest(seed: "\(seed)")
                 manifest.removeLast()
                 manifest += Array(#","annotations":{"filler":"\#(String(repeating: "x", count: 300_000))"}}"#.utf8)
-                _ = try await index.put(manifest, contentType: MediaType.ociManifest, reference: Reference("t\(seed)"), in: Self.repo, blobs: fixture.blobs)
+                let reference = try Reference("t\(seed)")
+                _ = try await index.put(manifest, contentType: MediaType.ociManifest, reference: reference, in: Self.repo, blobs: fixture.blobs)
                 #expect(await index.cachedSummaryBytes <= limit)
             }
         }
