@@ -262,13 +262,13 @@ struct RegistryController<Context: RequestContext>: RouterMiddleware {
             _ = try await blobs.commit(session, expected: digest)
             return blobCreated(name, digest)
         }
-        if declaredLength(request) ?? 0 > 0 {
+        // A body sent with the POST (known length, or streamed without one) is the upload's first chunk.
+        if declaredLength(request).map({ $0 > 0 }) ?? true {
             session = try await blobs.checkOut(session.id, in: name)
             do {
                 try await blobs.append(request.body, to: &session, limit: declaredLength(request))
             } catch {
-                await blobs.checkIn(session)
-                throw error
+                throw await blobs.checkIn(session, after: error)
             }
             await blobs.checkIn(session)
         }
