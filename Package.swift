@@ -81,6 +81,7 @@ let package = Package(
                 "WharfCore",
                 "WharfStorage",
                 "WharfDatabase",
+                "WharfAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -1,0 +1,31 @@
+/// Why an account operation (CLI, later the portal and the API) was refused. Every code is something the caller
+/// can cause; ``description`` is one line, ready for `wharf: …` on standard error.
+public struct AccountError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The name is not a valid namespace component (users share the namespace grammar).
+        public static let nameInvalid = Code("nameInvalid")
+        /// A user (or, for a new person, a namespace) with that name exists.
+        public static let userExists = Code("userExists")
+        public static let unknownUser = Code("unknownUser")
+        /// The user already has ``AccountService/maximumTokensPerUser`` application tokens.
+        public static let tooManyTokens = Code("tooManyTokens")
+        public static let tokenExists = Code("tokenExists")
+        public static let unknownToken = Code("unknownToken")
+        /// The password breaks the rules of `PasswordHasher.validate`.
+        public static let weakPassword = Code("weakPassword")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
