@@ -1,0 +1,203 @@
+import ArgumentParser
+import Foundation
+import WharfDatabase
+import WharfServer
+
+/// Runs `body` with the account service of the configured database (migrated first, as `wharf serve` does) and
+/// the application-token key of the data folder, the same the server uses.
+func withAccounts<T>(_ options: ConfigurationOptions, _ body: (AccountService) async throws -> T) async throws -> T {
+    let configuration = try options.load()
+    let secrets = try ServerSecrets.load(dataDirectory: configuration.dataDirectory)
+    return try await withDatabase(options) { pool in
+        _ = try await pool.prepare()
+        return try await body(AccountService(pool: pool, secrets: secrets))
+    }
+}
+
+/// `--password P` or `--password-stdin`, exactly one of them.
+struct PasswordOptions: ParsableArguments {
+    @Option(name: .long, help: "The password (visible in the process list; prefer --password-stdin).")
+    var password: String?
+
+    @Flag(name: .long, help: "Read the password from the first line of standard input.")
+    var passwordStdin = false
+
+    func validate() throws {
+        guard (password != nil) != passwordStdin else { throw ValidationError("give exactly one of --password and --password-stdin") }
+    }
+
+    func read() throws -> String {
+        if let password { return password }
+        guard var line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
+        if line.hasSuffix("\r") { line.removeLast() }
+        return line
+    }
+}
+
+func timestamp(_ date: Date) -> String {
+    date.formatted(.iso8601)
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user",
+        abstract: "Manage users (works with or without a running server).",
+        subcommands: [Create.self, List.self, Passwd.self, Promote.self, Disable.self, Delete.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a user; a person (not --bot) also gets a private personal namespace of the same name."
+        )
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The user name (a namespace name: lowercase letters, digits and . _ -).") var name: String
+        @OptionGroup var password: PasswordOptions
+        @Flag(name: .long, help: "Make the user an administrator.") var admin = false
+        @Flag(name: .long, help: "A bot: no personal namespace.") var bot = false
+
+        func run() async throws {
+            try await failing {
+                let secret = try password.read()
+                let user = try await withAccounts(options) { try await $0.createUser(name: name, password: secret, isAdmin: admin, isBot: bot) }
+                print("created \(user.isBot ? "bot" : "user") \(user.name)\(user.isAdmin ? " (admin)" : "")")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users by name: admin, bot, disabled, created.")
+        @OptionGroup var options: ConfigurationOptions
+        @Flag(name: .long, help: "Print a JSON array.") var json = false
+
+        func run() async throws {
+            try await failing {
+                let users = try await withAccounts(options) { try await $0.listUsers() }
+                if json {
+                    let objects: [[String: Any]] = users.map {
+                        ["name": $0.name, "admin": $0.isAdmin, "bot": $0.isBot, "disabled": !$0.enabled, "created": timestamp($0.createdAt)]
+                    }
+                    let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    func yesNo(_ flag: Bool) -> String { flag ? "yes" : "no" }
+                    for user in users {
+                        print(
+                            "\(user.name) admin=\(yesNo(user.isAdmin)) bot=\(yesNo(user.isBot)) disabled=\(yesNo(!user.enabled)) created=\(timestamp(user.createdAt))"
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    struct Passwd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a user's password.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var name: String
+        @OptionGroup var password: PasswordOptions
+
+        func run() async throws {
+            try await failing {
+                let secret = try password.read()
+                try await withAccounts(options) { try await $0.setPassword(name: name, password: secret) }
+                print("password of \(name) changed")
+            }
+        }
+    }
+
+    struct Promote: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a user an administrator (--demote: no longer one).")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var name: String
+        @Flag(name: .long) var demote = false
+
+        func run() async throws {
+            try await failing {
+                try await withAccounts(options) { try await $0.setAdmin(name: name, !demote) }
+                print(demote ? "\(name) is no longer an administrator" : "\(name) is an administrator")
+            }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a user: no login, no tokens (--enable: undo).")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var name: String
+        @Flag(name: .long) var enable = false
+
+        func run() async throws {
+            try await failing {
+                try await withAccounts(options) { try await $0.setEnabled(name: name, enable) }
+                print(enable ? "\(name) enabled" : "\(name) disabled")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a user with their personal namespace, team memberships and tokens."
+        )
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var name: String
+
+        func run() async throws {
+            try await failing {
+                try await withAccounts(options) { try await $0.deleteUser(name: name) }
+                print("deleted user \(name)")
+            }
+        }
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Manage application tokens (usable as the password for docker login and the API).",
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token and print it; it is shown only this once (only a keyed hash is stored).",
+            discussion: "At most \(AccountService.maximumTokensPerUser) tokens per user."
+        )
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var user: String
+        @Option(name: .long, help: "A label for the token, unique per user.") var name: String
+
+        func run() async throws {
+            try await failing {
+                let created = try await withAccounts(options) { try await $0.createToken(user: user, label: name) }
+                print(created.secret)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a user's tokens by label: created, last used.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var user: String
+
+        func run() async throws {
+            try await failing {
+                for token in try await withAccounts(options, { try await $0.listTokens(user: user) }) {
+                    print("\(token.application) created=\(timestamp(token.createdAt)) last_used=\(token.lastUsedAt.map(timestamp) ?? "never")")
+                }
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke (delete) a user's token by its label.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var user: String
+        @Argument var label: String
+
+        func run() async throws {
+            try await failing {
+                try await withAccounts(options) { try await $0.revokeToken(user: user, label: label) }
+                print("revoked token \(label) of \(user)")
+            }
+        }
+    }
+}
