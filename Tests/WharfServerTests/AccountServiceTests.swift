@@ -6,22 +6,63 @@ import WharfAuth
 import WharfDatabase
 import WharfServer
 
-/// The account operations behind `wharf user …` and `wharf token …`, on a fresh SQLite database each.
+/// The engines the account tests run on: SQLite always, and MariaDB when `WHARF_TEST_MARIADB_URL` names a server
+/// (`make test` starts one and sets it; the store conformance suite in WharfDatabaseTests covers MariaDB always).
+enum AccountBackend: String, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case mariadb
+
+    var testDescription: String { rawValue }
+
+    static let available: [AccountBackend] =
+        ProcessInfo.processInfo.environment["WHARF_TEST_MARIADB_URL"].map { _ in [.sqlite, .mariadb] } ?? [.sqlite]
+}
+
+/// The account operations behind `wharf user …` and `wharf token …`, each on a fresh database.
 @Suite struct AccountServiceTests {
-    /// A migrated database in a temporary data folder, with the folder's secrets, and a cheap bcrypt cost.
-    func withAccounts(_ body: (AccountService, DatabasePool, String) async throws -> Void) async throws {
+    static let logger = Logger(label: "account-tests")
+
+    /// A migrated, empty database (a temporary SQLite file, or a new database on the test MariaDB server), a
+    /// temporary data folder with its secrets, and a cheap bcrypt cost.
+    func withAccounts(_ backend: AccountBackend, _ body: (AccountService, DatabasePool, String) async throws -> Void) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-accounts-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let secrets = try ServerSecrets.load(dataDirectory: folder)
-        let pool = DatabasePool(location: .sqlite(path: folder + "/wharf.sqlite", poolSize: 2), logger: Logger(label: "account-tests"))
-        do {
-            _ = try await pool.prepare()
-            try await body(AccountService(pool: pool, secrets: secrets, passwords: PasswordHasher(cost: 4)), pool, folder)
-        } catch {
+        func run(_ location: DatabaseLocation) async throws {
+            let pool = DatabasePool(location: location, logger: Self.logger)
+            do {
+                _ = try await pool.prepare()
+                try await body(AccountService(pool: pool, secrets: secrets, passwords: PasswordHasher(cost: 4)), pool, folder)
+            } catch {
+                await pool.close()
+                throw error
+            }
             await pool.close()
-            throw error
         }
-        await pool.close()
+        switch backend {
+        case .sqlite:
+            try await run(.sqlite(path: folder + "/wharf.sqlite", poolSize: 2))
+        case .mariadb:
+            let url = try #require(ProcessInfo.processInfo.environment["WHARF_TEST_MARIADB_URL"])
+            guard case .mysql(let server) = try DatabaseLocation.parse(url) else {
+                Issue.record("WHARF_TEST_MARIADB_URL must be a mysql:// URL")
+                return
+            }
+            var location = server
+            location.database = "wharf_a_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+            let name = location.database
+            let admin = DatabasePool(location: .mysql(server), logger: Self.logger)
+            _ = try await admin.write { try $0.execute("CREATE DATABASE \(name) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin") }
+            do {
+                try await run(.mysql(location))
+            } catch {
+                _ = try? await admin.write { try $0.execute("DROP DATABASE \(name)") }
+                await admin.close()
+                throw error
+            }
+            _ = try? await admin.write { try $0.execute("DROP DATABASE \(name)") }
+            await admin.close()
+        }
     }
 
     func expectAccountError(_ code: AccountError.Code, _ body: () async throws -> Void) async {
@@ -36,8 +77,9 @@ import WharfServer
         }
     }
 
-    @Test func aPersonGetsAPrivatePersonalNamespaceABotNone() async throws {
-        try await withAccounts { accounts, pool, _ in
+    @Test(arguments: AccountBackend.available)
+    func aPersonGetsAPrivatePersonalNamespaceABotNone(_ backend: AccountBackend) async throws {
+        try await withAccounts(backend) { accounts, pool, _ in
             let alice = try await accounts.createUser(name: "alice", password: "correct horse")
             #expect(!alice.isAdmin && !alice.isBot && alice.enabled)
             let namespace = try #require(try await pool.read { try $0.namespaces.find(name: "alice") })
@@ -51,8 +93,9 @@ import WharfServer
         }
     }
 
-    @Test func refusedUsersLeaveNothingBehind() async throws {
-        try await withAccounts { accounts, pool, _ in
+    @Test(arguments: AccountBackend.available)
+    func refusedUsersLeaveNothingBehind(_ backend: AccountBackend) async throws {
+        try await withAccounts(backend) { accounts, pool, _ in
             try await accounts.createUser(name: "alice", password: "correct horse")
             await expectAccountError(.userExists) { try await accounts.createUser(name: "alice", password: "another one") }
             await expectAccountError(.weakPassword) { try await accounts.createUser(name: "bob", password: "short") }
@@ -65,8 +108,9 @@ import WharfServer
         }
     }
 
-    @Test func passwordAdminAndEnabledChange() async throws {
-        try await withAccounts { accounts, pool, _ in
+    @Test(arguments: AccountBackend.available)
+    func passwordAdminAndEnabledChange(_ backend: AccountBackend) async throws {
+        try await withAccounts(backend) { accounts, pool, _ in
             try await accounts.createUser(name: "alice", password: "correct horse")
             try await accounts.setPassword(name: "alice", password: "battery staple")
             await expectAccountError(.weakPassword) { try await accounts.setPassword(name: "alice", password: "1234567") }
@@ -85,8 +129,9 @@ import WharfServer
         }
     }
 
-    @Test func deletingAUserRemovesTheirNamespaceAndTokens() async throws {
-        try await withAccounts { accounts, pool, _ in
+    @Test(arguments: AccountBackend.available)
+    func deletingAUserRemovesTheirNamespaceAndTokens(_ backend: AccountBackend) async throws {
+        try await withAccounts(backend) { accounts, pool, _ in
             try await accounts.createUser(name: "alice", password: "correct horse")
             let created = try await accounts.createToken(user: "alice", label: "laptop")
             try await accounts.deleteUser(name: "alice")
@@ -99,8 +144,9 @@ import WharfServer
         }
     }
 
-    @Test func tokensAreShownOnceStoredHashedAndLimitedToFive() async throws {
-        try await withAccounts { accounts, pool, folder in
+    @Test(arguments: AccountBackend.available)
+    func tokensAreShownOnceStoredHashedAndLimitedToFive(_ backend: AccountBackend) async throws {
+        try await withAccounts(backend) { accounts, pool, folder in
             try await accounts.createUser(name: "alice", password: "correct horse")
             let created = try await accounts.createToken(user: "alice", label: "laptop")
             #expect(ApplicationTokenHasher.isWellFormed(created.secret))
