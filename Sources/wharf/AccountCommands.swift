@@ -22,11 +22,9 @@ struct PasswordOptions: ParsableArguments {
     @Flag(name: .long, help: "Read the password from the first line of standard input.")
     var passwordStdin = false
 
-    func validate() throws {
-        guard (password != nil) != passwordStdin else { throw ValidationError("give exactly one of --password and --password-stdin") }
-    }
-
+    /// Checked here rather than in `validate()`, so the mistake is one `wharf: …` line like every other error.
     func read() throws -> String {
+        guard (password != nil) != passwordStdin else { throw ValidationError("give exactly one of --password and --password-stdin") }
         if let password { return password }
         guard var line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
         if line.hasSuffix("\r") { line.removeLast() }

@@ -82,6 +82,9 @@ def test_user_lifecycle(tmp_path):
     fails(data, "user", "create", "bob", "--password", "short", contains="at least 8")
     fails(data, "user", "create", "Bob", "--password", "long enough", contains="invalid user name")
     fails(data, "user", "create", "bob", "--password-stdin", stdin="", contains="no password")
+    fails(data, "user", "create", "bob", contains="exactly one of --password and --password-stdin")
+    fails(data, "user", "create", "bob", "--password", "long enough", "--password-stdin", stdin="x" * 9,
+          contains="exactly one of")
     assert "bob" not in users(data)
 
     old_hash = _password_hash(data, "alice")
