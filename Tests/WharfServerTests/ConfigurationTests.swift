@@ -82,6 +82,22 @@ import Testing
         #expect(try configuration.listenAddress() == ("0.0.0.0", 8080))
     }
 
+    @Test func tokenExpiryAndIssuer() throws {
+        let defaults = try ConfigurationKey.load(file: nil, environment: [:], flags: [:])
+        #expect(defaults.tokenExpiry == .seconds(900))
+        #expect(defaults.tokenIssuer == "wharf")
+        let hostname = try ConfigurationKey.load(file: nil, environment: ["WHARF_EXTERNAL_HOSTNAME": "registry.example"], flags: [:])
+        #expect(hostname.tokenIssuer == "registry.example")
+        let set = try ConfigurationKey.load(
+            file: nil,
+            environment: ["WHARF_AUTH_TOKEN_EXPIRY": "5m", "WHARF_AUTH_ISSUER": "issuer.example", "WHARF_EXTERNAL_HOSTNAME": "registry.example"],
+            flags: [:]
+        )
+        #expect(set.tokenExpiry == .seconds(300))
+        #expect(set.tokenIssuer == "issuer.example")
+        #expect(throws: ConfigurationError.self) { try ConfigurationKey.load(file: nil, environment: ["WHARF_AUTH_TOKEN_EXPIRY": "0"], flags: [:]) }
+    }
+
     @Test func everyKeyIsInTheMarkdownTable() {
         let table = ConfigurationKey.markdownTable()
         for key in ConfigurationKey.all {

@@ -6,6 +6,7 @@ import HummingbirdTLS
 import Logging
 import NIOSSL
 import NIOCore
+import WharfAuth
 import WharfCore
 import WharfDatabase
 import WharfStorage
@@ -35,9 +36,12 @@ public struct WharfServices: Sendable {
     }
 }
 
-/// The router with every surface Wharf serves. Tests call it to exercise routes in-process.
-public func buildRouter(services: WharfServices) -> Router<BasicRequestContext> {
+/// The router with every surface Wharf serves. Tests call it to exercise routes in-process; without `tokens`
+/// there is no token endpoint.
+func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    // Before the registry's middleware, which would read /v2/token as a repository.
+    if let tokens { router.add(middleware: TokenController<BasicRequestContext>(service: tokens)) }
     router.add(
         middleware: RegistryController<BasicRequestContext>(
             blobs: services.blobs,
@@ -56,7 +60,6 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
     let (host, port) = try configuration.listenAddress()
     try prepareDataDirectory(configuration)
     let services = WharfServices(configuration: configuration, logger: logger)
-    let router = buildRouter(services: services)
     // The key signs tokens too, so the pair is made (or checked) even when TLS is terminated by a proxy.
     let info = try CertificateBootstrap.ensure(
         certsDirectory: configuration.certsDirectory,
@@ -64,6 +67,7 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
         logger: logger
     )
     logger.info("TLS certificate", metadata: ["subject": "\(info.subject)", "sha256": "\(info.sha256Fingerprint)"])
+    let router = buildRouter(services: services, tokens: try makeTokenService(configuration: configuration, database: services.database))
     let server: HTTPServerBuilder
     if configuration.tls {
         var tlsConfiguration = try CertificateBootstrap.serverTLSConfiguration(
@@ -89,6 +93,30 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
     app.addServices(services.purger, database)
     app.beforeServerStarts { await database.waitForFirstAttempt() }
     return app
+}
+
+/// The token endpoint's service: tokens signed with `certs/server.key` (which must exist), application tokens
+/// keyed by `DATA/secrets` (created when missing).
+func makeTokenService(configuration: ServerConfiguration, database: DatabasePool, passwords: PasswordHasher = PasswordHasher()) throws
+    -> TokenService
+{
+    let keyPath = CertificateBootstrap.keyPath(certsDirectory: configuration.certsDirectory)
+    let issuer: TokenIssuer
+    do {
+        let pem = String(decoding: try CertificateBootstrap.readFile(at: keyPath), as: UTF8.self)
+        issuer = try TokenIssuer(privateKeyPEM: pem, issuer: configuration.tokenIssuer, lifetime: configuration.tokenExpiry)
+    } catch let error as AuthError {
+        throw ConfigurationError("\(keyPath): \(error.message)")
+    }
+    let secrets = try ServerSecrets.load(dataDirectory: configuration.dataDirectory)
+    return TokenService(
+        pool: database,
+        passwords: passwords,
+        applicationTokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey),
+        issuer: issuer,
+        rules: PermissionRules(),
+        defaultService: configuration.externalHostname ?? configuration.tokenIssuer
+    )
 }
 
 /// Creates the data folder and the storage root, and proves they are writable before serving anything.

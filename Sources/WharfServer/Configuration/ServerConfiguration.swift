@@ -21,8 +21,15 @@ public struct ServerConfiguration: Sendable {
     public var logLevel = "info"
     /// `database.url`; nil for the default, `wharf.sqlite` in the data folder.
     public var database: DatabaseLocation? = nil
+    /// `auth.token_expiry`: how long a registry token is valid.
+    public var tokenExpiry: Duration = .seconds(15 * 60)
+    /// `auth.issuer`; nil for the default, see ``tokenIssuer``.
+    public var issuer: String? = nil
 
     public init() {}
+
+    /// The `iss` of registry tokens: `auth.issuer`, else the external hostname, else `wharf`.
+    public var tokenIssuer: String { issuer ?? externalHostname ?? "wharf" }
 
     /// The database to use: `database.url`, or SQLite in the data folder.
     public var databaseLocation: DatabaseLocation { database ?? .defaultSQLite(dataDirectory: dataDirectory) }
@@ -102,6 +109,17 @@ public struct ConfigurationKey: Sendable {
             } catch let error as DatabaseError {
                 throw ConfigurationError(error.message)
             }
+        },
+        .init(key: "auth.token_expiry", flag: nil, defaultValue: "15m", summary: "How long a token from `/v2/token` is valid.") {
+            $0.tokenExpiry = try duration($1, "auth.token_expiry")
+        },
+        .init(
+            key: "auth.issuer",
+            flag: nil,
+            defaultValue: "",
+            summary: "`iss` of the tokens (an external registry's `auth.token.issuer`); empty: `external_hostname`, else `wharf`."
+        ) {
+            $0.issuer = $1.isEmpty ? nil : $1
         },
         .init(key: "log_level", flag: "--log-level", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical.") {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]

@@ -1,0 +1,184 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import WharfAuth
+
+/// The Docker token endpoint, `/v2/token`: `GET` as the token specification describes it (`service`, repeated
+/// `scope`, `account`, `offline_token`; Basic credentials or none) and `POST` with the OAuth2 form
+/// (`grant_type=password`).
+///
+/// A middleware placed before the registry's, so `/v2/token` is never read as a repository called `token`; every
+/// other path goes on unchanged. Errors are mapped here only (``render(_:method:)``).
+///
+/// Refresh tokens are not issued (`offline_token` and `access_type=offline` are accepted and ignored) and
+/// `grant_type=refresh_token` answers `unsupported_grant_type`: there is no store for them yet.
+struct TokenController<Context: RequestContext>: RouterMiddleware {
+    static var path: String { "/v2/token" }
+    /// The largest `POST` form read.
+    static var maxFormSize: Int { 64 * 1024 }
+
+    let service: TokenService
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path == Self.path else { return try await next(request, context) }
+        var request = request
+        do {
+            switch request.method {
+            case .get, .head:
+                return try await get(request)
+            case .post:
+                let body = try await request.collectBody(upTo: Self.maxFormSize)
+                return try await post(request, form: FormParameters(String(buffer: body)))
+            default:
+                var response = Response(status: .methodNotAllowed)
+                response.headers[.allow] = "GET, POST"
+                return response
+            }
+        } catch let error as TokenError {
+            return Self.render(error, method: request.method)
+        } catch let error as AuthError {
+            return Self.render(TokenError(.scopeInvalid, error.message), method: request.method)
+        } catch is NIOTooManyBytesError {
+            return Self.render(TokenError(.requestInvalid, "the form is larger than \(Self.maxFormSize) bytes"), method: request.method)
+        } catch {
+            context.logger.error("token request failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+
+    /// `GET /v2/token`: Basic credentials (or none) and the specification's query parameters.
+    func get(_ request: Request) async throws -> Response {
+        let query = FormParameters(request.uri.query ?? "")
+        let scopes = try AccessScope.parseAll(query.all("scope"))
+        var subject = TokenSubject.anonymous
+        if let authorization = request.headers[.authorization] {
+            let (username, password) = try Self.basicCredentials(authorization)
+            if let account = query.first("account"), !account.isEmpty, account != username {
+                throw TokenError(.unauthorized, "the account does not match the credentials")
+            }
+            subject = try await service.authenticate(username: username, password: password)
+        }
+        let issued = try service.issue(to: subject, service: query.first("service"), access: try await service.grant(scopes, to: subject))
+        return Self.json(TokenResponse(issued, scope: nil))
+    }
+
+    /// `POST /v2/token`: the OAuth2 password grant.
+    func post(_ request: Request, form: FormParameters) async throws -> Response {
+        let grantType = try Self.required(form, "grant_type")
+        guard grantType == "password" else {
+            throw TokenError(.unsupportedGrantType, "grant_type \(grantType.prefix(40)) is not supported; use password")
+        }
+        _ = try Self.required(form, "client_id")
+        let username = try Self.required(form, "username")
+        let password = try Self.required(form, "password")
+        let scopes = try AccessScope.parseAll(form.all("scope"))
+        let subject = try await service.authenticate(username: username, password: password)
+        let granted = try await service.grant(scopes, to: subject)
+        let issued = try service.issue(to: subject, service: form.first("service"), access: granted)
+        return Self.json(TokenResponse(issued, scope: granted.map(\.description).joined(separator: " ")))
+    }
+
+    static func required(_ form: FormParameters, _ name: String) throws(TokenError) -> String {
+        guard let value = form.first(name), !value.isEmpty else { throw TokenError(.requestInvalid, "\(name) is required") }
+        return value
+    }
+
+    /// `Basic base64(user:password)`; anything else is refused like wrong credentials.
+    static func basicCredentials(_ header: String) throws(TokenError) -> (String, String) {
+        let refused = TokenError(.unauthorized, "invalid username or password")
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+            let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { throw refused }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+
+    /// The token endpoint's answer: `token` and `access_token` both, for old and new clients.
+    struct TokenResponse: Encodable {
+        var token: String
+        var accessToken: String
+        var expiresIn: Int
+        var issuedAt: String
+        /// The granted scopes (`POST` only, as OAuth2 reports them).
+        var scope: String?
+
+        enum CodingKeys: String, CodingKey {
+            case token, scope
+            case accessToken = "access_token"
+            case expiresIn = "expires_in"
+            case issuedAt = "issued_at"
+        }
+
+        init(_ issued: IssuedToken, scope: String?) {
+            token = issued.token
+            accessToken = issued.token
+            expiresIn = issued.expiresIn
+            issuedAt = issued.issuedAt.formatted(.iso8601)
+            self.scope = scope
+        }
+    }
+
+    static func json(_ body: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(body)) ?? Data("{}".utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The one mapping of ``TokenError`` to HTTP.
+    static func render(_ error: TokenError, method: HTTPRequest.Method) -> Response {
+        let status = HTTPResponse.Status(code: error.code.status)
+        var response =
+            method == .post
+            ? json(OAuthErrorBody(error: error.code.oauthCode, description: error.message), status: status)
+            : json(RegistryErrorBody(errors: [.init(code: error.code.registryCode, message: error.message)]), status: status)
+        if error.code == .unauthorized { response.headers[.wwwAuthenticate] = #"Basic realm="wharf""# }
+        return response
+    }
+}
+
+/// A `GET` error, in the registry's shape.
+private struct RegistryErrorBody: Encodable {
+    struct Entry: Encodable {
+        let code: String
+        let message: String
+    }
+    let errors: [Entry]
+}
+
+/// A `POST` error, in OAuth2's shape (RFC 6749 §5.2).
+private struct OAuthErrorBody: Encodable {
+    let error: String
+    let description: String
+
+    enum CodingKeys: String, CodingKey {
+        case error
+        case description = "error_description"
+    }
+}
+
+/// `application/x-www-form-urlencoded` pairs (a query string or a `POST` body), in order, repeats kept.
+struct FormParameters: Sendable {
+    var pairs: [(name: String, value: String)]
+
+    init(_ text: String) {
+        pairs = text.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (Self.decode(parts[0]), parts.count > 1 ? Self.decode(parts[1]) : "")
+        }
+    }
+
+    func all(_ name: String) -> [String] { pairs.filter { $0.name == name }.map(\.value) }
+    func first(_ name: String) -> String? { pairs.first { $0.name == name }?.value }
+
+    /// `+` is a space; a malformed percent escape is kept as written (it then fails whatever parses the value).
+    static func decode(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+}

@@ -1,0 +1,34 @@
+/// Why the token endpoint refused a request. Every code is something a client can cause; the endpoint maps them
+/// in one place (`TokenController.render`) to a status and to the body of the request's form: the registry's
+/// `{"errors":[…]}` for `GET`, OAuth2's `{"error","error_description"}` for `POST`.
+struct TokenError: Error, Sendable, Hashable, CustomStringConvertible {
+    struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The registry error code (`GET`).
+        let registryCode: String
+        /// The OAuth2 error code (`POST`, RFC 6749 §5.2).
+        let oauthCode: String
+        let status: Int
+
+        var description: String { registryCode }
+
+        /// Wrong, unknown or disabled credentials: one answer for all, so a client cannot tell them apart.
+        static let unauthorized = Code(registryCode: "UNAUTHORIZED", oauthCode: "invalid_grant", status: 401)
+        /// A scope that does not parse.
+        static let scopeInvalid = Code(registryCode: "SCOPE_INVALID", oauthCode: "invalid_scope", status: 400)
+        /// A form that is missing a field or has a malformed one.
+        static let requestInvalid = Code(registryCode: "REQUEST_INVALID", oauthCode: "invalid_request", status: 400)
+        /// A `grant_type` this server does not implement.
+        static let unsupportedGrantType = Code(registryCode: "UNSUPPORTED", oauthCode: "unsupported_grant_type", status: 400)
+    }
+
+    var code: Code
+    /// One line, safe to show to the client.
+    var message: String
+
+    init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    var description: String { "\(code): \(message)" }
+}
