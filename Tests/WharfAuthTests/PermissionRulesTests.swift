@@ -146,8 +146,14 @@ import Testing
         ),
     ]
 
-    /// `registry:catalog:*` by subject, under every policy.
-    static let catalogTable: [SubjectKind: Bool] = [.anonymous: false, .user: false, .admin: true, .bot: false, .service: true]
+    /// `registry:catalog:*` by subject (the listing is filtered per caller by the registry); anonymous callers only
+    /// while anonymous pull is on.
+    static let catalogTable: [SubjectKind: Bool] = [.anonymous: true, .user: true, .admin: true, .bot: true, .service: true]
+
+    /// A namespace that does not exist, by subject, under the default policy: (pull, push).
+    static let missingNamespaceTable: [SubjectKind: Set<Action>] = [
+        .anonymous: [], .user: [.pull, .push], .admin: [.pull, .push], .bot: [.pull, .push], .service: [.pull],
+    ]
 
     struct Key: Hashable {
         var subject: SubjectKind
@@ -251,8 +257,23 @@ import Testing
         let policies = [PermissionPolicy()] + Self.variants.map(\.policy)
         for policy in policies {
             let rules = PermissionRules(policy: policy)
-            let expected: Set<Action> = Self.catalogTable[subject]! ? [.catalog] : []
+            let expected: Set<Action> = Self.catalogTable[subject]! && (subject != .anonymous || policy.anonymousPull) ? [.catalog] : []
             #expect(rules.allowed(Set(Action.allCases), for: subject, on: .catalog) == expected)
+        }
+    }
+
+    @Test(arguments: SubjectKind.allCases)
+    func missingNamespace(_ subject: SubjectKind) {
+        let rules = PermissionRules()
+        #expect(rules.allowed(Set(Action.allCases), for: subject, on: .missingNamespace) == Self.missingNamespaceTable[subject]!)
+        // Without creation on push, nobody may push there; only admins and the service account keep pull.
+        let closed = PermissionRules(policy: PermissionPolicy(createNamespaceOnPush: false))
+        let expectedClosed: Set<Action> = subject == .admin || subject == .service ? [.pull] : []
+        #expect(closed.allowed(Set(Action.allCases), for: subject, on: .missingNamespace) == expectedClosed)
+        // Under allow-personal and admin-only only admins create namespaces.
+        for push in [PushPolicy.allowPersonal, .adminOnly] {
+            let strict = PermissionRules(policy: PermissionPolicy(push: push))
+            #expect(strict.mayCreateNamespace(subject) == (subject == .admin))
         }
     }
 }

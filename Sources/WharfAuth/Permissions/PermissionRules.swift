@@ -78,19 +78,32 @@ public struct PermissionPolicy: Hashable, Sendable {
     public var contributorsMayDelete: Bool
     /// Whether callers without credentials may pull from public namespaces.
     public var anonymousPull: Bool
+    /// Whether a push into a namespace that does not exist creates it (owned by a new team of the same name with
+    /// the pusher as owner); when off, such a push is denied.
+    public var createNamespaceOnPush: Bool
 
-    public init(push: PushPolicy = .allowTeams, deleteEnabled: Bool = true, contributorsMayDelete: Bool = false, anonymousPull: Bool = true) {
+    public init(
+        push: PushPolicy = .allowTeams,
+        deleteEnabled: Bool = true,
+        contributorsMayDelete: Bool = false,
+        anonymousPull: Bool = true,
+        createNamespaceOnPush: Bool = true
+    ) {
         self.push = push
         self.deleteEnabled = deleteEnabled
         self.contributorsMayDelete = contributorsMayDelete
         self.anonymousPull = anonymousPull
+        self.createNamespaceOnPush = createNamespaceOnPush
     }
 }
 
-/// What a request is about: the catalogue, or a repository in a namespace.
+/// What a request is about: the catalogue, a repository in a namespace, or a repository in a namespace that does
+/// not exist yet.
 public enum PermissionTarget: Hashable, Sendable {
     case catalog
     case namespace(NamespaceFacts)
+    /// The first push would create the namespace, making the pusher its owner.
+    case missingNamespace
 }
 
 /// The one table of who may do what (subject × team role × namespace kind × visibility × action), kept
@@ -102,7 +115,11 @@ public enum PermissionTarget: Hashable, Sendable {
 ///   and contributors, `allow-personal` the owner of a personal namespace, `admin-only` nobody.
 /// - delete: only when deletes are enabled; admins, owners, and contributors when contributors may delete; never
 ///   in the global namespace for non-admins.
-/// - catalog: admins and the service account.
+/// - catalog: every logged-in caller, and anonymous callers when anonymous pull is enabled; the registry then lists
+///   only the repositories the caller may pull (admins and the service account see all).
+/// - a namespace that does not exist: admins and the service account pull (there is nothing to see); whoever may
+///   create it by pushing (when creation on push is on: admins always, users and bots under `allow-teams`) gets
+///   pull and push as its future owner; delete is nobody's (there is nothing to delete).
 ///
 /// Denied actions are dropped, never an error, as the token specification says.
 public struct PermissionRules: Hashable, Sendable {
@@ -121,7 +138,13 @@ public struct PermissionRules: Hashable, Sendable {
     public func isAllowed(_ action: Action, for subject: SubjectKind, on target: PermissionTarget) -> Bool {
         switch target {
         case .catalog:
-            return action == .catalog && (subject == .admin || subject == .service)
+            return action == .catalog && (subject != .anonymous || policy.anonymousPull)
+        case .missingNamespace:
+            switch action {
+            case .pull: return subject == .admin || subject == .service || mayCreateNamespace(subject)
+            case .push: return mayCreateNamespace(subject)
+            case .delete, .catalog: return false
+            }
         case .namespace(let facts):
             switch action {
             case .pull: return mayPull(subject, facts)
@@ -129,6 +152,16 @@ public struct PermissionRules: Hashable, Sendable {
             case .delete: return mayDelete(subject, facts)
             case .catalog: return false
             }
+        }
+    }
+
+    /// Whether a push by `subject` may create a missing namespace.
+    public func mayCreateNamespace(_ subject: SubjectKind) -> Bool {
+        guard policy.createNamespaceOnPush else { return false }
+        switch subject {
+        case .admin: return true
+        case .anonymous, .service: return false
+        case .user, .bot: return policy.push == .allowTeams
         }
     }
 

@@ -37,8 +37,22 @@ public struct TokenClaims: Codable, Hashable, Sendable {
     /// A random token ID.
     public var jti: String
     public var access: [AccessEntry]
+    /// Wharf's own claim: the long-lived credential the token was issued from (`app:ID` for an application token,
+    /// `refresh:ID` for a refresh token), so revoking that credential also ends the tokens it produced. Other
+    /// registries ignore it.
+    public var credential: String?
 
-    public init(iss: String, sub: String, aud: String, iat: Int, nbf: Int, exp: Int, jti: String, access: [AccessEntry]) {
+    public init(
+        iss: String,
+        sub: String,
+        aud: String,
+        iat: Int,
+        nbf: Int,
+        exp: Int,
+        jti: String,
+        access: [AccessEntry],
+        credential: String? = nil
+    ) {
         self.iss = iss
         self.sub = sub
         self.aud = aud
@@ -47,9 +61,13 @@ public struct TokenClaims: Codable, Hashable, Sendable {
         self.exp = exp
         self.jti = jti
         self.access = access
+        self.credential = credential
     }
 
-    enum CodingKeys: String, CodingKey { case iss, sub, aud, iat, nbf, exp, jti, access }
+    enum CodingKeys: String, CodingKey {
+        case iss, sub, aud, iat, nbf, exp, jti, access
+        case credential = "wharf_cred"
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -69,6 +87,7 @@ public struct TokenClaims: Codable, Hashable, Sendable {
         exp = try container.decode(Int.self, forKey: .exp)
         jti = try container.decode(String.self, forKey: .jti)
         access = try container.decodeIfPresent([AccessEntry].self, forKey: .access) ?? []
+        credential = try container.decodeIfPresent(String.self, forKey: .credential)
     }
 
     /// Whether the token grants `action` on the repository `name`.

@@ -72,7 +72,14 @@ public actor TokenIssuer {
 
     /// Signs a token for `subject` (empty for anonymous) and `audience` (the registry service) granting `access`
     /// (already filtered by ``PermissionRules``; scopes left without actions are omitted).
-    public nonisolated func issue(subject: String, audience: String, access: [AccessScope], now: Date = Date()) throws -> IssuedToken {
+    /// `credential` names the application or refresh token the caller logged in with (see ``TokenClaims/credential``).
+    public nonisolated func issue(
+        subject: String,
+        audience: String,
+        access: [AccessScope],
+        credential: String? = nil,
+        now: Date = Date()
+    ) throws -> IssuedToken {
         let issuedAt = Int(now.timeIntervalSince1970)
         let lifetimeSeconds = Int(lifetime.components.seconds)
         let claims = TokenClaims(
@@ -83,7 +90,8 @@ public actor TokenIssuer {
             nbf: issuedAt - Self.notBeforeSkew,
             exp: issuedAt + lifetimeSeconds,
             jti: Base64URL.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }),
-            access: access.filter { !$0.actions.isEmpty }.map(AccessEntry.init)
+            access: access.filter { !$0.actions.isEmpty }.map(AccessEntry.init),
+            credential: credential
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -95,15 +103,28 @@ public actor TokenIssuer {
 
     /// Verifies `token` for `audience` and returns its claims; a cached verification is reused while the token's
     /// time window holds.
-    public nonisolated func verify(_ token: String, audience: String, now: Date = Date()) async throws(AuthError) -> TokenClaims {
+    ///
+    /// With `acceptingExpired`, a token whose only fault is `exp` is returned too (with ``TokenClaims/exp`` telling
+    /// the caller): the registry uses it to let an upload started while the token was valid finish.
+    public nonisolated func verify(
+        _ token: String,
+        audience: String,
+        now: Date = Date(),
+        acceptingExpired: Bool = false
+    ) async throws(AuthError) -> TokenClaims {
         if let claims = await cachedClaims(token) {
-            try checkTimeAndAudience(claims, audience: audience, now: now)
+            try checkTimeAndAudience(claims, audience: audience, now: now, acceptingExpired: acceptingExpired)
             return claims
         }
         let claims = try verifySignatureAndIssuer(token)
-        try checkTimeAndAudience(claims, audience: audience, now: now)
+        try checkTimeAndAudience(claims, audience: audience, now: now, acceptingExpired: acceptingExpired)
         await remember(token, claims, now: now)
         return claims
+    }
+
+    /// Whether `claims` are past their expiry (with ``leeway``) at `now`.
+    public nonisolated func isExpired(_ claims: TokenClaims, now: Date = Date()) -> Bool {
+        Int(now.timeIntervalSince1970) - Int(leeway.components.seconds) >= claims.exp
     }
 
     private func cachedClaims(_ token: String) -> TokenClaims? { cache[token] }
@@ -157,7 +178,12 @@ public actor TokenIssuer {
         return claims
     }
 
-    private nonisolated func checkTimeAndAudience(_ claims: TokenClaims, audience: String, now: Date) throws(AuthError) {
+    private nonisolated func checkTimeAndAudience(
+        _ claims: TokenClaims,
+        audience: String,
+        now: Date,
+        acceptingExpired: Bool
+    ) throws(AuthError) {
         guard claims.aud == audience else {
             throw AuthError(.tokenAudience, "the token is for another service")
         }
@@ -166,7 +192,7 @@ public actor TokenIssuer {
         guard seconds + skew >= claims.nbf else {
             throw AuthError(.tokenNotYetValid, "the token is not valid yet")
         }
-        guard seconds - skew < claims.exp else {
+        guard acceptingExpired || seconds - skew < claims.exp else {
             throw AuthError(.tokenExpired, "the token has expired")
         }
     }
