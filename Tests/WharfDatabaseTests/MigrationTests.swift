@@ -28,33 +28,60 @@ import Testing
     @Test(arguments: TestBackend.allCases)
     func aNewMigrationAppliesOnTop(_ backend: TestBackend) async throws {
         try await withEmptyLocation(backend) { location in
+            let latest = Migrator().latestVersion
             let first = DatabasePool(location: location, logger: testLogger)
-            #expect(try await first.prepare() == (0, 1))
+            #expect(try await first.prepare() == (0, latest))
             try await first.write { _ = try $0.users.create(NewUser(name: "kept")) }
             await first.close()
 
             let extra = Migration(
-                version: 2,
+                version: latest + 1,
                 name: "test table",
                 changes: [
                     .createTable(Table(name: "test_extra", columns: [.id(), .name("label")], indexes: [.unique("test_extra_label", "label")])),
                     .createIndex(.index("users_created", "created_at"), on: "users"),
+                    .addColumn(.name("test_note", null: true), to: "users"),
                 ]
             )
             let second = DatabasePool(backend: location.makeBackend(), migrator: Migrator(migrations: Migration.all + [extra]), logger: testLogger)
-            #expect(try await second.prepare() == (1, 2))
-            #expect(try await second.prepare() == (2, 2))
+            #expect(try await second.prepare() == (latest, latest + 1))
+            #expect(try await second.prepare() == (latest + 1, latest + 1))
             _ = try await second.write { try $0.execute("INSERT INTO test_extra (label) VALUES (?)", ["x"]) }
             #expect(try await second.read { try $0.users.find(name: "kept") } != nil)
-            #expect(try await second.check().schemaVersion == 2)
+            #expect(try await second.read { try $0.query("SELECT test_note FROM users WHERE name = ?", ["kept"]).count } == 1)
+            #expect(try await second.check().schemaVersion == latest + 1)
             await second.close()
 
             // The older binary refuses a schema it does not know rather than run against it.
             let older = DatabasePool(location: location, logger: testLogger)
             let error = await expectDatabaseError(.migration) { try await older.prepare() }
-            #expect(error?.message.contains("version 2") == true)
+            #expect(error?.message.contains("version \(latest + 1)") == true)
             #expect(older.health.isReady == false)
             await older.close()
+        }
+    }
+
+    /// A database written by the first schema (an earlier Wharf) upgrades in place: its users keep their rows and
+    /// get the new columns' defaults.
+    @Test(arguments: TestBackend.allCases)
+    func theTokenAuthMigrationUpgradesAVersionOneDatabase(_ backend: TestBackend) async throws {
+        try await withEmptyLocation(backend) { location in
+            let old = DatabasePool(backend: location.makeBackend(), migrator: Migrator(migrations: [Migration.portalSchema]), logger: testLogger)
+            #expect(try await old.prepare() == (0, 1))
+            // The old schema's columns only (today's store would read the new ones back).
+            try await old.write {
+                try $0.execute(
+                    "INSERT INTO users (name, password_hash, is_admin, is_bot, enabled, created_at, updated_at) VALUES (?, ?, 0, 0, 1, 0, 0)",
+                    ["veteran", "x"]
+                )
+            }
+            await old.close()
+
+            let upgraded = DatabasePool(location: location, logger: testLogger)
+            #expect(try await upgraded.prepare() == (1, Migrator().latestVersion))
+            let user = try #require(try await upgraded.read { try $0.users.find(name: "veteran") })
+            #expect(user.failedLogins == 0 && user.lockedUntil == nil && user.passwordHash == "x")
+            await upgraded.close()
         }
     }
 

@@ -58,6 +58,18 @@ public enum SQLDialect: String, Sendable {
         }
     }
 
+    /// Adds a column (never a reference) to an existing table. MariaDB's DDL is not transactional, so its
+    /// `IF NOT EXISTS` makes a re-run after a crash harmless; SQLite runs the migration in one transaction.
+    func addColumn(_ column: Column, to table: String) -> String {
+        var definition = "\(column.name) \(columnType(column.kind))"
+        definition += column.nullable ? " NULL" : " NOT NULL"
+        if let value = column.defaultValue { definition += " DEFAULT \(value)" }
+        switch self {
+        case .sqlite: return "ALTER TABLE \(table) ADD COLUMN \(definition)"
+        case .mysql: return "ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(definition)"
+        }
+    }
+
     func createIndex(_ index: Index, on table: String) -> String {
         // MariaDB and SQLite both know IF NOT EXISTS here, which makes a re-run after a crash harmless.
         "CREATE \(index.unique ? "UNIQUE " : "")INDEX IF NOT EXISTS \(index.name) ON \(table) (\(index.columns.joined(separator: ", ")))"

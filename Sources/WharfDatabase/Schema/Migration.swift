@@ -3,6 +3,7 @@ struct Migration: Sendable {
     enum Change: Sendable {
         case createTable(Table)
         case createIndex(Index, on: String)
+        case addColumn(Column, to: String)
     }
 
     var version: Int
@@ -14,6 +15,7 @@ struct Migration: Sendable {
             switch change {
             case .createTable(let table): return dialect.createTable(table)
             case .createIndex(let index, let table): return [dialect.createIndex(index, on: table)]
+            case .addColumn(let column, let table): return [dialect.addColumn(column, to: table)]
             }
         }
     }
@@ -21,7 +23,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration Wharf knows, in order. The schema version is the last one's number.
-    static let all: [Migration] = [portalSchema]
+    static let all: [Migration] = [portalSchema, tokenAuth]
 
     /// The portal's records: people and access (users, teams, members, namespaces, tokens, sessions), the
     /// catalogue mirror (repositories, tags), and what the UI shows around it (activities, stars, comments,
@@ -177,6 +179,29 @@ extension Migration {
                     name: "settings",
                     columns: [.name("name"), .text("value"), .timestamp("updated_at")],
                     primaryKey: ["name"]
+                )
+            ),
+        ]
+    )
+
+    /// What the registry's token auth needs: lockout counters on users, expiry on application tokens, and
+    /// refresh tokens (`offline_token` / `access_type=offline`), stored as keyed hashes like application tokens.
+    static let tokenAuth = Migration(
+        version: 2,
+        name: "token auth",
+        changes: [
+            .addColumn(.integer("failed_logins", default: "0"), to: "users"),
+            .addColumn(.timestamp("failed_since", null: true), to: "users"),
+            .addColumn(.timestamp("locked_until", null: true), to: "users"),
+            .addColumn(.timestamp("expires_at", null: true), to: "application_tokens"),
+            .createTable(
+                Table(
+                    name: "refresh_tokens",
+                    columns: [
+                        .id(), .reference("user_id", to: "users"), .name("client_id"), .name("token_hash"), .timestamp("created_at"),
+                        .timestamp("last_used_at", null: true),
+                    ],
+                    indexes: [.unique("refresh_tokens_hash", "token_hash"), .index("refresh_tokens_user", "user_id")]
                 )
             ),
         ]

@@ -9,6 +9,10 @@ public struct ApplicationToken: Sendable, Equatable, RowDecodable {
     public var tokenHash: String
     public var createdAt: Date
     public var lastUsedAt: Date?
+    /// After this time the token no longer logs in; nil: never expires.
+    public var expiresAt: Date?
+
+    public func isExpired(at time: Date = Date()) -> Bool { expiresAt.map { $0 <= time } ?? false }
 
     init(row: SQLRow) throws {
         id = try row.decode("id")
@@ -17,6 +21,7 @@ public struct ApplicationToken: Sendable, Equatable, RowDecodable {
         tokenHash = try row.decode("token_hash")
         createdAt = try row.decode("created_at")
         lastUsedAt = try row.decode("last_used_at")
+        expiresAt = try row.decode("expires_at")
     }
 }
 
@@ -24,15 +29,19 @@ public struct ApplicationTokenStore: Store {
     let transaction: Transaction
     init(_ transaction: Transaction) { self.transaction = transaction }
 
-    static let columns = "id, user_id, application, token_hash, created_at, last_used_at"
+    static let columns = "id, user_id, application, token_hash, created_at, last_used_at, expires_at"
 
     @discardableResult
-    public func create(userID: Int64, application: String, tokenHash: String) throws -> ApplicationToken {
+    public func create(userID: Int64, application: String, tokenHash: String, expiresAt: Date? = nil) throws -> ApplicationToken {
         let binds: [any SQLValueConvertible] = [
             userID, try Validation.name(application, "application name"), try Validation.name(tokenHash, "token hash"), now(),
+            expiresAt.map { Date(millisecondsSince1970: $0.millisecondsSince1970) },
         ]
         let id = try unique("a token for application \(application)") {
-            try transaction.insert("INSERT INTO application_tokens (user_id, application, token_hash, created_at) VALUES (?, ?, ?, ?)", binds)
+            try transaction.insert(
+                "INSERT INTO application_tokens (user_id, application, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                binds
+            )
         }
         return try transaction.fetchOne("SELECT \(Self.columns) FROM application_tokens WHERE id = ?", [id])!
     }
@@ -40,7 +49,7 @@ public struct ApplicationTokenStore: Store {
     /// The token with this hash and its owner: the lookup behind every Basic login with a token.
     public func find(hash: String) throws -> (token: ApplicationToken, user: User)? {
         let rows = try transaction.query(
-            "SELECT t.id AS token_id, t.user_id, t.application, t.token_hash, t.created_at AS token_created_at, t.last_used_at, u.* FROM application_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+            "SELECT t.id AS token_id, t.user_id, t.application, t.token_hash, t.created_at AS token_created_at, t.last_used_at, t.expires_at, u.* FROM application_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
             [hash]
         )
         guard let row = rows.first else { return nil }
@@ -48,6 +57,10 @@ public struct ApplicationTokenStore: Store {
         token.id = try row.decode("token_id")
         token.createdAt = try row.decode("token_created_at")
         return (token, try User(row: row))
+    }
+
+    public func find(id: Int64) throws -> ApplicationToken? {
+        try transaction.fetchOne("SELECT \(Self.columns) FROM application_tokens WHERE id = ?", [id])
     }
 
     public func list(userID: Int64) throws -> [ApplicationToken] {

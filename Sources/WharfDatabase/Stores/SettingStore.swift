@@ -19,6 +19,20 @@ public struct SettingStore: Store {
         try transaction.execute(sql, [try Validation.name(name, "setting name"), try Validation.text(value, "setting value"), now()])
     }
 
+    /// Sets `name` only when it has no value yet; false when it had one (also when a concurrent writer got there
+    /// first: the primary key decides).
+    public func insert(_ name: String, value: String) throws -> Bool {
+        do {
+            try transaction.execute(
+                "INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)",
+                [try Validation.name(name, "setting name"), try Validation.text(value, "setting value"), now()]
+            )
+            return true
+        } catch let error as DatabaseError where error.code == .conflict {
+            return false
+        }
+    }
+
     public func all() throws -> [String: String] {
         var result: [String: String] = [:]
         for row in try transaction.query("SELECT name, value FROM settings") { result[try row.decode("name")] = try row.decode("value") }

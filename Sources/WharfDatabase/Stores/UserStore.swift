@@ -15,6 +15,14 @@ public struct User: Sendable, Equatable, RowDecodable {
     public var createdAt: Date
     public var updatedAt: Date
     public var lastLoginAt: Date?
+    /// Failed password logins since ``failedSince`` (the lockout window's start).
+    public var failedLogins: Int
+    public var failedSince: Date?
+    /// While in the future, password logins are refused.
+    public var lockedUntil: Date?
+
+    /// Whether password logins are locked at `time`.
+    public func isLocked(at time: Date = Date()) -> Bool { lockedUntil.map { $0 > time } ?? false }
 
     init(row: SQLRow) throws {
         id = try row.decode("id")
@@ -29,6 +37,9 @@ public struct User: Sendable, Equatable, RowDecodable {
         createdAt = try row.decode("created_at")
         updatedAt = try row.decode("updated_at")
         lastLoginAt = try row.decode("last_login_at")
+        failedLogins = try row.decode("failed_logins")
+        failedSince = try row.decode("failed_since")
+        lockedUntil = try row.decode("locked_until")
     }
 }
 
@@ -65,7 +76,8 @@ public struct UserStore: Store {
     let transaction: Transaction
     init(_ transaction: Transaction) { self.transaction = transaction }
 
-    static let columns = "id, name, email, password_hash, display_name, ldap_dn, is_admin, is_bot, enabled, created_at, updated_at, last_login_at"
+    static let columns =
+        "id, name, email, password_hash, display_name, ldap_dn, is_admin, is_bot, enabled, created_at, updated_at, last_login_at, failed_logins, failed_since, locked_until"
 
     /// Creates an enabled user; `.conflict` when the name or email is taken.
     @discardableResult
@@ -120,6 +132,32 @@ public struct UserStore: Store {
 
     public func recordLogin(id: Int64, at time: Date = Date()) throws {
         try transaction.execute("UPDATE users SET last_login_at = ? WHERE id = ?", [time, id])
+    }
+
+    /// Counts a failed password login: the count restarts when the last window (`window` long) is over, and
+    /// reaching `limit` locks password logins until `time + lockFor`. Returns the lock's end when this failure
+    /// set it. One statement per step inside the caller's write transaction, so concurrent failures all count.
+    public func recordFailedLogin(id: Int64, at time: Date = Date(), window: Duration, limit: Int, lockFor: Duration) throws -> Date? {
+        let time = Date(millisecondsSince1970: time.millisecondsSince1970)
+        let windowStart = time.addingTimeInterval(-Double(window.components.seconds))
+        try transaction.execute(
+            "UPDATE users SET failed_logins = CASE WHEN failed_since IS NULL OR failed_since < ? THEN 1 ELSE failed_logins + 1 END, failed_since = CASE WHEN failed_since IS NULL OR failed_since < ? THEN ? ELSE failed_since END WHERE id = ?",
+            [windowStart, windowStart, time, id]
+        )
+        guard let user = try find(id: id), limit > 0, user.failedLogins >= limit else { return nil }
+        let until = time.addingTimeInterval(Double(lockFor.components.seconds))
+        try transaction.execute("UPDATE users SET locked_until = ?, failed_logins = 0, failed_since = NULL WHERE id = ?", [until, id])
+        return until
+    }
+
+    /// Forgets failed logins and any lock (a successful login, or an admin unlocking the account).
+    public func clearFailedLogins(id: Int64) throws {
+        try transaction.execute("UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL WHERE id = ?", [id])
+    }
+
+    /// How many enabled admins exist.
+    public func adminCount() throws -> Int {
+        try transaction.query("SELECT COUNT(*) AS n FROM users WHERE is_admin = 1").first?.decode("n") ?? 0
     }
 
     /// Removes the user with their memberships, tokens, sessions and stars. Fails with `.invalidValue` while
