@@ -10,7 +10,7 @@ func withAccounts<T>(_ options: ConfigurationOptions, _ body: (AccountService) a
     let secrets = try ServerSecrets.load(dataDirectory: configuration.dataDirectory)
     return try await withDatabase(options) { pool in
         _ = try await pool.prepare()
-        return try await body(AccountService(pool: pool, secrets: secrets))
+        return try await body(AccountService(pool: pool, secrets: secrets, reservedNames: [configuration.serviceAccount]))
     }
 }
 
@@ -40,7 +40,7 @@ struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
         abstract: "Manage users (works with or without a running server).",
-        subcommands: [Create.self, List.self, Passwd.self, Promote.self, Disable.self, Delete.self]
+        subcommands: [Create.self, List.self, Passwd.self, Promote.self, Disable.self, Unlock.self, Delete.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -72,7 +72,10 @@ struct UserCommand: AsyncParsableCommand {
                 let users = try await withAccounts(options) { try await $0.listUsers() }
                 if json {
                     let objects: [[String: Any]] = users.map {
-                        ["name": $0.name, "admin": $0.isAdmin, "bot": $0.isBot, "disabled": !$0.enabled, "created": timestamp($0.createdAt)]
+                        [
+                            "name": $0.name, "admin": $0.isAdmin, "bot": $0.isBot, "disabled": !$0.enabled, "locked": $0.isLocked(),
+                            "created": timestamp($0.createdAt),
+                        ]
                     }
                     let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
                     print(String(decoding: data, as: UTF8.self))
@@ -80,7 +83,7 @@ struct UserCommand: AsyncParsableCommand {
                     func yesNo(_ flag: Bool) -> String { flag ? "yes" : "no" }
                     for user in users {
                         print(
-                            "\(user.name) admin=\(yesNo(user.isAdmin)) bot=\(yesNo(user.isBot)) disabled=\(yesNo(!user.enabled)) created=\(timestamp(user.createdAt))"
+                            "\(user.name) admin=\(yesNo(user.isAdmin)) bot=\(yesNo(user.isBot)) disabled=\(yesNo(!user.enabled)) locked=\(yesNo(user.isLocked())) created=\(timestamp(user.createdAt))"
                         )
                     }
                 }
@@ -131,6 +134,19 @@ struct UserCommand: AsyncParsableCommand {
         }
     }
 
+    struct Unlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift the lock set after too many failed logins.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var name: String
+
+        func run() async throws {
+            try await failing {
+                try await withAccounts(options) { try await $0.unlock(name: name) }
+                print("\(name) unlocked")
+            }
+        }
+    }
+
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a user with their personal namespace, team memberships and tokens."
@@ -162,12 +178,25 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
         @Argument var user: String
         @Option(name: .long, help: "A label for the token, unique per user.") var name: String
+        @Option(name: .long, help: "When the token stops working: a duration (90m, 12h, 30d) or a date (2027-01-31 or ISO 8601).")
+        var expires: String?
 
         func run() async throws {
             try await failing {
-                let created = try await withAccounts(options) { try await $0.createToken(user: user, label: name) }
+                let expiry = try expires.map(Self.parseExpiry)
+                let created = try await withAccounts(options) { try await $0.createToken(user: user, label: name, expiresAt: expiry) }
                 print(created.secret)
             }
+        }
+
+        /// A duration from now, or a date (midnight UTC) or ISO 8601 time.
+        static func parseExpiry(_ text: String) throws -> Date {
+            if let duration = try? ConfigurationKey.parseDuration(text) {
+                return Date().addingTimeInterval(Double(duration.components.seconds))
+            }
+            if let time = try? Date(text, strategy: .iso8601) { return time }
+            if let day = try? Date(text + "T00:00:00Z", strategy: .iso8601) { return day }
+            throw ValidationError("--expires: expected a duration like 30d or a date like 2027-01-31, got \(text)")
         }
     }
 
@@ -178,15 +207,26 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await failing {
-                for token in try await withAccounts(options, { try await $0.listTokens(user: user) }) {
-                    print("\(token.application) created=\(timestamp(token.createdAt)) last_used=\(token.lastUsedAt.map(timestamp) ?? "never")")
+                let (tokens, refreshTokens) = try await withAccounts(options) { accounts in
+                    (try await accounts.listTokens(user: user), try await accounts.listRefreshTokens(user: user))
+                }
+                for token in tokens {
+                    let expiry = token.expiresAt.map { " expires=\(timestamp($0))\($0 <= Date() ? " (expired)" : "")" } ?? ""
+                    print("\(token.application) created=\(timestamp(token.createdAt)) last_used=\(token.lastUsedAt.map(timestamp) ?? "never")\(expiry)")
+                }
+                for token in refreshTokens {
+                    print(
+                        "refresh:\(token.id) client=\(token.clientID) created=\(timestamp(token.createdAt)) last_used=\(token.lastUsedAt.map(timestamp) ?? "never")"
+                    )
                 }
             }
         }
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke (delete) a user's token by its label.")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke (delete) a user's token by its label, or a refresh token as refresh:ID (see token list)."
+        )
         @OptionGroup var options: ConfigurationOptions
         @Argument var user: String
         @Argument var label: String

@@ -92,7 +92,12 @@ import WharfDatabase
                 "service=registry.test&scope=repository:oss/app:pull,push&scope=repository:alice/app:pull&scope=registry:catalog:*"
             )
             #expect(claims.sub == "")
-            #expect(claims.access == [AccessEntry(type: "repository", name: "oss/app", actions: ["pull"])])
+            // The catalogue is granted (anonymous pull is on); the registry lists only what the caller may pull.
+            #expect(
+                claims.access == [
+                    AccessEntry(type: "registry", name: "catalog", actions: ["*"]), AccessEntry(type: "repository", name: "oss/app", actions: ["pull"]),
+                ]
+            )
             #expect(answer.expiresIn == 900)
             #expect(claims.exp - claims.iat == 900)
         }
@@ -108,7 +113,11 @@ import WharfDatabase
             #expect(claims.sub == "alice")
             #expect(claims.aud == "registry.test")
             #expect(claims.iss == "wharf")
-            #expect(claims.access == [AccessEntry(type: "repository", name: "alice/app", actions: ["pull", "push"])])
+            #expect(
+                claims.access == [
+                    AccessEntry(type: "registry", name: "catalog", actions: ["*"]), AccessEntry(type: "repository", name: "alice/app", actions: ["pull", "push"]),
+                ]
+            )
         }
     }
 
@@ -263,20 +272,24 @@ import WharfDatabase
             #expect(noClient.status == .badRequest)
             #expect(Self.errorBody(noClient)?["error"] as? String == "invalid_request")
             let refresh = try await post("grant_type=refresh_token&client_id=test&refresh_token=x")
-            #expect(refresh.status == .badRequest)
-            #expect(Self.errorBody(refresh)?["error"] as? String == "unsupported_grant_type")
+            #expect(refresh.status == .unauthorized)
+            #expect(Self.errorBody(refresh)?["error"] as? String == "invalid_grant")
+            let unknownGrant = try await post("grant_type=client_credentials&client_id=test")
+            #expect(unknownGrant.status == .badRequest)
+            #expect(Self.errorBody(unknownGrant)?["error"] as? String == "unsupported_grant_type")
         }
     }
 
-    @Test func theRegistryIsUnchangedBesideTheTokenEndpoint() async throws {
+    @Test func theTokenEndpointIsNotARepository() async throws {
         try await withTokenServer { fixture in
             let base = try await fixture.client.execute(uri: "/v2/", method: .get)
-            #expect(base.status == .ok)
+            #expect(base.status == .unauthorized)
             #expect(base.headers[.dockerDistributionAPIVersion] == "registry/2.0")
             let token = try await fixture.client.execute(uri: "/v2/token", method: .get)
             #expect(token.status == .ok)
             #expect(token.headers[.dockerDistributionAPIVersion] == nil)
-            let tags = try await fixture.client.execute(uri: "/v2/token/tags/list", method: .get)
+            // A repository called token/… is an ordinary repository behind the door.
+            let tags = try await fixture.client.execute(uri: "/v2/token/tags/list", method: .get, headers: Self.basic("admin", "admin-password"))
             #expect(tags.status == .notFound)
             #expect(tags.headers[.dockerDistributionAPIVersion] == "registry/2.0")
         }

@@ -15,6 +15,12 @@ public struct AccountError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let tooManyTokens = Code("tooManyTokens")
         public static let tokenExists = Code("tokenExists")
         public static let unknownToken = Code("unknownToken")
+        public static let unknownTeam = Code("unknownTeam")
+        public static let teamExists = Code("teamExists")
+        public static let unknownNamespace = Code("unknownNamespace")
+        public static let namespaceExists = Code("namespaceExists")
+        /// The change would break a rule (a personal namespace cannot change hands, a team keeps an owner).
+        public static let notAllowed = Code("notAllowed")
         /// The password breaks the rules of `PasswordHasher.validate`.
         public static let weakPassword = Code("weakPassword")
     }

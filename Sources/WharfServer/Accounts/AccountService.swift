@@ -1,3 +1,4 @@
+import Foundation
 import WharfAuth
 import WharfCore
 import WharfDatabase
@@ -13,16 +14,19 @@ public struct AccountService: Sendable {
     let pool: DatabasePool
     let passwords: PasswordHasher
     let tokens: ApplicationTokenHasher
+    /// Names no user may take (the service account's, whether or not its password is set now).
+    let reservedNames: Set<String>
 
-    public init(pool: DatabasePool, passwords: PasswordHasher = PasswordHasher(), tokens: ApplicationTokenHasher) {
+    public init(pool: DatabasePool, passwords: PasswordHasher = PasswordHasher(), tokens: ApplicationTokenHasher, reservedNames: Set<String> = []) {
         self.pool = pool
         self.passwords = passwords
         self.tokens = tokens
+        self.reservedNames = reservedNames
     }
 
     /// The service as every Wharf process on a data folder builds it: application tokens keyed by its `secrets`.
-    public init(pool: DatabasePool, secrets: ServerSecrets, passwords: PasswordHasher = PasswordHasher()) {
-        self.init(pool: pool, passwords: passwords, tokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey))
+    public init(pool: DatabasePool, secrets: ServerSecrets, passwords: PasswordHasher = PasswordHasher(), reservedNames: Set<String> = []) {
+        self.init(pool: pool, passwords: passwords, tokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey), reservedNames: reservedNames)
     }
 
     /// Creates a user; a person (not a bot) gets a private personal namespace of the same name in the same
@@ -30,6 +34,9 @@ public struct AccountService: Sendable {
     @discardableResult
     public func createUser(name: String, password: String, isAdmin: Bool = false, isBot: Bool = false) async throws -> User {
         try Self.validateName(name)
+        guard !reservedNames.contains(name) else {
+            throw AccountError(.userExists, "\(name) is the service account's name (auth.service_account); choose another")
+        }
         let hash = try await hashPassword(password)
         return try await pool.write { transaction in
             if try transaction.users.find(name: name) != nil {
@@ -39,6 +46,7 @@ public struct AccountService: Sendable {
                 throw AccountError(.userExists, "a namespace named \(name) already exists")
             }
             let user = try transaction.users.create(NewUser(name: name, passwordHash: hash, isAdmin: isAdmin, isBot: isBot))
+            if isAdmin { try Self.settleFirstAdmin(name, in: transaction) }
             if !isBot {
                 try transaction.namespaces.create(name: name, kind: .personal, visibility: .private, ownerID: user.id)
             }
@@ -58,13 +66,36 @@ public struct AccountService: Sendable {
         }
     }
 
+    /// Sets the password, lifts a lockout, and revokes the user's refresh tokens (logins made with the old
+    /// password end with them).
     public func setPassword(name: String, password: String) async throws {
         let hash = try await hashPassword(password)
-        try await modify(name) { $0.passwordHash = hash }
+        try await pool.write { transaction in
+            var user = try Self.user(name, in: transaction)
+            user.passwordHash = hash
+            try transaction.users.update(user)
+            try transaction.users.clearFailedLogins(id: user.id)
+            try transaction.refreshTokens.deleteAll(userID: user.id)
+        }
     }
 
     public func setAdmin(name: String, _ isAdmin: Bool) async throws {
-        try await modify(name) { $0.isAdmin = isAdmin }
+        try await pool.write { transaction in
+            var user = try Self.user(name, in: transaction)
+            user.isAdmin = isAdmin
+            try transaction.users.update(user)
+            if isAdmin { try Self.settleFirstAdmin(name, in: transaction) }
+        }
+    }
+
+    /// Lifts a lockout after failed logins.
+    public func unlock(name: String) async throws {
+        try await pool.write { transaction in try transaction.users.clearFailedLogins(id: Self.user(name, in: transaction).id) }
+    }
+
+    /// Records that an admin exists, so that nobody becomes admin by being the first to log in any more.
+    static func settleFirstAdmin(_ name: String, in transaction: Transaction) throws {
+        _ = try transaction.settings.insert(TokenService.firstAdminSetting, value: name)
     }
 
     public func setEnabled(name: String, _ enabled: Bool) async throws {
@@ -84,7 +115,8 @@ public struct AccountService: Sendable {
 
     /// Creates an application token called `label` for `user` and returns it with the secret, which is shown once:
     /// only its keyed hash is stored.
-    public func createToken(user name: String, label: String) async throws -> (token: ApplicationToken, secret: String) {
+    public func createToken(user name: String, label: String, expiresAt: Date? = nil) async throws -> (token: ApplicationToken, secret: String) {
+        if let expiresAt, expiresAt <= Date() { throw AccountError(.nameInvalid, "the expiry \(expiresAt.formatted(.iso8601)) is in the past") }
         let secret = ApplicationTokenHasher.generate()
         let hash = tokens.hash(secret)
         let token = try await pool.write { transaction in
@@ -99,7 +131,7 @@ public struct AccountService: Sendable {
                     "user \(name) already has \(existing.count) tokens, the most allowed; revoke one first"
                 )
             }
-            return try transaction.tokens.create(userID: user.id, application: label, tokenHash: hash)
+            return try transaction.tokens.create(userID: user.id, application: label, tokenHash: hash, expiresAt: expiresAt)
         }
         return (token, secret)
     }
@@ -109,9 +141,21 @@ public struct AccountService: Sendable {
         try await pool.read { transaction in try transaction.tokens.list(userID: Self.user(name, in: transaction).id) }
     }
 
+    /// The user's refresh tokens (from `docker login` and OAuth2 clients asking for offline access), newest first.
+    public func listRefreshTokens(user name: String) async throws -> [RefreshToken] {
+        try await pool.read { transaction in try transaction.refreshTokens.list(userID: Self.user(name, in: transaction).id) }
+    }
+
+    /// Revokes an application token by its label, or a refresh token as `refresh:ID` (as `token list` shows it).
     public func revokeToken(user name: String, label: String) async throws {
         try await pool.write { transaction in
             let user = try Self.user(name, in: transaction)
+            if label.hasPrefix("refresh:"), let id = Int64(label.dropFirst("refresh:".count)) {
+                guard try transaction.refreshTokens.delete(id: id, userID: user.id) else {
+                    throw AccountError(.unknownToken, "user \(name) has no refresh token \(label)")
+                }
+                return
+            }
             guard let token = try transaction.tokens.list(userID: user.id).first(where: { $0.application == label }) else {
                 throw AccountError(.unknownToken, "user \(name) has no token named \(label)")
             }
@@ -119,12 +163,12 @@ public struct AccountService: Sendable {
         }
     }
 
-    /// A user name must be usable as a namespace: one component of the repository name grammar.
-    static func validateName(_ name: String) throws {
+    /// A user, team or namespace name must be usable as a namespace: one component of the repository name grammar.
+    static func validateName(_ name: String, what: String = "user") throws {
         guard !name.contains("/"), (try? RepositoryName(name)) != nil else {
             throw AccountError(
                 .nameInvalid,
-                "invalid user name \(name.debugDescription): lowercase letters and digits, separated by . _ __ or -, at most 255"
+                "invalid \(what) name \(name.debugDescription): lowercase letters and digits, separated by . _ __ or -, at most 255"
             )
         }
     }

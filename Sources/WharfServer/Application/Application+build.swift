@@ -36,14 +36,21 @@ public struct WharfServices: Sendable {
     }
 }
 
-/// The router with every surface Wharf serves. Tests call it to exercise routes in-process; without `tokens`
-/// there is no token endpoint.
-func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
-    // Before the registry's middleware, which would read /v2/token as a repository.
-    if let tokens { router.add(middleware: TokenController<BasicRequestContext>(service: tokens)) }
+/// The router with every surface Wharf serves. Tests call it to exercise routes in-process. Without `tokens`
+/// (`auth.enabled: off`) there is no token endpoint and `/v2` is open; with them every `/v2` request passes
+/// ``RegistryAuthorization`` first.
+func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router<WharfRequestContext> {
+    let configuration = services.configuration
+    let router = Router(context: WharfRequestContext.self)
+    let resolver = ExternalURLResolver(externalURL: configuration.externalURL, trustedProxies: configuration.trustedProxies, tls: configuration.tls)
+    router.add(middleware: ExternalURLMiddleware(resolver: resolver))
+    if let tokens {
+        // Before the registry's middleware, which would read /v2/token as a repository.
+        router.add(middleware: TokenController<WharfRequestContext>(service: tokens))
+        router.add(middleware: RegistryAuthorization<WharfRequestContext>(service: tokens, resolver: resolver, blobs: services.blobs))
+    }
     router.add(
-        middleware: RegistryController<BasicRequestContext>(
+        middleware: RegistryController<WharfRequestContext>(
             blobs: services.blobs,
             manifests: services.manifests,
             walker: RepositoryWalker(driver: services.driver)
@@ -67,7 +74,9 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
         logger: logger
     )
     logger.info("TLS certificate", metadata: ["subject": "\(info.subject)", "sha256": "\(info.sha256Fingerprint)"])
-    let router = buildRouter(services: services, tokens: try makeTokenService(configuration: configuration, database: services.database))
+    let tokens = configuration.authEnabled ? try makeTokenService(configuration: configuration, database: services.database, logger: logger) : nil
+    if tokens == nil { logger.warning("auth.enabled is off: /v2 is open to anyone who can reach it") }
+    let router = buildRouter(services: services, tokens: tokens)
     let server: HTTPServerBuilder
     if configuration.tls {
         var tlsConfiguration = try CertificateBootstrap.serverTLSConfiguration(
@@ -91,15 +100,19 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
         logger: logger
     )
     app.addServices(services.purger, database)
+    if let tokens { app.addServices(tokens.recorder) }
     app.beforeServerStarts { await database.waitForFirstAttempt() }
     return app
 }
 
 /// The token endpoint's service: tokens signed with `certs/server.key` (which must exist), application tokens
 /// keyed by `DATA/secrets` (created when missing).
-func makeTokenService(configuration: ServerConfiguration, database: DatabasePool, passwords: PasswordHasher = PasswordHasher()) throws
-    -> TokenService
-{
+func makeTokenService(
+    configuration: ServerConfiguration,
+    database: DatabasePool,
+    passwords: PasswordHasher = PasswordHasher(),
+    logger: Logger = Logger(label: "wharf.auth")
+) throws -> TokenService {
     let keyPath = CertificateBootstrap.keyPath(certsDirectory: configuration.certsDirectory)
     let issuer: TokenIssuer
     do {
@@ -114,8 +127,15 @@ func makeTokenService(configuration: ServerConfiguration, database: DatabasePool
         passwords: passwords,
         applicationTokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey),
         issuer: issuer,
-        rules: PermissionRules(),
-        defaultService: configuration.externalHostname ?? configuration.tokenIssuer
+        rules: PermissionRules(policy: configuration.permissions),
+        defaultService: configuration.tokenService,
+        lockout: LockoutPolicy(
+            attempts: configuration.lockoutAttempts,
+            window: configuration.lockoutWindow,
+            duration: configuration.lockoutDuration
+        ),
+        serviceAccount: configuration.servicePassword.map { ServiceAccount(name: configuration.serviceAccount, password: $0) },
+        logger: logger
     )
 }
 

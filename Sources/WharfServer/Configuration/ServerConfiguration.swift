@@ -1,4 +1,5 @@
 import Foundation
+import WharfAuth
 import WharfDatabase
 import Yams
 
@@ -25,11 +26,31 @@ public struct ServerConfiguration: Sendable {
     public var tokenExpiry: Duration = .seconds(15 * 60)
     /// `auth.issuer`; nil for the default, see ``tokenIssuer``.
     public var issuer: String? = nil
+    /// `auth.enabled`: off serves an open registry (no accounts checked), like distribution without `auth`.
+    public var authEnabled = true
+    /// `auth.service_account` and `auth.service_password`: the account that pulls everything and reads the
+    /// catalogue (Portus's `portus` user); it exists only while a password is set.
+    public var serviceAccount = "portus"
+    public var servicePassword: String? = nil
+    /// `auth.lockout_*`: failed password logins allowed within the window (0: no lockout), and the lock's length.
+    public var lockoutAttempts = 10
+    public var lockoutWindow: Duration = .seconds(600)
+    public var lockoutDuration: Duration = .seconds(600)
+    /// The permission rules' switches (`permissions.*`, `auth.anonymous_pull`, `namespaces.create_on_push`).
+    public var permissions = PermissionPolicy()
+    /// `external_url`: how clients reach Wharf (`https://registry.example.com`), for token realms and `Location`s.
+    public var externalURL: String? = nil
+    /// `trusted_proxies`: peers whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed.
+    public var trustedProxies: [IPAddressRange] = IPAddressRange.loopback
 
     public init() {}
 
     /// The `iss` of registry tokens: `auth.issuer`, else the external hostname, else `wharf`.
     public var tokenIssuer: String { issuer ?? externalHostname ?? "wharf" }
+
+    /// The `service` (token audience) the registry names in challenges and accepts: the external hostname,
+    /// else the issuer.
+    public var tokenService: String { externalHostname ?? tokenIssuer }
 
     /// The database to use: `database.url`, or SQLite in the data folder.
     public var databaseLocation: DatabaseLocation { database ?? .defaultSQLite(dataDirectory: dataDirectory) }
@@ -121,6 +142,82 @@ public struct ConfigurationKey: Sendable {
         ) {
             $0.issuer = $1.isEmpty ? nil : $1
         },
+        .init(
+            key: "auth.enabled",
+            flag: "--auth",
+            defaultValue: "on",
+            summary: "`off` serves an open registry (no accounts checked, no `/v2/token`), like distribution without auth; only for a closed network."
+        ) {
+            $0.authEnabled = try boolean($1, "auth.enabled")
+        },
+        .init(key: "auth.service_account", flag: nil, defaultValue: "portus", summary: "Name of the service account (pulls everything, reads the catalogue).") {
+            $0.serviceAccount = try nonEmpty($1, "auth.service_account")
+        },
+        .init(
+            key: "auth.service_password",
+            flag: nil,
+            defaultValue: "",
+            summary: "Password of the service account; the account exists only while this is set (8 characters at least)."
+        ) {
+            guard $1.isEmpty || $1.utf8.count >= PasswordHasher.minimumLength else {
+                throw ConfigurationError("auth.service_password: must be at least \(PasswordHasher.minimumLength) characters")
+            }
+            $0.servicePassword = $1.isEmpty ? nil : $1
+        },
+        .init(key: "auth.lockout_attempts", flag: nil, defaultValue: "10", summary: "Failed password logins within `auth.lockout_window` that lock an account; 0 turns lockout off.") {
+            guard let attempts = Int($1), attempts >= 0 else { throw ConfigurationError("auth.lockout_attempts: expected a number, got \($1)") }
+            $0.lockoutAttempts = attempts
+        },
+        .init(key: "auth.lockout_window", flag: nil, defaultValue: "10m", summary: "Window in which failed logins are counted.") {
+            $0.lockoutWindow = try duration($1, "auth.lockout_window")
+        },
+        .init(key: "auth.lockout_duration", flag: nil, defaultValue: "10m", summary: "How long a locked account refuses password logins.") {
+            $0.lockoutDuration = try duration($1, "auth.lockout_duration")
+        },
+        .init(key: "auth.anonymous_pull", flag: nil, defaultValue: "on", summary: "Whether callers without credentials pull from public namespaces.") {
+            $0.permissions.anonymousPull = try boolean($1, "auth.anonymous_pull")
+        },
+        .init(
+            key: "permissions.push_policy",
+            flag: nil,
+            defaultValue: "allow-teams",
+            summary: "Who pushes besides admins: `allow-teams` (team owners and contributors), `allow-personal` (own namespace only), `admin-only`."
+        ) {
+            guard let policy = PushPolicy(rawValue: $1) else {
+                throw ConfigurationError("permissions.push_policy: expected allow-teams, allow-personal or admin-only, got \($1)")
+            }
+            $0.permissions.push = policy
+        },
+        .init(key: "permissions.delete", flag: nil, defaultValue: "on", summary: "Whether manifests, tags and blobs can be deleted at all (by admins and team owners).") {
+            $0.permissions.deleteEnabled = try boolean($1, "permissions.delete")
+        },
+        .init(key: "permissions.contributors_delete", flag: nil, defaultValue: "off", summary: "Whether team contributors may delete too.") {
+            $0.permissions.contributorsMayDelete = try boolean($1, "permissions.contributors_delete")
+        },
+        .init(
+            key: "namespaces.create_on_push",
+            flag: nil,
+            defaultValue: "on",
+            summary: "A push into a missing namespace creates it, owned by a new team of that name with the pusher as owner; `off` denies the push, naming the namespace."
+        ) {
+            $0.permissions.createNamespaceOnPush = try boolean($1, "namespaces.create_on_push")
+        },
+        .init(
+            key: "external_url",
+            flag: nil,
+            defaultValue: "",
+            summary: "URL clients use (`https://registry.example.com`); the token realm and `Location` headers start with it. Empty: taken from the request."
+        ) {
+            $0.externalURL = try externalURL($1)
+        },
+        .init(
+            key: "trusted_proxies",
+            flag: nil,
+            defaultValue: "127.0.0.1/8,::1",
+            summary: "Comma-separated addresses or CIDR ranges whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed when `external_url` is empty."
+        ) {
+            $0.trustedProxies = try IPAddressRange.parseList($1, key: "trusted_proxies")
+        },
         .init(key: "log_level", flag: "--log-level", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical.") {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains($1) else { throw ConfigurationError("log_level: expected one of \(levels.joined(separator: ", ")), got \($1)") }
@@ -185,6 +282,20 @@ public struct ConfigurationKey: Sendable {
         return result
     }
 
+    /// `scheme://host[:port]`, without a path, query or trailing slash (one is dropped).
+    static func externalURL(_ value: String) throws -> String? {
+        guard !value.isEmpty else { return nil }
+        var text = value
+        if text.hasSuffix("/") { text.removeLast() }
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
+            let host = components.host, !host.isEmpty, components.path.isEmpty, components.query == nil, components.fragment == nil,
+            components.user == nil
+        else {
+            throw ConfigurationError("external_url: expected https://HOST[:PORT] without a path, got \(value)")
+        }
+        return text
+    }
+
     static func nonEmpty(_ value: String, _ key: String) throws -> String {
         guard !value.isEmpty else { throw ConfigurationError("\(key): must not be empty") }
         return value
@@ -197,6 +308,9 @@ public struct ConfigurationKey: Sendable {
         default: throw ConfigurationError("\(key): expected on or off, got \(value)")
         }
     }
+
+    /// `90s`, `15m`, `24h`, `7d`, or a number of seconds (for the CLI's options).
+    public static func parseDuration(_ value: String) throws -> Duration { try duration(value, "duration") }
 
     /// `90s`, `15m`, `24h`, `7d`, or a number of seconds.
     static func duration(_ value: String, _ key: String) throws -> Duration {

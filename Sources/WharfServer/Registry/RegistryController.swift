@@ -11,7 +11,7 @@ import WharfStorage
 /// A router middleware rather than routes: repository names contain slashes and even endpoint words, so the
 /// endpoint is parsed from the end of the path (`RegistryRoute`). Every response, errors included, carries
 /// `Docker-Distribution-API-Version`.
-struct RegistryController<Context: RequestContext>: RouterMiddleware {
+struct RegistryController<Context: WharfContext>: RouterMiddleware {
     let blobs: BlobStore
     let manifests: ManifestIndex
     let walker: RepositoryWalker
@@ -32,6 +32,9 @@ struct RegistryController<Context: RequestContext>: RouterMiddleware {
             response = OCIErrorResponse.response(for: error, method: request.method, logger: context.logger)
         }
         response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
+        if !context.externalBase.isEmpty, let location = response.headers[.location], location.hasPrefix("/") {
+            response.headers[.location] = context.externalBase + location
+        }
         return response
     }
 
@@ -47,7 +50,7 @@ struct RegistryController<Context: RequestContext>: RouterMiddleware {
         case (.base, .get), (.base, .head):
             return json(Data("{}".utf8), method: request.method)
         case (.catalog, .get):
-            return try catalog(request)
+            return try await catalog(request, access: context.registryAccess)
         case (.tags(let name), .get):
             return try tags(request, name)
         case (.manifest(let name, let reference), .get), (.manifest(let name, let reference), .head):
@@ -62,7 +65,7 @@ struct RegistryController<Context: RequestContext>: RouterMiddleware {
             try blobs.unlinkBlob(digest, in: name)
             return Response(status: .accepted, headers: [.contentLength: "0"])
         case (.startUpload(let name), .post):
-            return try await startUpload(request, name)
+            return try await startUpload(request, name, context: context)
         case (.upload(let name, let id), .get):
             let session = try await blobs.status(of: id, in: name)
             return uploadResponse(.noContent, session)
@@ -82,8 +85,11 @@ struct RegistryController<Context: RequestContext>: RouterMiddleware {
 
     // MARK: Listing
 
-    func catalog(_ request: Request) throws -> Response {
-        let names = try walker.repositories().map(\.value)
+    /// The repositories the caller may pull (all of them for admins, the service account, or with auth off).
+    func catalog(_ request: Request, access: RegistryAccess?) async throws -> Response {
+        var repositories = try walker.repositories()
+        if let access, !access.isUnrestricted { repositories = try await access.pullable(repositories) }
+        let names = repositories.map(\.value)
         let (page, next) = try paginate(names, request: request, defaultSize: 1000)
         var response = json(try encode(["repositories": page]), method: .get)
         if let next { response.headers[.link] = "</v2/_catalog?\(next)>; rel=\"next\"" }
@@ -231,13 +237,33 @@ struct RegistryController<Context: RequestContext>: RouterMiddleware {
 
     // MARK: Uploads
 
-    func startUpload(_ request: Request, _ name: RepositoryName) async throws -> Response {
+    /// Where a mount may read `digest` from, or nil to fall back to an upload (as the spec allows). Without auth,
+    /// or for admins and the service account, `from` as given (nil: any repository). Otherwise only a repository
+    /// the caller may pull: `from` when the token or the rules allow it, else (no `from`) the first pullable
+    /// repository that links the blob, so a mount never reveals content the caller could not read.
+    func mountSource(_ digest: OCIDigest, from source: RepositoryName?, access: RegistryAccess?) async throws -> RepositoryName?? {
+        guard let access, !access.isUnrestricted else { return .some(source) }
+        if let source { return try await access.mayPull(source) ? .some(source) : nil }
+        guard try blobs.blobExists(digest) else { return nil }
+        var candidates: [RepositoryName] = []
+        for repository in try walker.repositories() where try blobs.isLinked(digest, in: repository) {
+            candidates.append(repository)
+            if candidates.count >= Self.mountCandidates { break }
+        }
+        return try await access.pullable(candidates).first.map { .some($0) }
+    }
+
+    /// How many repositories linking a blob a mount without `from` considers.
+    static var mountCandidates: Int { 100 }
+
+    func startUpload(_ request: Request, _ name: RepositoryName, context: Context) async throws -> Response {
         let query = request.uri.queryParameters
         if let mountText = query["mount"] {
             let digest = try OCIDigest(parsing: mountText)
             let source = try query["from"].map { try RepositoryName($0) }
-            if let size = try await blobs.mount(digest, into: name, from: source) {
-                _ = size
+            if let source = try await mountSource(digest, from: source, access: context.registryAccess),
+                try await blobs.mount(digest, into: name, from: source) != nil
+            {
                 return blobCreated(name, digest)
             }
         }

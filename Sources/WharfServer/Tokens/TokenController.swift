@@ -6,13 +6,10 @@ import WharfAuth
 
 /// The Docker token endpoint, `/v2/token`: `GET` as the token specification describes it (`service`, repeated
 /// `scope`, `account`, `offline_token`; Basic credentials or none) and `POST` with the OAuth2 form
-/// (`grant_type=password`).
+/// (`grant_type=password` or `refresh_token`; `access_type=offline` asks for a refresh token).
 ///
 /// A middleware placed before the registry's, so `/v2/token` is never read as a repository called `token`; every
 /// other path goes on unchanged. Errors are mapped here only (``render(_:method:)``).
-///
-/// Refresh tokens are not issued (`offline_token` and `access_type=offline` are accepted and ignored) and
-/// `grant_type=refresh_token` answers `unsupported_grant_type`: there is no store for them yet.
 struct TokenController<Context: RequestContext>: RouterMiddleware {
     static var path: String { "/v2/token" }
     /// The largest `POST` form read.
@@ -51,32 +48,43 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
     func get(_ request: Request) async throws -> Response {
         let query = FormParameters(request.uri.query ?? "")
         let scopes = try AccessScope.parseAll(query.all("scope"))
-        var subject = TokenSubject.anonymous
+        var caller = Caller.anonymous
         if let authorization = request.headers[.authorization] {
             let (username, password) = try Self.basicCredentials(authorization)
             if let account = query.first("account"), !account.isEmpty, account != username {
                 throw TokenError(.unauthorized, "the account does not match the credentials")
             }
-            subject = try await service.authenticate(username: username, password: password)
+            caller = try await service.authenticate(username: username, password: password)
         }
-        let issued = try service.issue(to: subject, service: query.first("service"), access: try await service.grant(scopes, to: subject))
-        return Self.json(TokenResponse(issued, scope: nil))
+        let issued = try service.issue(to: caller, service: query.first("service"), access: try await service.grant(scopes, to: caller.subject))
+        var response = TokenResponse(issued, scope: nil)
+        if query.first("offline_token") == "true", caller.credential?.hasPrefix("refresh:") != true {
+            response.refreshToken = try await service.createRefreshToken(for: caller, clientID: query.first("client_id") ?? "docker")
+        }
+        return Self.json(response)
     }
 
-    /// `POST /v2/token`: the OAuth2 password grant.
+    /// `POST /v2/token`: the OAuth2 password and refresh-token grants.
     func post(_ request: Request, form: FormParameters) async throws -> Response {
         let grantType = try Self.required(form, "grant_type")
-        guard grantType == "password" else {
-            throw TokenError(.unsupportedGrantType, "grant_type \(grantType.prefix(40)) is not supported; use password")
+        let clientID = try Self.required(form, "client_id")
+        let caller: Caller
+        switch grantType {
+        case "password":
+            caller = try await service.authenticate(username: try Self.required(form, "username"), password: try Self.required(form, "password"))
+        case "refresh_token":
+            caller = try await service.exchangeRefreshToken(try Self.required(form, "refresh_token"))
+        default:
+            throw TokenError(.unsupportedGrantType, "grant_type \(grantType.prefix(40)) is not supported; use password or refresh_token")
         }
-        _ = try Self.required(form, "client_id")
-        let username = try Self.required(form, "username")
-        let password = try Self.required(form, "password")
         let scopes = try AccessScope.parseAll(form.all("scope"))
-        let subject = try await service.authenticate(username: username, password: password)
-        let granted = try await service.grant(scopes, to: subject)
-        let issued = try service.issue(to: subject, service: form.first("service"), access: granted)
-        return Self.json(TokenResponse(issued, scope: granted.map(\.description).joined(separator: " ")))
+        let granted = try await service.grant(scopes, to: caller.subject)
+        let issued = try service.issue(to: caller, service: form.first("service"), access: granted)
+        var response = TokenResponse(issued, scope: granted.map(\.description).joined(separator: " "))
+        if grantType == "password", form.first("access_type") == "offline" {
+            response.refreshToken = try await service.createRefreshToken(for: caller, clientID: clientID)
+        }
+        return Self.json(response)
     }
 
     static func required(_ form: FormParameters, _ name: String) throws(TokenError) -> String {
@@ -103,9 +111,12 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
         var issuedAt: String
         /// The granted scopes (`POST` only, as OAuth2 reports them).
         var scope: String?
+        /// Issued on `offline_token=true` (`GET`) or `access_type=offline` (`POST`), for a user.
+        var refreshToken: String?
 
         enum CodingKeys: String, CodingKey {
             case token, scope
+            case refreshToken = "refresh_token"
             case accessToken = "access_token"
             case expiresIn = "expires_in"
             case issuedAt = "issued_at"

@@ -1,0 +1,277 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import WharfAuth
+import WharfCore
+import WharfStorage
+
+/// The authenticated caller of one `/v2` request, for what the registry decides past the door: which
+/// repositories the catalogue lists, whether a mount may read its source.
+struct RegistryAccess: Sendable {
+    let caller: Caller
+    /// The verified token's claims; nil when the caller sent Basic credentials (access is then computed).
+    let claims: TokenClaims?
+    let service: TokenService
+
+    /// Admins and the service account see every repository.
+    var isUnrestricted: Bool { caller.subject.kind == .admin || caller.subject.kind == .service }
+
+    /// Whether the caller may pull `name`: from the token when there is one (what the client asked for and was
+    /// granted), else from the rules.
+    func mayPull(_ name: RepositoryName) async throws -> Bool {
+        if let claims { return claims.allows(.pull, on: name) }
+        return try await !service.grant([AccessScope(.repository(name), actions: [.pull])], to: caller.subject).isEmpty
+    }
+
+    /// The subset of `names` the caller may pull (by the rules, whatever the token lists: the catalogue shows
+    /// what one could pull).
+    func pullable(_ names: [RepositoryName]) async throws -> [RepositoryName] {
+        try await service.pullable(names, by: caller.subject)
+    }
+}
+
+/// What a `/v2` request needs.
+enum RegistryRequirement: Equatable {
+    /// `/v2/`: any valid credentials, anonymous tokens too.
+    case authenticated
+    case catalog
+    case repository(RepositoryName, Set<Action>)
+
+    init(route: RegistryRoute, method: HTTPRequest.Method) {
+        switch route {
+        case .base: self = .authenticated
+        case .catalog: self = .catalog
+        case .tags(let name), .referrers(let name, _): self = .repository(name, [.pull])
+        case .manifest(let name, _), .blob(let name, _):
+            switch method {
+            case .get, .head: self = .repository(name, [.pull])
+            case .delete: self = .repository(name, [.delete])
+            default: self = .repository(name, [.push])
+            }
+        case .startUpload(let name), .upload(let name, _): self = .repository(name, [.push])
+        }
+    }
+
+    /// The scope a challenge names: `pull,push` for writes, as clients ask for them.
+    var challengeScope: String? {
+        switch self {
+        case .authenticated: return nil
+        case .catalog: return "registry:catalog:*"
+        case .repository(let name, let actions):
+            let asked: Set<Action> = actions.contains(.push) ? [.pull, .push] : actions
+            return AccessScope(.repository(name), actions: asked).description
+        }
+    }
+}
+
+/// The registry's door: every `/v2` request (except `/v2/token`) must carry a Bearer token from `/v2/token` or
+/// Basic credentials (a password or an application token) that grant what the request needs; otherwise it gets
+/// 401 with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` naming the scope it needed.
+///
+/// - Tokens are verified by ``TokenIssuer`` (signature, issuer, audience, time; verifications cached), then the
+///   account and the credential they came from are checked to be still good (``TokenService/activeSubject(name:credential:)``, cached
+///   for a second), so a disabled user or a revoked application or refresh token stops working at once.
+/// - A request continuing an upload session may use a token that expired after the session began, when it is
+///   for the same repository with push: a push longer than the token's lifetime finishes.
+/// - Basic logins are remembered for ``basicLifetime`` by a hash of the header, so a push with Basic
+///   credentials pays for one bcrypt check, not one per chunk; granted actions are remembered for a second.
+/// - A valid caller without the access gets 403 `DENIED` when asking again could not help (with the reason, such
+///   as a namespace that cannot be created), and 401 `insufficient_scope` when a new token would grant it.
+/// - Before a push starts (upload `POST`, manifest `PUT`) a missing namespace is created for the pusher.
+struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
+    static var basicLifetime: Duration { .seconds(10) }
+
+    let service: TokenService
+    let resolver: ExternalURLResolver
+    let blobs: BlobStore
+    private let basicLogins = ExpiringCache<String, Caller>(lifetime: Self.basicLifetime)
+    private let grants = ExpiringCache<String, Set<Action>>(lifetime: .seconds(1))
+
+    init(service: TokenService, resolver: ExternalURLResolver, blobs: BlobStore) {
+        self.service = service
+        self.resolver = resolver
+        self.blobs = blobs
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard path == "/v2" || path.hasPrefix("/v2/"), path != TokenController<Context>.path else { return try await next(request, context) }
+        // A path that does not parse gets the registry's own error (NAME_INVALID and the like), which tells nothing.
+        guard let route = try? RegistryRoute(path: path) else { return try await next(request, context) }
+        let requirement = RegistryRequirement(route: route, method: request.method)
+        var context = context
+        do {
+            let access = try await authorize(request, route: route, requirement: requirement)
+            context.registryAccess = access
+            if case .repository(let name, let actions) = requirement, actions.contains(.push), Self.startsPush(route, request.method) {
+                try await service.ensureNamespace(for: name, subject: access.caller.subject)
+            }
+        } catch let failure as Failure {
+            return challenge(failure, request: request, context: context, requirement: requirement)
+        } catch let error as RegistryError {
+            var response = OCIErrorResponse.render(error, method: request.method)
+            response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
+            return response
+        }
+        return try await next(request, context)
+    }
+
+    /// Requests that begin writing into a repository (and so need its namespace to exist).
+    static func startsPush(_ route: RegistryRoute, _ method: HTTPRequest.Method) -> Bool {
+        switch (route, method) {
+        case (.startUpload, .post), (.manifest, .put): true
+        default: false
+        }
+    }
+
+    /// Why a request is refused.
+    enum Failure: Error {
+        /// No credentials, or credentials that do not verify: authenticate (again).
+        case unauthenticated(String)
+        /// A token without the access a new token would have: ask again with the scope.
+        case insufficientScope
+        /// The caller may not do this, whatever they ask for.
+        case denied(String)
+    }
+
+    func authorize(_ request: Request, route: RegistryRoute, requirement: RegistryRequirement) async throws -> RegistryAccess {
+        guard let authorization = request.headers[.authorization] else { throw Failure.unauthenticated("authentication required") }
+        let scheme = authorization.prefix { $0 != " " }.lowercased()
+        let credentials = authorization.drop { $0 != " " }.trimmingCharacters(in: .whitespaces)
+        switch scheme {
+        case "bearer":
+            let (claims, subject) = try await verify(credentials, route: route)
+            let access = RegistryAccess(caller: Caller(subject: subject, credential: claims.credential), claims: claims, service: service)
+            if try await !tokenAllows(claims, requirement) {
+                // Would a new token carry it? Then say so; otherwise the caller simply may not.
+                if access.caller.subject.kind == .anonymous { throw Failure.unauthenticated("authentication required") }
+                try await explainDenial(access.caller, requirement)
+                throw Failure.insufficientScope
+            }
+            return access
+        case "basic":
+            let caller = try await basicCaller(authorization)
+            let access = RegistryAccess(caller: caller, claims: nil, service: service)
+            try await explainDenial(caller, requirement)
+            return access
+        default:
+            throw Failure.unauthenticated("unsupported authorization scheme")
+        }
+    }
+
+    /// A token's claims after all checks, allowing an expired one only to continue an upload session that began
+    /// while it was valid.
+    func verify(_ token: String, route: RegistryRoute) async throws -> (TokenClaims, TokenSubject) {
+        let continuing: (RepositoryName, UploadID)? = if case .upload(let name, let id) = route { (name, id) } else { nil }
+        let claims: TokenClaims
+        do {
+            claims = try await service.issuer.verify(token, audience: service.defaultService, acceptingExpired: continuing != nil)
+        } catch {
+            throw Failure.unauthenticated("invalid token")
+        }
+        if let (name, id) = continuing, service.issuer.isExpired(claims) {
+            // The session must have started while this token was valid, and the token must allow pushing here.
+            guard claims.allows(.push, on: name), let session = try? await blobs.status(of: id, in: name) else {
+                throw Failure.unauthenticated("the token has expired")
+            }
+            let started = Int(session.startedAt)
+            guard started >= claims.nbf, started < claims.exp else { throw Failure.unauthenticated("the token has expired") }
+        }
+        guard let subject = try await service.activeSubject(name: claims.sub, credential: claims.credential) else {
+            throw Failure.unauthenticated("the account or credential is no longer valid")
+        }
+        return (claims, subject)
+    }
+
+    func tokenAllows(_ claims: TokenClaims, _ requirement: RegistryRequirement) async throws -> Bool {
+        switch requirement {
+        case .authenticated: return true
+        case .catalog: return claims.allowsCatalog
+        case .repository(let name, let actions): return actions.allSatisfy { claims.allows($0, on: name) }
+        }
+    }
+
+    /// Throws ``Failure/denied`` when `caller` may not do what `requirement` asks under the current rules.
+    func explainDenial(_ caller: Caller, _ requirement: RegistryRequirement) async throws {
+        let scope: AccessScope
+        switch requirement {
+        case .authenticated: return
+        case .catalog: scope = AccessScope(.catalog, actions: [.catalog])
+        case .repository(let name, let actions): scope = AccessScope(.repository(name), actions: actions)
+        }
+        let key = "\(caller.subject.name)|\(caller.subject.kind)|\(scope)"
+        let granted: Set<Action>
+        if let known = grants.value(for: key) {
+            granted = known
+        } else {
+            granted = try await service.grant([scope], to: caller.subject).first?.actions ?? []
+            grants.set(granted, for: key)
+        }
+        guard granted.isSuperset(of: scope.actions) else {
+            if caller.subject.kind == .anonymous { throw Failure.unauthenticated("authentication required") }
+            throw Failure.denied(try await denialReason(caller, scope))
+        }
+    }
+
+    /// A reason a person can act on: the namespace that is missing, or the access that is refused.
+    func denialReason(_ caller: Caller, _ scope: AccessScope) async throws -> String {
+        guard case .repository(let name) = scope.resource else { return "the catalogue is not available to \(caller.subject.name)" }
+        let actions = scope.actions.sorted().map(\.rawValue).joined(separator: ",")
+        if scope.actions.contains(.push), let namespace = TokenService.namespaceName(of: name),
+            try await service.pool.read({ try $0.namespaces.find(name: namespace) }) == nil
+        {
+            return service.rules.policy.createNamespaceOnPush
+                ? "namespace \(namespace) does not exist and only an admin may create it"
+                : "namespace \(namespace) does not exist and pushing does not create namespaces here; ask an admin to create it"
+        }
+        return "\(caller.subject.name) may not \(actions) \(name.value)"
+    }
+
+    /// The caller behind Basic credentials, remembered briefly by a hash of the header; the account's status is
+    /// still checked on every request.
+    func basicCaller(_ header: String) async throws -> Caller {
+        let key = SHA256.hash(data: Data(header.utf8)).map { String(format: "%02x", $0) }.joined()
+        if let known = basicLogins.value(for: key) {
+            guard let subject = try await service.activeSubject(name: known.subject.name, credential: known.credential) else {
+                throw Failure.unauthenticated("the account is no longer valid")
+            }
+            return Caller(subject: subject, credential: known.credential)
+        }
+        let caller: Caller
+        do {
+            let (username, password) = try TokenController<Context>.basicCredentials(header)
+            caller = try await service.authenticate(username: username, password: password)
+        } catch is TokenError {
+            throw Failure.unauthenticated("invalid username or password")
+        }
+        basicLogins.set(caller, for: key)
+        return caller
+    }
+
+    /// The 401 or 403 for `failure`, with the challenge that tells a client where to get a token.
+    func challenge(_ failure: Failure, request: Request, context: Context, requirement: RegistryRequirement) -> Response {
+        let base = resolver.resolve(request, peer: context.remoteAddress).base
+        var parameters = [#"realm="\#(base)\#(TokenController<Context>.path)""#, #"service="\#(Self.quoted(service.defaultService))""#]
+        if let scope = requirement.challengeScope { parameters.append(#"scope="\#(scope)""#) }
+        let error: RegistryError
+        switch failure {
+        case .unauthenticated(let reason):
+            error = RegistryError(.unauthorized, detail: reason)
+        case .insufficientScope:
+            parameters.append(#"error="insufficient_scope""#)
+            error = RegistryError(.unauthorized, "insufficient scope", detail: requirement.challengeScope)
+        case .denied(let reason):
+            error = RegistryError(.denied, detail: reason)
+        }
+        var response = OCIErrorResponse.render(error, method: request.method)
+        if error.code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer " + parameters.joined(separator: ",") }
+        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
+        return response
+    }
+
+    static func quoted(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}
