@@ -222,12 +222,14 @@ class Wharf(ServerProcess):
 
     name = "wharf"
 
-    def __init__(self, data_dir: Path, port: int, tls: bool, log_path: Path, extra_args: Optional[list[str]] = None):
+    def __init__(self, data_dir: Path, port: int, tls: bool, log_path: Path, extra_args: Optional[list[str]] = None,
+                 auth: bool = True):
         super().__init__(log_path)
         self.bin = wharf_bin()
         self.data_dir = data_dir
         self.port = port
         self.tls = tls
+        self.auth = auth
         self.extra_args = list(extra_args or [])
 
     # addresses ----------------------------------------------------------------
@@ -267,7 +269,22 @@ class Wharf(ServerProcess):
         cmd = [self.bin, "serve", "--data", str(self.data_dir), "--listen", self.host]
         if not self.tls:
             cmd += ["--tls", "off"]
+        if not self.auth:
+            cmd += ["--auth", "off"]
         return cmd + self.extra_args
+
+    # accounts -------------------------------------------------------------------
+    def cli(self, *args: str, check: bool = True, input: Optional[str] = None) -> subprocess.CompletedProcess:
+        """`wharf ARGS --data DATA` with the server's environment (works whether or not it runs)."""
+        p = subprocess.run([self.bin, *args, "--data", str(self.data_dir)], env=self.env(), capture_output=True,
+                           text=True, timeout=120, input=input)
+        if check and p.returncode != 0:
+            pytest.fail(f"wharf {' '.join(args)} exited {p.returncode}: {p.stderr.strip()}", pytrace=False)
+        return p
+
+    def create_user(self, name: str, password: str, *flags: str) -> None:
+        """`wharf user create NAME --password P [--admin] [--bot]`."""
+        self.cli("user", "create", name, "--password", password, *flags)
 
     def env(self) -> dict:
         # Hermetic: no WHARF_* settings leak in from the caller's environment.
@@ -391,13 +408,16 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def wharf_factory(tmp_path_factory, request) -> Iterator[Callable[..., Wharf]]:
-    """Start Wharf servers: factory(tls=True, data_dir=None, port=None, start=True)."""
+    """Start Wharf servers: factory(tls=True, data_dir=None, port=None, start=True, extra_args=None, auth=False).
+
+    auth=False serves an open registry (`--auth off`) for the tests about the registry protocol itself; the
+    tests about accounts and access pass auth=True (Wharf's default)."""
     started = _Started()
 
     def make(tls: bool = True, data_dir: Optional[Path] = None, port: Optional[int] = None,
-             start: bool = True, extra_args: Optional[list[str]] = None) -> Wharf:
+             start: bool = True, extra_args: Optional[list[str]] = None, auth: bool = False) -> Wharf:
         work = tmp_path_factory.mktemp("wharf")
-        w = Wharf(data_dir or (work / "data"), port or free_port(), tls, work / "wharf.log", extra_args)
+        w = Wharf(data_dir or (work / "data"), port or free_port(), tls, work / "wharf.log", extra_args, auth=auth)
         started.servers.append(w)
         if start:
             w.start()
@@ -410,8 +430,14 @@ def wharf_factory(tmp_path_factory, request) -> Iterator[Callable[..., Wharf]]:
 
 @pytest.fixture
 def wharf(wharf_factory) -> Wharf:
-    """A running Wharf with TLS on (self-signed certificate generated on first start)."""
+    """A running open Wharf with TLS on (self-signed certificate generated on first start)."""
     return wharf_factory(tls=True)
+
+
+@pytest.fixture
+def wharf_auth(wharf_factory) -> Wharf:
+    """A running Wharf with token auth on (the default) and TLS."""
+    return wharf_factory(tls=True, auth=True)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import http.client
 import io
 import json
 import os
+import re
 import ssl
 import tarfile
 from dataclasses import dataclass, field
@@ -77,15 +78,79 @@ def describe(resp) -> str:
     return f"{req.method} {req.url} -> {resp.status_code} {hdrs} body={body!r}"
 
 
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """`Bearer realm="…",service="…",scope="…"` -> ("bearer", {realm, service, scope, ...})."""
+    scheme, _, rest = header.partition(" ")
+    params: dict[str, str] = {}
+    for m in re.finditer(r'([A-Za-z_]+)="((?:[^"\\]|\\.)*)"', rest):
+        params[m.group(1)] = m.group(2).replace('\\"', '"').replace("\\\\", "\\")
+    return scheme.lower(), params
+
+
+class TokenAuth(requests.auth.AuthBase):
+    """The Docker token flow as clients walk it: a request answered 401 with a
+    Bearer challenge makes us fetch a token from the realm (Basic credentials,
+    or none for anonymous) for every scope seen so far, and resend once when the
+    body can be replayed. Later requests carry the token at once."""
+
+    def __init__(self, username: Optional[str], password: Optional[str], verify):
+        self.username = username
+        self.password = password
+        self.verify = verify
+        self.scopes: list[str] = []
+        self.token: Optional[str] = None
+        self.fetches = 0
+
+    def fetch(self, realm: str, service: str) -> str:
+        auth = (self.username, self.password) if self.username is not None else None
+        r = requests.get(realm, params=[("service", service)] + [("scope", s) for s in self.scopes],
+                         auth=auth, verify=self.verify, timeout=30)
+        assert r.status_code == 200, f"token request failed: {r.status_code} {r.text[:300]}"
+        self.fetches += 1
+        return r.json()["token"]
+
+    def __call__(self, r):
+        if self.token:
+            r.headers["Authorization"] = f"Bearer {self.token}"
+        r.register_hook("response", self._on_response)
+        return r
+
+    def _on_response(self, resp, **kwargs):
+        header = resp.headers.get("WWW-Authenticate", "")
+        if resp.status_code != 401 or not header.lower().startswith("bearer "):
+            return resp
+        if getattr(resp.request, "_wharf_retried", False):
+            return resp
+        _, params = parse_challenge(header)
+        scope = params.get("scope")
+        if scope and scope not in self.scopes:
+            self.scopes.append(scope)
+        self.token = self.fetch(params["realm"], params.get("service", ""))
+        body = resp.request.body
+        if body is not None and not isinstance(body, (bytes, str)):
+            return resp  # a streamed body cannot be sent twice; the next request carries the token
+        resp.content  # release the connection
+        retry = resp.request.copy()
+        retry._wharf_retried = True
+        retry.headers["Authorization"] = f"Bearer {self.token}"
+        new = resp.connection.send(retry, **kwargs)
+        new.history.append(resp)
+        new.request = retry
+        return new
+
+
 class V2Client:
     """Raw HTTP to a registry's /v2 API. Records responses lacking the
-    Docker-Distribution-API-Version header."""
+    Docker-Distribution-API-Version header. With `auth=(user, password)` (or
+    `auth=(None, None)` for anonymous) it walks the token flow like a client."""
 
-    def __init__(self, server, default_name: str = ""):
+    def __init__(self, server, default_name: str = "", auth: Optional[tuple] = None):
         self.server = server
         self.base = server.base_url
         self.session = requests.Session()
         self.session.verify = server.verify
+        if auth is not None:
+            self.session.auth = TokenAuth(auth[0], auth[1], server.verify)
         self.default_name = default_name
         self.missing_api_version: list[str] = []
 

@@ -30,11 +30,16 @@ from ocihelpers import (ERROR_CODES, MT_OCI_CONFIG, MT_OCI_EMPTY, MT_OCI_INDEX, 
                         MT_OCI_MANIFEST, V2Client, describe, error_codes, raw_error_codes, raw_request,
                         relative_location, sha256)
 
+# wharf: an open Wharf (--auth off); wharf-auth: Wharf with token auth, every request made by a plain user
+# through the challenge -> token -> request flow; distribution: Debian's docker-registry, for comparison.
 TARGET = os.environ.get("WHARF_E2E_CONFORMANCE_TARGET", "wharf")
-STRICT = TARGET == "wharf"
+STRICT = TARGET in ("wharf", "wharf-auth")
+AUTH_USER = ("conformance-user", "conformance-password")
 
 NAMESPACE = "conformance/myorg/myrepo"
-CROSSMOUNT_NAMESPACE = f"conformance-{uuid.uuid4()}"
+# Upstream reads it from OCI_CROSSMOUNT_NAMESPACE; a user (not an admin) cannot push into the global namespace
+# (names without a slash), so the authenticated run uses a namespace of its own.
+CROSSMOUNT_NAMESPACE = f"conformance-{uuid.uuid4()}" + ("/crossmount" if TARGET == "wharf-auth" else "")
 TEST_TAG = "tagtest0"
 EMPTY_LAYER_TAG = "emptylayer"
 NONEXISTENT_MANIFEST = ".INVALID_MANIFEST_NAME"
@@ -182,8 +187,13 @@ def registry(tmp_path_factory):
     work = tmp_path_factory.mktemp("conformance")
     if TARGET == "distribution":
         srv = Distribution(work / "root", free_port(), work)
+    elif TARGET == "wharf-auth":
+        srv = Wharf(work / "data", free_port(), True, work / "wharf.log", auth=True)
+        # An admin exists first, so the conformance user stays a plain user (the first login would promote it).
+        srv.create_user("conformance-admin", "admin-password", "--admin")
+        srv.create_user(*AUTH_USER)
     else:
-        srv = Wharf(work / "data", free_port(), True, work / "wharf.log")
+        srv = Wharf(work / "data", free_port(), True, work / "wharf.log", auth=False)
     srv.start()
     yield srv
     code = srv.stop()
@@ -193,6 +203,12 @@ def registry(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(registry) -> V2Client:
+    if TARGET == "wharf-auth":
+        c = V2Client(registry, default_name=NAMESPACE, auth=AUTH_USER)
+        # The first challenge brings the user's token; check it really is a plain user's.
+        r = c.get("/v2/")
+        assert r.status_code == 200, describe(r)
+        return c
     return V2Client(registry, default_name=NAMESPACE)
 
 
