@@ -69,7 +69,7 @@ import Testing
             let old = DatabasePool(backend: location.makeBackend(), migrator: Migrator(migrations: [Migration.portalSchema]), logger: testLogger)
             #expect(try await old.prepare() == (0, 1))
             // The old schema's columns only (today's store would read the new ones back).
-            try await old.write {
+            _ = try await old.write {
                 try $0.execute(
                     "INSERT INTO users (name, password_hash, is_admin, is_bot, enabled, created_at, updated_at) VALUES (?, ?, 0, 0, 1, 0, 0)",
                     ["veteran", "x"]

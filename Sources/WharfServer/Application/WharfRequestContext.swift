@@ -36,15 +36,19 @@ struct ExternalURLResolver: Sendable {
     /// The base for absolute URLs, and whether it was configured or forwarded (relative `Location`s stay
     /// relative otherwise: they are always right for a client that reached us directly).
     func resolve(_ request: Request, peer: SocketAddress?) -> (base: String, explicit: Bool) {
-        if let externalURL { return (externalURL, true) }
-        if let ip = peer?.ipAddress, trustedProxies.contains(where: { $0.contains(ip) }),
-            let host = Self.forwarded(request, "X-Forwarded-Host")
-        {
-            let scheme = Self.forwarded(request, "X-Forwarded-Proto").map { $0.lowercased() == "http" ? "http" : "https" } ?? "https"
-            return ("\(scheme)://\(host)", true)
-        }
-        let host = request.head.authority ?? "localhost"
-        return ("\(tls ? "https" : "http")://\(Self.sanitize(host) ?? "localhost")", false)
+        if let base = explicitBase(request, peer: peer) { return (base, true) }
+        let host = request.head.authority.flatMap(Self.sanitize) ?? "localhost"
+        return ("\(tls ? "https" : "http")://\(host)", false)
+    }
+
+    /// `external_url`, or what a trusted proxy forwarded; nil when neither applies.
+    func explicitBase(_ request: Request, peer: SocketAddress?) -> String? {
+        if let externalURL { return externalURL }
+        guard !trustedProxies.isEmpty, let host = Self.forwarded(request, "X-Forwarded-Host"), let ip = peer?.ipAddress,
+            trustedProxies.contains(where: { $0.contains(ip) })
+        else { return nil }
+        let scheme = Self.forwarded(request, "X-Forwarded-Proto").map { $0.lowercased() == "http" ? "http" : "https" } ?? "https"
+        return "\(scheme)://\(host)"
     }
 
     /// The first value of a forwarded header (a proxy chain appends with commas), when it is a plausible host.
@@ -67,8 +71,7 @@ struct ExternalURLMiddleware<Context: WharfContext>: RouterMiddleware {
     let resolver: ExternalURLResolver
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let (base, explicit) = resolver.resolve(request, peer: context.remoteAddress)
-        guard explicit else { return try await next(request, context) }
+        guard let base = resolver.explicitBase(request, peer: context.remoteAddress) else { return try await next(request, context) }
         var context = context
         context.externalBase = base
         return try await next(request, context)

@@ -1,0 +1,308 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+import WharfAuth
+import WharfCore
+import WharfDatabase
+@testable import WharfServer
+
+/// The registry's door in-process: challenges, Bearer and Basic callers, denials with reasons, namespaces created
+/// on push, the filtered catalogue, mounts, uploads outliving their token, revoked credentials.
+@Suite struct RegistryAuthorizationTests {
+    struct Fixture {
+        let client: any TestClientProtocol
+        let accounts: AccountService
+        let pool: DatabasePool
+        let tokens: TokenService
+        let services: WharfServices
+    }
+
+    /// A router with auth on a fresh data folder, users alice and bob (personal namespaces) and admin.
+    func withAuthServer(configure: (inout ServerConfiguration) -> Void = { _ in }, _ test: @Sendable (Fixture) async throws -> Void) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-authz-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = folder
+        configuration.storageFsync = false
+        configure(&configuration)
+        try prepareDataDirectory(configuration)
+        let logger = Logger(label: "authz-tests")
+        _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: logger)
+        let services = WharfServices(configuration: configuration, logger: logger)
+        let pool = services.database
+        do {
+            _ = try await pool.prepare()
+            let passwords = PasswordHasher(cost: 4)
+            let tokens = try makeTokenService(configuration: configuration, database: pool, passwords: passwords)
+            let accounts = AccountService(pool: pool, secrets: try ServerSecrets.load(dataDirectory: folder), passwords: passwords)
+            try await accounts.createUser(name: "alice", password: "alice-password")
+            try await accounts.createUser(name: "bob", password: "bob-password")
+            try await accounts.createUser(name: "admin", password: "admin-password", isAdmin: true)
+            let app = Application(router: buildRouter(services: services, tokens: tokens))
+            try await app.test(.router) { client in
+                try await test(Fixture(client: client, accounts: accounts, pool: pool, tokens: tokens, services: services))
+            }
+        } catch {
+            await pool.close()
+            throw error
+        }
+        await pool.close()
+    }
+
+    static func basic(_ user: String, _ password: String) -> HTTPFields {
+        [.authorization: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()]
+    }
+
+    static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+    /// A token from `/v2/token` for `scopes`, with Basic credentials when `user` is given.
+    static func token(_ fixture: Fixture, _ user: String?, _ scopes: String...) async throws -> String {
+        let query = (["service=wharf"] + scopes.map { "scope=\($0)" }).joined(separator: "&")
+        let headers = user.map { basic($0, "\($0)-password") } ?? [:]
+        let response = try await fixture.client.execute(uri: "/v2/token?\(query)", method: .get, headers: headers)
+        #expect(response.status == .ok, "\(String(buffer: response.body))")
+        return try #require(try json(response)["token"] as? String)
+    }
+
+    static func pushBlob(_ fixture: Fixture, _ name: String, _ content: [UInt8], _ headers: HTTPFields) async throws -> TestResponse {
+        try await fixture.client.execute(uri: "/v2/\(name)/blobs/uploads/?digest=\(digest(content))", method: .post, headers: headers, body: buffer(content))
+    }
+
+    /// Pushes a one-layer image as `tag`, asserting every step succeeds.
+    static func pushImage(_ fixture: Fixture, _ name: String, _ tag: String, _ headers: HTTPFields) async throws {
+        let config = bytes(#"{"architecture":"amd64","os":"linux"}"#)
+        let layer = bytes("layer of \(name)")
+        for blob in [config, layer] { #expect(try await pushBlob(fixture, name, blob, headers).status == .created) }
+        let manifest = bytes(
+            """
+            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",\
+            "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(digest(config))","size":\(config.count)},\
+            "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"\(digest(layer))","size":\(layer.count)}]}
+            """
+        )
+        var manifestHeaders = headers
+        manifestHeaders[.contentType] = "application/vnd.oci.image.manifest.v1+json"
+        let response = try await fixture.client.execute(uri: "/v2/\(name)/manifests/\(tag)", method: .put, headers: manifestHeaders, body: buffer(manifest))
+        #expect(response.status == .created, "\(String(buffer: response.body))")
+    }
+
+    @Test func requestsWithoutCredentialsAreChallengedWithTheScopeTheyNeed() async throws {
+        try await withAuthServer { fixture in
+            let cases: [(String, HTTPRequest.Method, String?)] = [
+                ("/v2/", .get, nil),
+                ("/v2/alice/app/tags/list", .get, "repository:alice/app:pull"),
+                ("/v2/alice/app/manifests/v1", .head, "repository:alice/app:pull"),
+                ("/v2/alice/app/blobs/uploads/", .post, "repository:alice/app:pull,push"),
+                ("/v2/alice/app/manifests/v1", .delete, "repository:alice/app:delete"),
+                ("/v2/_catalog", .get, "registry:catalog:*"),
+            ]
+            for (uri, method, scope) in cases {
+                let response = try await fixture.client.execute(uri: uri, method: method)
+                #expect(response.status == .unauthorized, "\(method) \(uri)")
+                let challenge = try #require(response.headers[.wwwAuthenticate])
+                #expect(challenge.hasPrefix(#"Bearer realm="https://"#) && challenge.contains(#"/v2/token",service="wharf""#), "\(challenge)")
+                #expect(challenge.contains("scope=") == (scope != nil))
+                if let scope { #expect(challenge.hasSuffix(#"scope="\#(scope)""#), "\(challenge)") }
+                #expect(response.headers[.dockerDistributionAPIVersion] == "registry/2.0")
+                if method != .head { #expect(errorCode(response) == "UNAUTHORIZED") }
+            }
+            // Garbage credentials are challenged the same way.
+            for header in ["Bearer not.a.token", "Basic !!!", "Negotiate abc"] {
+                let response = try await fixture.client.execute(uri: "/v2/", method: .get, headers: [.authorization: header])
+                #expect(response.status == .unauthorized && response.headers[.wwwAuthenticate] != nil, "\(header)")
+            }
+        }
+    }
+
+    @Test func aTokenFromTheEndpointPushesAndPullsItsRepositoryOnly() async throws {
+        try await withAuthServer { fixture in
+            let token = try await Self.token(fixture, "alice", "repository:alice/app:pull,push")
+            try await Self.pushImage(fixture, "alice/app", "v1", Self.bearer(token))
+            let tags = try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get, headers: Self.bearer(token))
+            #expect(tags.status == .ok)
+            // The same token on bob's private repository: alice may not, so asking again would not help.
+            let other = try await fixture.client.execute(uri: "/v2/bob/app/tags/list", method: .get, headers: Self.bearer(token))
+            #expect(other.status == .forbidden && errorCode(other) == "DENIED")
+            // On another repository of hers: a new token would carry it.
+            let mine = try await fixture.client.execute(uri: "/v2/alice/other/tags/list", method: .get, headers: Self.bearer(token))
+            #expect(mine.status == .unauthorized)
+            #expect(mine.headers[.wwwAuthenticate]?.contains(#"error="insufficient_scope""#) == true)
+            // A pull-only token cannot push.
+            let pullOnly = try await Self.token(fixture, "alice", "repository:alice/app:pull")
+            let push = try await Self.pushBlob(fixture, "alice/app", bytes("x"), Self.bearer(pullOnly))
+            #expect(push.status == .unauthorized)
+            // Anonymous tokens reach /v2/ but nothing private.
+            let anonymous = try await Self.token(fixture, nil, "repository:alice/app:pull")
+            #expect(try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.bearer(anonymous)).status == .ok)
+            #expect(try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get, headers: Self.bearer(anonymous)).status == .unauthorized)
+        }
+    }
+
+    @Test func basicCredentialsWorkDirectlyAndWrongOnesAreChallenged() async throws {
+        try await withAuthServer { fixture in
+            try await Self.pushImage(fixture, "alice/app", "v1", Self.basic("alice", "alice-password"))
+            let wrong = try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get, headers: Self.basic("alice", "wrong-password"))
+            #expect(wrong.status == .unauthorized)
+            let bob = try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get, headers: Self.basic("bob", "bob-password"))
+            #expect(bob.status == .forbidden)
+            #expect(try json(bob)["errors"].debugDescription.contains("bob may not pull alice/app"))
+            let (token, secret) = try await fixture.accounts.createToken(user: "alice", label: "ci")
+            _ = token
+            let withToken = try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get, headers: Self.basic("alice", secret))
+            #expect(withToken.status == .ok)
+        }
+    }
+
+    @Test func aPushIntoAMissingNamespaceCreatesItForThePusher() async throws {
+        try await withAuthServer { fixture in
+            let token = try await Self.token(fixture, "alice", "repository:newteam/app:pull,push")
+            try await Self.pushImage(fixture, "newteam/app", "v1", Self.bearer(token))
+            let (namespace, role) = try await fixture.pool.read { transaction -> (Namespace?, WharfDatabase.TeamRole?) in
+                let alice = try transaction.users.find(name: "alice")!
+                let access = try transaction.namespaces.access(name: "newteam", userID: alice.id)
+                return (access?.namespace, access?.role)
+            }
+            #expect(namespace?.kind == .team && namespace?.visibility == .private)
+            #expect(role == .owner)
+            let bob = try await fixture.client.execute(uri: "/v2/newteam/app/tags/list", method: .get, headers: Self.basic("bob", "bob-password"))
+            #expect(bob.status == .forbidden)
+            // Users may not push into the global namespace.
+            let global = try await Self.pushBlob(fixture, "toplevel", bytes("x"), Self.basic("alice", "alice-password"))
+            #expect(global.status == .forbidden && errorCode(global) == "DENIED")
+        }
+    }
+
+    @Test func withoutCreationOnPushTheDenialNamesTheNamespace() async throws {
+        try await withAuthServer(configure: { $0.permissions.createNamespaceOnPush = false }) { fixture in
+            let token = try await Self.token(fixture, "alice", "repository:ghost/app:pull,push")
+            let response = try await Self.pushBlob(fixture, "ghost/app", bytes("x"), Self.bearer(token))
+            #expect(response.status == .forbidden && errorCode(response) == "DENIED")
+            #expect(String(buffer: response.body).contains("namespace ghost does not exist"))
+            #expect(try await fixture.pool.read { try $0.namespaces.find(name: "ghost") } == nil)
+            let repositories = fixture.services.configuration.registryDirectory + "/docker/registry/v2/repositories/ghost"
+            #expect(!FileManager.default.fileExists(atPath: repositories))
+        }
+    }
+
+    @Test func theCatalogueListsWhatTheCallerMayPull() async throws {
+        try await withAuthServer { fixture in
+            try await Self.pushImage(fixture, "alice/app", "v1", Self.basic("alice", "alice-password"))
+            try await Self.pushImage(fixture, "bob/app", "v1", Self.basic("bob", "bob-password"))
+            func catalog(_ user: String) async throws -> [String] {
+                let response = try await fixture.client.execute(uri: "/v2/_catalog", method: .get, headers: Self.basic(user, "\(user)-password"))
+                #expect(response.status == .ok)
+                return try json(response)["repositories"] as? [String] ?? []
+            }
+            #expect(try await catalog("alice") == ["alice/app"])
+            #expect(try await catalog("bob") == ["bob/app"])
+            #expect(try await catalog("admin") == ["alice/app", "bob/app"])
+        }
+    }
+
+    @Test func mountsReadOnlyFromRepositoriesTheCallerMayPull() async throws {
+        try await withAuthServer { fixture in
+            // The layer of an image in alice's private repository.
+            let secret = bytes("layer of alice/app")
+            try await Self.pushImage(fixture, "alice/app", "v1", Self.basic("alice", "alice-password"))
+            let bob = Self.basic("bob", "bob-password")
+            for query in ["mount=\(digest(secret))&from=alice/app", "mount=\(digest(secret))"] {
+                let response = try await fixture.client.execute(uri: "/v2/bob/app/blobs/uploads/?\(query)", method: .post, headers: bob)
+                #expect(response.status == .accepted, "\(query)")
+            }
+            #expect(try await fixture.client.execute(uri: "/v2/bob/app/blobs/\(digest(secret))", method: .head, headers: bob).status == .notFound)
+            let alice = Self.basic("alice", "alice-password")
+            let own = try await fixture.client.execute(uri: "/v2/alice/copy/blobs/uploads/?mount=\(digest(secret))", method: .post, headers: alice)
+            #expect(own.status == .created)
+        }
+    }
+
+    @Test func anUploadOutlivesItsTokenButANewOneDoesNot() async throws {
+        try await withAuthServer { fixture in
+            let name = try RepositoryName("alice/app")
+            let anHourAgo = Date().addingTimeInterval(-3600)
+            let access = [AccessScope(.repository(name), actions: [.pull, .push])]
+            let expired = try fixture.tokens.issuer.issue(subject: "alice", audience: "wharf", access: access, now: anHourAgo).token
+            // A session that began while the token was valid continues with it.
+            let session = try await fixture.services.blobs.startUpload(in: name, now: anHourAgo.addingTimeInterval(60))
+            let content = bytes("a long push")
+            let finish = try await fixture.client.execute(
+                uri: "/v2/alice/app/blobs/uploads/\(session.id)?digest=\(digest(content))",
+                method: .put,
+                headers: Self.bearer(expired),
+                body: buffer(content)
+            )
+            #expect(finish.status == .created, "\(String(buffer: finish.body))")
+            // A session started now did not begin under that token; nor does a new upload.
+            let fresh = try await fixture.services.blobs.startUpload(in: name)
+            let late = try await fixture.client.execute(uri: "/v2/alice/app/blobs/uploads/\(fresh.id)", method: .get, headers: Self.bearer(expired))
+            #expect(late.status == .unauthorized)
+            let start = try await fixture.client.execute(uri: "/v2/alice/app/blobs/uploads/", method: .post, headers: Self.bearer(expired))
+            #expect(start.status == .unauthorized)
+            // An expired token of someone who may not push there continues nothing.
+            let bobs = try fixture.tokens.issuer.issue(subject: "bob", audience: "wharf", access: [], now: anHourAgo).token
+            let session2 = try await fixture.services.blobs.startUpload(in: name, now: anHourAgo.addingTimeInterval(60))
+            let stolen = try await fixture.client.execute(uri: "/v2/alice/app/blobs/uploads/\(session2.id)", method: .get, headers: Self.bearer(bobs))
+            #expect(stolen.status == .unauthorized)
+        }
+    }
+
+    @Test func disabledUsersAndRevokedCredentialsStopAtOnce() async throws {
+        try await withAuthServer { fixture in
+            let token = try await Self.token(fixture, "alice", "repository:alice/app:pull")
+            let tags = "/v2/alice/app/tags/list"
+            #expect(try await fixture.client.execute(uri: tags, method: .get, headers: Self.bearer(token)).status == .notFound)
+            try await fixture.accounts.setEnabled(name: "alice", false)
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await fixture.client.execute(uri: tags, method: .get, headers: Self.bearer(token)).status == .unauthorized)
+            try await fixture.accounts.setEnabled(name: "alice", true)
+
+            // A refresh token, exchanged for an access token, then revoked.
+            let offline = try await fixture.client.execute(
+                uri: "/v2/token?service=wharf&offline_token=true&client_id=docker",
+                method: .get,
+                headers: Self.basic("alice", "alice-password")
+            )
+            let refresh = try #require(try json(offline)["refresh_token"] as? String)
+            let exchanged = try await fixture.client.execute(
+                uri: "/v2/token",
+                method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "grant_type=refresh_token&client_id=docker&service=wharf&scope=repository:alice/app:pull&refresh_token=\(refresh)")
+            )
+            #expect(exchanged.status == .ok)
+            let fromRefresh = try #require(try json(exchanged)["access_token"] as? String)
+            let claims = try await fixture.tokens.issuer.verify(fromRefresh, audience: "wharf")
+            #expect(claims.credential?.hasPrefix("refresh:") == true)
+            #expect(try await fixture.client.execute(uri: tags, method: .get, headers: Self.bearer(fromRefresh)).status == .notFound)
+            try await fixture.accounts.revokeToken(user: "alice", label: try #require(claims.credential))
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await fixture.client.execute(uri: tags, method: .get, headers: Self.bearer(fromRefresh)).status == .unauthorized)
+        }
+    }
+
+    @Test func locationsAndRealmFollowTheExternalURL() async throws {
+        try await withAuthServer(configure: { $0.externalURL = "https://registry.example.test" }) { fixture in
+            let challenge = try await fixture.client.execute(uri: "/v2/", method: .get)
+            #expect(challenge.headers[.wwwAuthenticate]?.hasPrefix(#"Bearer realm="https://registry.example.test/v2/token""#) == true)
+            let start = try await fixture.client.execute(uri: "/v2/alice/app/blobs/uploads/", method: .post, headers: Self.basic("alice", "alice-password"))
+            #expect(start.status == .accepted)
+            #expect(start.headers[.location]?.hasPrefix("https://registry.example.test/v2/alice/app/blobs/uploads/") == true)
+        }
+    }
+
+    @Test func theServiceAccountPullsEverythingAndWritesNothing() async throws {
+        try await withAuthServer(configure: { $0.servicePassword = "service-password" }) { fixture in
+            try await Self.pushImage(fixture, "alice/app", "v1", Self.basic("alice", "alice-password"))
+            let portus = Self.basic("portus", "service-password")
+            #expect(try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get, headers: portus).status == .ok)
+            let catalog = try await fixture.client.execute(uri: "/v2/_catalog", method: .get, headers: portus)
+            #expect(try json(catalog)["repositories"] as? [String] == ["alice/app"])
+            #expect(try await Self.pushBlob(fixture, "alice/app", bytes("x"), portus).status == .forbidden)
+            #expect(try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.basic("portus", "wrong-password")).status == .unauthorized)
+        }
+    }
+}
