@@ -52,6 +52,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "on: HTTPS from DATA/certs (generated when missing); off: plain HTTP (WHARF_TLS).")
     var tls: String?
 
+    @Option(name: .long, help: "on: every /v2 request is authorised (default); off: an open registry (WHARF_AUTH_ENABLED).")
+    var auth: String?
+
     @Option(name: .long, help: "Log level (WHARF_LOG_LEVEL, default info).")
     var logLevel: String?
 
@@ -60,6 +63,7 @@ struct Serve: AsyncParsableCommand {
             var flags: [String: String] = [:]
             if let listen { flags["listen"] = listen }
             if let tls { flags["tls"] = tls }
+            if let auth { flags["auth.enabled"] = auth }
             if let logLevel { flags["log_level"] = logLevel }
             let configuration = try options.load(extraFlags: flags)
             var logger = Logger(label: "wharf")
@@ -67,7 +71,10 @@ struct Serve: AsyncParsableCommand {
             let app = try buildApplication(configuration: configuration, logger: logger)
             logger.info(
                 "serving",
-                metadata: ["listen": "\(configuration.listen)", "tls": "\(configuration.tls)", "data": "\(configuration.dataDirectory)"]
+                metadata: [
+                    "listen": "\(configuration.listen)", "tls": "\(configuration.tls)", "auth": "\(configuration.authEnabled)",
+                    "data": "\(configuration.dataDirectory)",
+                ]
             )
             try await app.runService()
         }
