@@ -223,8 +223,10 @@ class Wharf(ServerProcess):
     name = "wharf"
 
     def __init__(self, data_dir: Path, port: int, tls: bool, log_path: Path, extra_args: Optional[list[str]] = None,
-                 auth: bool = True):
+                 auth: bool = True, env: Optional[dict] = None):
         super().__init__(log_path)
+        #: extra environment (e.g. WHARF_AUTH_TOKEN_EXPIRY) for the server and `cli`, merged in `env()`
+        self.extra_env = dict(env or {})
         self.bin = wharf_bin()
         self.data_dir = data_dir
         self.port = port
@@ -288,7 +290,9 @@ class Wharf(ServerProcess):
 
     def env(self) -> dict:
         # Hermetic: no WHARF_* settings leak in from the caller's environment.
-        return {k: v for k, v in os.environ.items() if not k.startswith("WHARF_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_")}
+        env.update(self.extra_env)
+        return env
 
     def ready(self) -> tuple[bool, str]:
         if self.tls and not self.cert_path.exists():
@@ -408,16 +412,19 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def wharf_factory(tmp_path_factory, request) -> Iterator[Callable[..., Wharf]]:
-    """Start Wharf servers: factory(tls=True, data_dir=None, port=None, start=True, extra_args=None, auth=False).
+    """Start Wharf servers: factory(tls=True, data_dir=None, port=None, start=True, extra_args=None, auth=False,
+    env=None) (env: extra environment such as {"WHARF_AUTH_TOKEN_EXPIRY": "3s"}, also used by `Wharf.cli`).
 
     auth=False serves an open registry (`--auth off`) for the tests about the registry protocol itself; the
     tests about accounts and access pass auth=True (Wharf's default)."""
     started = _Started()
 
     def make(tls: bool = True, data_dir: Optional[Path] = None, port: Optional[int] = None,
-             start: bool = True, extra_args: Optional[list[str]] = None, auth: bool = False) -> Wharf:
+             start: bool = True, extra_args: Optional[list[str]] = None, auth: bool = False,
+             env: Optional[dict] = None) -> Wharf:
         work = tmp_path_factory.mktemp("wharf")
-        w = Wharf(data_dir or (work / "data"), port or free_port(), tls, work / "wharf.log", extra_args, auth=auth)
+        w = Wharf(data_dir or (work / "data"), port or free_port(), tls, work / "wharf.log", extra_args, auth=auth,
+                  env=env)
         started.servers.append(w)
         if start:
             w.start()
