@@ -13,46 +13,6 @@ import WharfDatabase
 /// The registry's door in-process: challenges, Bearer and Basic callers, denials with reasons, namespaces created
 /// on push, the filtered catalogue, mounts, uploads outliving their token, revoked credentials.
 @Suite struct RegistryAuthorizationTests {
-    struct Fixture {
-        let client: any TestClientProtocol
-        let accounts: AccountService
-        let pool: DatabasePool
-        let tokens: TokenService
-        let services: WharfServices
-    }
-
-    /// A router with auth on a fresh data folder, users alice and bob (personal namespaces) and admin.
-    func withAuthServer(configure: (inout ServerConfiguration) -> Void = { _ in }, _ test: @Sendable (Fixture) async throws -> Void) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-authz-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        var configuration = ServerConfiguration()
-        configuration.dataDirectory = folder
-        configuration.storageFsync = false
-        configure(&configuration)
-        try prepareDataDirectory(configuration)
-        let logger = Logger(label: "authz-tests")
-        _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: logger)
-        let services = WharfServices(configuration: configuration, logger: logger)
-        let pool = services.database
-        do {
-            _ = try await pool.prepare()
-            let passwords = PasswordHasher(cost: 4)
-            let tokens = try makeTokenService(configuration: configuration, database: pool, passwords: passwords)
-            let accounts = AccountService(pool: pool, secrets: try ServerSecrets.load(dataDirectory: folder), passwords: passwords)
-            try await accounts.createUser(name: "alice", password: "alice-password")
-            try await accounts.createUser(name: "bob", password: "bob-password")
-            try await accounts.createUser(name: "admin", password: "admin-password", isAdmin: true)
-            let app = Application(router: buildRouter(services: services, tokens: tokens))
-            try await app.test(.router) { client in
-                try await test(Fixture(client: client, accounts: accounts, pool: pool, tokens: tokens, services: services))
-            }
-        } catch {
-            await pool.close()
-            throw error
-        }
-        await pool.close()
-    }
-
     static func basic(_ user: String, _ password: String) -> HTTPFields {
         [.authorization: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()]
     }
@@ -60,7 +20,7 @@ import WharfDatabase
     static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
 
     /// A token from `/v2/token` for `scopes`, with Basic credentials when `user` is given.
-    static func token(_ fixture: Fixture, _ user: String?, _ scopes: String...) async throws -> String {
+    static func token(_ fixture: AuthFixture, _ user: String?, _ scopes: String...) async throws -> String {
         let query = (["service=wharf"] + scopes.map { "scope=\($0)" }).joined(separator: "&")
         let headers = user.map { basic($0, "\($0)-password") } ?? [:]
         let response = try await fixture.client.execute(uri: "/v2/token?\(query)", method: .get, headers: headers)
@@ -68,12 +28,12 @@ import WharfDatabase
         return try #require(try json(response)["token"] as? String)
     }
 
-    static func pushBlob(_ fixture: Fixture, _ name: String, _ content: [UInt8], _ headers: HTTPFields) async throws -> TestResponse {
+    static func pushBlob(_ fixture: AuthFixture, _ name: String, _ content: [UInt8], _ headers: HTTPFields) async throws -> TestResponse {
         try await fixture.client.execute(uri: "/v2/\(name)/blobs/uploads/?digest=\(digest(content))", method: .post, headers: headers, body: buffer(content))
     }
 
     /// Pushes a one-layer image as `tag`, asserting every step succeeds.
-    static func pushImage(_ fixture: Fixture, _ name: String, _ tag: String, _ headers: HTTPFields) async throws {
+    static func pushImage(_ fixture: AuthFixture, _ name: String, _ tag: String, _ headers: HTTPFields) async throws {
         let config = bytes(#"{"architecture":"amd64","os":"linux"}"#)
         let layer = bytes("layer of \(name)")
         for blob in [config, layer] { #expect(try await pushBlob(fixture, name, blob, headers).status == .created) }
@@ -110,6 +70,12 @@ import WharfDatabase
                 #expect(response.headers[.dockerDistributionAPIVersion] == "registry/2.0")
                 if method != .head { #expect(errorCode(response) == "UNAUTHORIZED") }
             }
+            // A mount names its source too, so a client following the challenge asks to pull it.
+            let mount = try await fixture.client.execute(
+                uri: "/v2/bob/app/blobs/uploads/?mount=\(digest(bytes("x")))&from=alice/app",
+                method: .post
+            )
+            #expect(mount.headers[.wwwAuthenticate]?.hasSuffix(#"scope="repository:bob/app:pull,push repository:alice/app:pull""#) == true)
             // Garbage credentials are challenged the same way.
             for header in ["Bearer not.a.token", "Basic !!!", "Negotiate abc"] {
                 let response = try await fixture.client.execute(uri: "/v2/", method: .get, headers: [.authorization: header])

@@ -11,43 +11,10 @@ import WharfDatabase
 
 /// `GET` and `POST /v2/token` in-process: accounts made with `AccountService`, tokens checked with `TokenIssuer`.
 @Suite struct TokenEndpointTests {
-    struct Fixture {
-        let client: any TestClientProtocol
-        let accounts: AccountService
-        let pool: DatabasePool
-        let tokens: TokenService
-    }
+    typealias Fixture = AuthFixture
 
-    /// A router with the token endpoint on a fresh data folder (certificate, secrets, migrated SQLite), with
-    /// users alice and bob (private personal namespaces) and admin.
-    func withTokenServer(_ test: @Sendable (Fixture) async throws -> Void) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-token-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        var configuration = ServerConfiguration()
-        configuration.dataDirectory = folder
-        configuration.storageFsync = false
-        try prepareDataDirectory(configuration)
-        let logger = Logger(label: "token-tests")
-        _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: logger)
-        let services = WharfServices(configuration: configuration, logger: logger)
-        let pool = services.database
-        do {
-            _ = try await pool.prepare()
-            let passwords = PasswordHasher(cost: 4)
-            let tokens = try makeTokenService(configuration: configuration, database: pool, passwords: passwords)
-            let accounts = AccountService(pool: pool, secrets: try ServerSecrets.load(dataDirectory: folder), passwords: passwords)
-            try await accounts.createUser(name: "alice", password: "alice-password")
-            try await accounts.createUser(name: "bob", password: "bob-password")
-            try await accounts.createUser(name: "admin", password: "admin-password", isAdmin: true)
-            let app = Application(router: buildRouter(services: services, tokens: tokens))
-            try await app.test(.router) { client in
-                try await test(Fixture(client: client, accounts: accounts, pool: pool, tokens: tokens))
-            }
-        } catch {
-            await pool.close()
-            throw error
-        }
-        await pool.close()
+    func withTokenServer(_ test: @Sendable (AuthFixture) async throws -> Void) async throws {
+        try await withAuthServer(test)
     }
 
     struct Answer: Decodable {

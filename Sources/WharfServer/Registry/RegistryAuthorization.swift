@@ -254,7 +254,13 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
     func challenge(_ failure: Failure, request: Request, context: Context, requirement: RegistryRequirement) -> Response {
         let base = resolver.resolve(request, peer: context.remoteAddress).base
         var parameters = [#"realm="\#(base)\#(TokenController<Context>.path)""#, #"service="\#(Self.quoted(service.defaultService))""#]
-        if let scope = requirement.challengeScope { parameters.append(#"scope="\#(scope)""#) }
+        if var scope = requirement.challengeScope {
+            // A mount also reads its source: name it, so a client that follows the challenge asks for both.
+            if request.method == .post, let from = request.uri.queryParameters["from"], let source = try? RepositoryName(String(from)) {
+                scope += " " + AccessScope(.repository(source), actions: [.pull]).description
+            }
+            parameters.append(#"scope="\#(scope)""#)
+        }
         let error: RegistryError
         switch failure {
         case .unauthenticated(let reason):
