@@ -1029,3 +1029,95 @@ def test_upload_continues_after_token_expiry(wharf_factory):
     assert r.status_code == 200 and r.content == data, describe(r)
     # the finished session is gone; the expired token does not open a new one
     assert_refused(call(w, "POST", "/v2/alice/app/blobs/uploads/", old), (401,), "new upload with the expired token")
+
+
+# --------------------------------------------------------------------------- 7. policy settings fail closed
+
+
+def _actions(w: Wharf, creds, repo: str, actions: str = "pull,push,delete") -> set[str]:
+    return granted(get_token(w, creds, f"repository:{repo}:{actions}"), "repository", repo)
+
+
+def test_namespace_squatting_blocks_user_creation(wharf_factory):
+    """alice pushing to dave/app creates a team namespace `dave`; creating user dave afterwards must not hand
+    him (or leave alice in) a personal namespace alice controls: the CLI refuses with one line."""
+    w = start(wharf_factory)
+    tok = get_token(w, ALICE, "repository:dave/app:pull,push")
+    r = call(w, "POST", "/v2/dave/app/blobs/uploads/", tok)
+    assert r.status_code == 202, describe(r)
+    p = w.cli("user", "create", "dave", "--password", "dave-pass-1234", check=False)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode != 0 and len(lines) == 1 and "dave" in lines[0], (p.returncode, p.stderr)
+    assert "dave" not in users(w)
+    assert_refused(token_response(w, ("dave", "dave-pass-1234")), (401,), "dave was not created")
+
+
+def test_team_roles_and_visibility(wharf_factory):
+    w = start(wharf_factory)
+    w.create_user("ci", "ci-pass-12345", "--bot")
+    w.cli("team", "create", "acme", "--owner", "alice")
+    w.cli("team", "add", "acme", "bob", "--role", "viewer")
+    w.cli("team", "add", "acme", "ci", "--role", "contributor")
+    w.cli("namespace", "create", "acme", "--team", "acme", "--visibility", "private")
+    w.cli("namespace", "create", "pub", "--team", "acme", "--visibility", "public")
+    w.cli("namespace", "create", "prot", "--team", "acme", "--visibility", "protected")
+    carol = ("carol", "carol-pass-123")
+    w.create_user(*carol)
+    ci = ("ci", "ci-pass-12345")
+    assert _actions(w, ALICE, "acme/app") == {"pull", "push", "delete"}       # owner
+    assert _actions(w, ci, "acme/app") == {"pull", "push"}                     # contributor: no delete by default
+    assert _actions(w, BOB, "acme/app") == {"pull"}                            # viewer
+    assert _actions(w, carol, "acme/app") == set()                             # outsider, private
+    assert _actions(w, carol, "prot/app") == {"pull"}                          # protected: logged-in users pull
+    assert _actions(w, carol, "pub/app") == {"pull"}
+    assert _actions(w, None, "pub/app") == {"pull"}                            # public: anonymous pull
+    assert _actions(w, None, "prot/app") == set() and _actions(w, None, "acme/app") == set()
+    # global namespace: logged-in users pull, only admins push; anonymous nothing
+    assert _actions(w, ALICE, "busybox") == {"pull"}
+    assert _actions(w, None, "busybox") == set()
+    assert _actions(w, ROOT, "busybox") == {"pull", "push", "delete"}
+    # the viewer's and outsider's attempts at the registry are denied
+    push_image(w, ALICE, "acme/app")
+    viewer = get_token(w, BOB, "repository:acme/app:pull,push,delete")
+    assert pull_manifest(w, viewer, "acme/app").status_code == 200
+    assert_refused(call(w, "POST", "/v2/acme/app/blobs/uploads/", viewer), (403,), "viewer push")
+    assert_refused(call(w, "DELETE", "/v2/acme/app/manifests/v1", viewer), (403,), "viewer delete")
+    contrib = get_token(w, ci, "repository:acme/app:pull,push,delete")
+    assert_refused(call(w, "DELETE", "/v2/acme/app/manifests/v1", contrib), (403,), "contributor delete")
+    assert_refused(call(w, "POST", "/v2/busybox/blobs/uploads/", get_token(w, ALICE, "repository:busybox:push")),
+                   (403,), "user push to the global namespace")
+    # removed from the team: new tokens no longer grant anything
+    w.cli("team", "remove", "acme", "bob")
+    assert _actions(w, BOB, "acme/app") == set()
+
+
+@pytest.mark.parametrize("setting, creds, repo, expected", [
+    ({"WHARF_AUTH_ANONYMOUS_PULL": "off"}, None, "pub/app", set()),
+    ({"WHARF_NAMESPACES_CREATE_ON_PUSH": "off"}, ALICE, "newns/app", set()),
+    ({"WHARF_PERMISSIONS_PUSH_POLICY": "admin-only"}, ALICE, "alice/app", {"pull", "delete"}),
+    ({"WHARF_PERMISSIONS_PUSH_POLICY": "allow-personal"}, ALICE, "acme/app", {"pull", "delete"}),
+    ({"WHARF_PERMISSIONS_DELETE": "off"}, ROOT, "alice/app", {"pull", "push"}),
+    ({"WHARF_PERMISSIONS_DELETE": "off"}, ALICE, "alice/app", {"pull", "push"}),
+    ({"WHARF_PERMISSIONS_CONTRIBUTORS_DELETE": "on"}, BOB, "acme/app", {"pull", "push", "delete"}),
+])
+def test_policy_settings(wharf_factory, setting, creds, repo, expected):
+    w = start(wharf_factory, env=setting)
+    w.cli("team", "create", "acme", "--owner", "alice")
+    w.cli("team", "add", "acme", "bob", "--role", "contributor")
+    w.cli("namespace", "create", "acme", "--team", "acme", "--visibility", "private")
+    w.cli("namespace", "create", "pub", "--team", "acme", "--visibility", "public")
+    got = _actions(w, creds, repo)
+    assert got == expected, f"{setting}: {creds and creds[0]} on {repo}: {got}"
+    tok = get_token(w, creds, f"repository:{repo}:pull,push,delete")
+    if "push" not in expected:
+        r = call(w, "POST", f"/v2/{repo}/blobs/uploads/", tok)
+        assert_refused(r, (401, 403), f"{setting}: push to {repo}")
+        if creds is not None:
+            assert r.status_code == 403 and "DENIED" in error_codes(r), describe(r)
+            if repo == "newns/app":
+                assert "newns" in r.text, describe(r)
+    if "delete" not in expected:
+        assert_refused(call(w, "DELETE", f"/v2/{repo}/manifests/{sha256(b'x')}", tok), (401, 403),
+                       f"{setting}: delete in {repo}")
+    if "pull" not in expected:
+        assert_refused(pull_manifest(w, tok, repo), (401, 403), f"{setting}: pull {repo}")
