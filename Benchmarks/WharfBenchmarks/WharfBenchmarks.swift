@@ -17,6 +17,7 @@ let benchmarks: @Sendable () -> Void = {
     blobStoreBenchmarks()
     httpBenchmarks()
     databaseBenchmarks()
+    tokenBenchmarks()
 }
 
 /// Incremental SHA-256 over 64 MiB fed in buffers of different sizes: the single-core limit of digest verification.
