@@ -80,6 +80,17 @@ step "end-to-end tests (pytest Tests/e2e)"
 WHARF_BIN="$ROOT/.build/debug/wharf" "$VENV/bin/python" -m pytest -q Tests/e2e "$@" \
   || failed+=("end-to-end tests")
 
+# The conformance suite once more with token auth on, every request made by a
+# plain user through the challenge -> token -> request flow. pytest exits 5
+# when the arguments (e.g. -k skopeo) select none of its tests: not a failure.
+step "conformance tests with token auth (WHARF_E2E_CONFORMANCE_TARGET=wharf-auth)"
+conformance_status=0
+WHARF_E2E_CONFORMANCE_TARGET=wharf-auth WHARF_BIN="$ROOT/.build/debug/wharf" \
+  "$VENV/bin/python" -m pytest -q Tests/e2e/test_conformance.py "$@" || conformance_status=$?
+if [ "$conformance_status" -ne 0 ] && [ "$conformance_status" -ne 5 ]; then
+  failed+=("conformance tests with token auth")
+fi
+
 if [ "${#failed[@]}" -gt 0 ]; then
   printf '\ntest.sh: FAILED: %s\n' "${failed[*]}" >&2
   exit 1

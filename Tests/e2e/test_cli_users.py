@@ -12,6 +12,7 @@ import re
 import sqlite3
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from conftest import wharf_bin
 TOKEN = re.compile(r"^wharf_[A-Za-z0-9_-]{43}$")
 LINE = re.compile(
     r"^(?P<name>\S+) admin=(?P<admin>yes|no) bot=(?P<bot>yes|no) disabled=(?P<disabled>yes|no) "
-    r"created=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+    r"locked=(?P<locked>yes|no) created=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 )
 
 
@@ -52,7 +53,7 @@ def users(data: Path) -> dict[str, dict]:
     for line in ok(data, "user", "list").splitlines():
         m = LINE.match(line)
         assert m, f"unexpected list line {line!r}"
-        out[m["name"]] = {k: m[k] == "yes" for k in ("admin", "bot", "disabled")}
+        out[m["name"]] = {k: m[k] == "yes" for k in ("admin", "bot", "disabled", "locked")}
     return out
 
 
@@ -63,14 +64,15 @@ def test_user_lifecycle(tmp_path):
         "created user root (admin)"
     assert ok(data, "user", "create", "ci", "--password", "robot-password", "--bot").strip() == "created bot ci"
     assert users(data) == {
-        "alice": {"admin": False, "bot": False, "disabled": False},
-        "ci": {"admin": False, "bot": True, "disabled": False},
-        "root": {"admin": True, "bot": False, "disabled": False},
+        "alice": {"admin": False, "bot": False, "disabled": False, "locked": False},
+        "ci": {"admin": False, "bot": True, "disabled": False, "locked": False},
+        "root": {"admin": True, "bot": False, "disabled": False, "locked": False},
     }
     assert list(users(data)) == ["alice", "ci", "root"]  # stable order: by name
     listed = json.loads(ok(data, "user", "list", "--json"))
     assert [u["name"] for u in listed] == ["alice", "ci", "root"]
-    assert listed[2] == {"name": "root", "admin": True, "bot": False, "disabled": False, "created": listed[2]["created"]}
+    assert listed[2] == {"name": "root", "admin": True, "bot": False, "disabled": False, "locked": False,
+                         "created": listed[2]["created"]}
 
     # The personal namespace comes with a person, not with a bot.
     db = sqlite3.connect(data / "wharf.sqlite")
@@ -173,14 +175,42 @@ def test_environment_and_config_select_the_data_folder(tmp_path):
 
 
 def test_users_created_while_the_server_runs(wharf_factory):
-    server = wharf_factory(tls=False)
+    # Token auth on (the default): the running server sees what the CLI does to its database.
+    server = wharf_factory(tls=False, auth=True)
     data = server.data_dir
+    session = server.session()
+    token_url = server.url("/v2/token")
+
+    def login(user: str, password: str) -> int:
+        return session.get(token_url, params={"service": "wharf"}, auth=(user, password), timeout=10).status_code
+
+    assert login("alice", "correct horse") == 401  # not there yet
     ok(data, "user", "create", "alice", "--password", "correct horse")
     token = ok(data, "token", "create", "alice", "--name", "ci").strip()
     assert TOKEN.match(token)
     assert list(users(data)) == ["alice"]
     assert server.running
-    assert server.session().get(server.url("/v2/"), timeout=5).status_code in (200, 401)
+    assert session.get(server.url("/v2/"), timeout=5).status_code == 401  # anonymous: the challenge
+    assert login("alice", "correct horse") == 200
+    assert login("alice", token) == 200
+    r = session.get(token_url, params={"service": "wharf"}, auth=("alice", "correct horse"), timeout=10)
+    bearer = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert session.get(server.url("/v2/"), headers=bearer, timeout=5).status_code == 200
+
+    # Failed logins against the server lock the account; the CLI shows and lifts it.
+    for _ in range(10):  # auth.lockout_attempts, 10 by default
+        assert login("alice", "wrong password") == 401
+    assert login("alice", "correct horse") == 401, "10 failures (auth.lockout_attempts) must lock alice"
+    assert users(data)["alice"]["locked"]
+    assert ok(data, "user", "unlock", "alice").strip()
+    assert not users(data)["alice"]["locked"]
+    assert login("alice", "correct horse") == 200
+
     ok(data, "user", "delete", "alice")
     assert users(data) == {}
     assert server.running
+    assert login("alice", "correct horse") == 401
+    assert login("alice", token) == 401
+    time.sleep(1.5)  # account status is cached for 1 s
+    r = session.get(server.url("/v2/"), headers=bearer, timeout=5)
+    assert r.status_code == 401, f"a deleted user's token still works: {r.status_code} {r.text}"

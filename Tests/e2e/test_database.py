@@ -1,6 +1,8 @@
 """The database, black-box: `wharf serve` on MariaDB selected only by the URL,
 start-up while the database is down (503 with a reason, then serving once it
 answers, and again after it restarts), and `wharf migrate` / `wharf db check`.
+Token auth is on (Wharf's default): the accounts are made with the CLI in the
+same database and the pushes walk the token flow as a plain user.
 
 Each test starts a throwaway mariadbd of its own on loopback with
 scripts/mariadb-test-server.sh (mariadb-server must be installed: the test
@@ -100,12 +102,24 @@ def wharf_on(tmp_path_factory, request):
         w.stop()
 
 
-def wait_for_status(wharf: Wharf, status: int, timeout: float = 40.0) -> requests.Response:
+# A plain user (an admin exists, so the first login does not make alice one).
+ADMIN = ("root", "root password")
+USER = ("alice", "correct horse")
+
+
+def create_accounts(wharf: Wharf) -> None:
+    """The CLI on the server's database (WHARF_DATABASE_URL from its environment)."""
+    wharf.create_user(*ADMIN, "--admin")
+    wharf.create_user(*USER)
+
+
+def wait_for_status(wharf: Wharf, status: int, timeout: float = 40.0, auth=None) -> requests.Response:
+    """Poll GET /v2/ (anonymous: 401 once serving with auth on; with Basic `auth`: 200) until it answers `status`."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         try:
-            last = requests.get(f"{wharf.base_url}/v2/", timeout=2)
+            last = requests.get(f"{wharf.base_url}/v2/", timeout=2, auth=auth)
             if last.status_code == status:
                 return last
         except requests.RequestException:
@@ -119,7 +133,7 @@ def wharf_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def push_image(wharf: Wharf, name: str, tag: str) -> None:
-    client = V2Client(wharf, name)
+    client = V2Client(wharf, name, auth=USER)
     config = json.dumps({"architecture": "amd64", "os": "linux"}).encode()
     layer = b"layer on mariadb"
     manifest = json.dumps({
@@ -130,16 +144,28 @@ def push_image(wharf: Wharf, name: str, tag: str) -> None:
     client.push_manifest(tag, manifest)
     r = client.get(f"/v2/<name>/manifests/{tag}", headers={"Accept": MT_OCI_MANIFEST})
     assert r.status_code == 200 and r.content == manifest, describe(r)
+    assert client.session.auth.fetches >= 1, "the push did not go through the token flow"
+    # and it is not open to anyone: anonymous callers get the challenge
+    anonymous = requests.get(client.url(f"/v2/<name>/manifests/{tag}"), headers={"Accept": MT_OCI_MANIFEST},
+                             verify=wharf.verify, timeout=10)
+    assert anonymous.status_code == 401 and error_codes(anonymous) == ["UNAUTHORIZED"], describe(anonymous)
 
 
 def test_serve_on_mariadb_selected_by_the_url(mariadb, wharf_on):
     wharf = wharf_on(mariadb.url)
-    push_image(wharf, "team/app", "v1")
+    create_accounts(wharf)
+    push_image(wharf, "alice/app", "v1")   # her personal namespace, made with the account
+    push_image(wharf, "team/app", "v1")    # a namespace created by the push, alice its owner
+    namespaces = wharf.cli("namespace", "list").stdout
+    assert any(line.split()[:1] == ["team"] for line in namespaces.splitlines()), namespaces
+    users = wharf.cli("user", "list").stdout
+    assert [line.split()[0] for line in users.splitlines()] == ["alice", "root"], users
+    assert "alice admin=no" in users, users
 
     env = {"WHARF_DATABASE_URL": mariadb.url, "PATH": "/usr/bin:/bin"}
     check = wharf_cli("db", "check", env=env)
     assert check.returncode == 0, check.stderr
-    assert "backend: mysql" in check.stdout and "schema: version 1 of 1" in check.stdout, check.stdout
+    assert "backend: mysql" in check.stdout and "schema: version 2 of 2" in check.stdout, check.stdout
     assert "MariaDB" in check.stdout
     assert mariadb.password not in check.stdout + check.stderr
     assert mariadb.password not in wharf.log_path.read_text()
@@ -160,14 +186,18 @@ def test_database_down_at_startup_then_back_and_restarted(mariadb, wharf_on):
     assert "database unreachable" in log and mariadb.password not in log
 
     mariadb.start()
-    wait_for_status(wharf, 200)
+    r = wait_for_status(wharf, 401)  # serving again: the challenge, not 503
+    assert r.headers.get("WWW-Authenticate", "").startswith("Bearer "), r.headers
+    create_accounts(wharf)
+    wait_for_status(wharf, 200, auth=USER)
     push_image(wharf, "team/app", "v1")
 
     mariadb.stop()
-    wait_for_status(wharf, 503)
+    r = wait_for_status(wharf, 503, auth=USER)  # credentials do not get past a missing database
+    assert error_codes(r) == ["UNAVAILABLE"], describe(r)
     assert wharf.running, "wharf must not exit when its database goes away"
     mariadb.start()
-    wait_for_status(wharf, 200)
+    wait_for_status(wharf, 200, auth=USER)
     push_image(wharf, "team/app", "v2")
     assert wharf.stop() == 0
 
@@ -176,12 +206,12 @@ def test_migrate_and_db_check_on_sqlite(tmp_path):
     env = {"PATH": "/usr/bin:/bin"}
     data = str(tmp_path / "data")
     first = wharf_cli("migrate", "--data", data, env=env)
-    assert first.returncode == 0 and "schema version 1 (migrated from 0)" in first.stdout, first.stdout + first.stderr
+    assert first.returncode == 0 and "schema version 2 (migrated from 0)" in first.stdout, first.stdout + first.stderr
     again = wharf_cli("migrate", "--data", data, env=env)
-    assert again.returncode == 0 and "schema version 1 (up to date)" in again.stdout, again.stdout + again.stderr
+    assert again.returncode == 0 and "schema version 2 (up to date)" in again.stdout, again.stdout + again.stderr
     check = wharf_cli("db", "check", "--data", data, env=env)
     assert check.returncode == 0, check.stderr
-    assert "backend: sqlite" in check.stdout and "schema: version 1 of 1" in check.stdout, check.stdout
+    assert "backend: sqlite" in check.stdout and "schema: version 2 of 2" in check.stdout, check.stdout
     bad = wharf_cli("db", "check", env={**env, "WHARF_DATABASE_URL": "mysql://wharf:hunter2@127.0.0.1:1/wharf"})
     assert bad.returncode == 1 and bad.stderr.startswith("wharf: database unavailable:"), bad.stderr
     assert "hunter2" not in bad.stdout + bad.stderr

@@ -49,8 +49,10 @@ def test_token_endpoint(wharf_factory, tmp_path):
     data = tmp_path / "data"
     cli(data, "user", "create", "alice", "--password", "correct horse")
     cli(data, "user", "create", "bob", "--password", "battery staple")
+    # An admin exists, so alice's first login does not make her one (she must not see bob's namespace).
+    cli(data, "user", "create", "root", "--password", "root password", "--admin")
     app_token = cli(data, "token", "create", "alice", "--name", "ci").strip()
-    server = wharf_factory(tls=True, data_dir=data)
+    server = wharf_factory(tls=True, data_dir=data, auth=True)
     session = server.session()
     url = server.url("/v2/token")
 
@@ -117,6 +119,15 @@ def test_token_endpoint(wharf_factory, tmp_path):
     assert r.json()["scope"] == "repository:alice/app:pull"
     verify_with_openssl(r.json()["access_token"], server.cert_path, tmp_path)
 
-    # The registry around it is unchanged.
+    # The registry around it: anonymous callers get the challenge naming this endpoint; a token for this
+    # registry's service ("wharf") opens /v2/, one for another audience does not.
     r = session.get(server.url("/v2/"), timeout=30)
-    assert r.status_code == 200 and r.headers["Docker-Distribution-API-Version"] == "registry/2.0"
+    assert r.status_code == 401 and r.headers["Docker-Distribution-API-Version"] == "registry/2.0", r.text
+    assert r.headers["WWW-Authenticate"] == f'Bearer realm="{url}",service="wharf"', r.headers
+    r = session.get(url, params={"service": "wharf"}, auth=("alice", "correct horse"), timeout=30)
+    assert r.status_code == 200, r.text
+    assert json.loads(b64url(r.json()["token"].split(".")[1]))["aud"] == "wharf"
+    r = session.get(server.url("/v2/"), headers={"Authorization": f"Bearer {r.json()['token']}"}, timeout=30)
+    assert r.status_code == 200 and r.headers["Docker-Distribution-API-Version"] == "registry/2.0", r.text
+    r = session.get(server.url("/v2/"), headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert r.status_code == 401, f"a token for audience registry.test was accepted: {r.status_code} {r.text}"
