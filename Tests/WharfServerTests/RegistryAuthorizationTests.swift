@@ -271,4 +271,73 @@ import WharfDatabase
             #expect(try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.basic("portus", "wrong-password")).status == .unauthorized)
         }
     }
+
+    @Test func aTokenNeverPassesToALaterAccountOfTheSameName() async throws {
+        try await withAuthServer { fixture in
+            try await fixture.pool.write { transaction in
+                let team = try transaction.teams.create(name: "shared")
+                try transaction.namespaces.create(name: "shared", kind: .team, visibility: .protected, teamID: team.id)
+            }
+            try await fixture.accounts.createUser(name: "carol", password: "carol-password")
+            let token = try await Self.token(fixture, "carol", "repository:shared/app:pull")
+            let tags = "/v2/shared/app/tags/list"
+            #expect(try await fixture.client.execute(uri: tags, method: .get, headers: Self.bearer(token)).status == .notFound)
+            try await fixture.accounts.deleteUser(name: "carol")
+            try await fixture.accounts.createUser(name: "carol", password: "another-password")
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await fixture.client.execute(uri: tags, method: .get, headers: Self.bearer(token)).status == .unauthorized)
+        }
+    }
+
+    @Test func aWriteIsCheckedAgainstTodaysRulesNotTheTokens() async throws {
+        try await withAuthServer { fixture in
+            // Bob may push into zeta while it does not exist (he would create it)...
+            let token = try await Self.token(fixture, "bob", "repository:zeta/app:pull,push")
+            // ...but an admin creates it as a private namespace of a team bob is not in.
+            try await fixture.pool.write { transaction in
+                let team = try transaction.teams.create(name: "zeta")
+                try transaction.namespaces.create(name: "zeta", kind: .team, visibility: .private, teamID: team.id)
+            }
+            let push = try await fixture.client.execute(uri: "/v2/zeta/app/blobs/uploads/", method: .post, headers: Self.bearer(token))
+            #expect(push.status == .forbidden && errorCode(push) == "DENIED")
+            // A role taken away stops the next push too.
+            try await fixture.pool.write { transaction in
+                let team = try transaction.teams.find(name: "zeta")!
+                let bob = try transaction.users.find(name: "bob")!
+                try transaction.teams.setMember(teamID: team.id, userID: bob.id, role: .contributor)
+            }
+            // Answers are remembered for a second.
+            try await Task.sleep(for: .milliseconds(1100))
+            let member = try await Self.token(fixture, "bob", "repository:zeta/app:pull,push")
+            #expect(try await fixture.client.execute(uri: "/v2/zeta/app/blobs/uploads/", method: .post, headers: Self.bearer(member)).status == .accepted)
+            try await fixture.pool.write { transaction in
+                let team = try transaction.teams.find(name: "zeta")!
+                let bob = try transaction.users.find(name: "bob")!
+                try transaction.teams.removeMember(teamID: team.id, userID: bob.id)
+            }
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await fixture.client.execute(uri: "/v2/zeta/app/blobs/uploads/", method: .post, headers: Self.bearer(member)).status == .forbidden)
+        }
+    }
+
+    @Test func aRefreshTokenWorksOnlyForItsClient() async throws {
+        try await withAuthServer { fixture in
+            let offline = try await fixture.client.execute(
+                uri: "/v2/token?service=wharf&offline_token=true&client_id=docker",
+                method: .get,
+                headers: Self.basic("alice", "alice-password")
+            )
+            let refresh = try #require(try json(offline)["refresh_token"] as? String)
+            func exchange(_ client: String) async throws -> HTTPResponse.Status {
+                try await fixture.client.execute(
+                    uri: "/v2/token",
+                    method: .post,
+                    headers: [.contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: "grant_type=refresh_token&client_id=\(client)&refresh_token=\(refresh)")
+                ).status
+            }
+            #expect(try await exchange("other-tool") == .badRequest)
+            #expect(try await exchange("docker") == .ok)
+        }
+    }
 }

@@ -233,13 +233,14 @@ import WharfDatabase
             #expect(claims.access == [AccessEntry(type: "repository", name: "alice/app", actions: ["pull", "push"])])
 
             let wrong = try await post("grant_type=password&client_id=test&username=alice&password=nope-nope-nope&service=registry.test")
-            #expect(wrong.status == .unauthorized)
+            // OAuth2's answer to a refused grant is 400 invalid_grant (RFC 6749 §5.2).
+            #expect(wrong.status == .badRequest)
             #expect(Self.errorBody(wrong)?["error"] as? String == "invalid_grant")
             let noClient = try await post("grant_type=password&username=alice&password=alice-password")
             #expect(noClient.status == .badRequest)
             #expect(Self.errorBody(noClient)?["error"] as? String == "invalid_request")
             let refresh = try await post("grant_type=refresh_token&client_id=test&refresh_token=x")
-            #expect(refresh.status == .unauthorized)
+            #expect(refresh.status == .badRequest)
             #expect(Self.errorBody(refresh)?["error"] as? String == "invalid_grant")
             let unknownGrant = try await post("grant_type=client_credentials&client_id=test")
             #expect(unknownGrant.status == .badRequest)

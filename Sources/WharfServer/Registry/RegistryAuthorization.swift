@@ -150,6 +150,11 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
                 try await explainDenial(access.caller, requirement)
                 throw Failure.insufficientScope
             }
+            if Self.startsPush(route, request.method) || request.method == .delete {
+                // A write starts only under today's rules, not under those the token saw: a namespace created
+                // since, or a role taken away, counts now rather than when the token expires.
+                try await explainDenial(access.caller, requirement)
+            }
             return access
         case "basic":
             let caller = try await basicCaller(authorization)

@@ -73,7 +73,7 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
         case "password":
             caller = try await service.authenticate(username: try Self.required(form, "username"), password: try Self.required(form, "password"))
         case "refresh_token":
-            caller = try await service.exchangeRefreshToken(try Self.required(form, "refresh_token"))
+            caller = try await service.exchangeRefreshToken(try Self.required(form, "refresh_token"), clientID: clientID)
         default:
             throw TokenError(.unsupportedGrantType, "grant_type \(grantType.prefix(40)) is not supported; use password or refresh_token")
         }
@@ -143,12 +143,13 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
 
     /// The one mapping of ``TokenError`` to HTTP.
     static func render(_ error: TokenError, method: HTTPRequest.Method) -> Response {
-        let status = HTTPResponse.Status(code: error.code.status)
+        // OAuth2 answers a refused grant with 400 `invalid_grant` (RFC 6749 §5.2); the registry's GET with 401.
+        let status = HTTPResponse.Status(code: method == .post && error.code == .unauthorized ? 400 : error.code.status)
         var response =
             method == .post
             ? json(OAuthErrorBody(error: error.code.oauthCode, description: error.message), status: status)
             : json(RegistryErrorBody(errors: [.init(code: error.code.registryCode, message: error.message)]), status: status)
-        if error.code == .unauthorized { response.headers[.wwwAuthenticate] = #"Basic realm="wharf""# }
+        if error.code == .unauthorized, method != .post { response.headers[.wwwAuthenticate] = #"Basic realm="wharf""# }
         return response
     }
 }

@@ -16,8 +16,9 @@ struct TokenSubject: Sendable, Hashable {
     static let anonymous = TokenSubject(name: "", kind: .anonymous, userID: nil)
 }
 
-/// An authenticated caller: the subject, and the long-lived credential used (`app:ID`, `refresh:ID`; nil for a
-/// password), which tokens carry so that revoking it ends them too.
+/// An authenticated caller: the subject, and the credential used (`app:ID`, `refresh:ID`, `user:ID` for a password;
+/// nil for anonymous callers and the service account), which tokens carry so that revoking it ends them too, and
+/// so that a token never passes to a later account of the same name.
 struct Caller: Sendable, Hashable {
     var subject: TokenSubject
     var credential: String?
@@ -150,7 +151,7 @@ struct TokenService: Sendable {
             try await pool.write { transaction in try transaction.users.clearFailedLogins(id: user.id) }
         }
         recorder.userLoggedIn(user.id)
-        return Caller(subject: try await subjectAfterLogin(user), credential: nil)
+        return Caller(subject: try await subjectAfterLogin(user), credential: "user:\(user.id)")
     }
 
     private func recordFailure(_ user: User) async {
@@ -212,7 +213,7 @@ struct TokenService: Sendable {
 
     /// The caller a refresh token stands for; refused like a wrong password when it is unknown, revoked, or its
     /// user is disabled.
-    func exchangeRefreshToken(_ secret: String) async throws -> Caller {
+    func exchangeRefreshToken(_ secret: String, clientID: String) async throws -> Caller {
         let refused = TokenError(.unauthorized, "invalid refresh token")
         guard ApplicationTokenHasher.isWellFormed(secret) else { throw refused }
         let hash = applicationTokens.hash(secret)
@@ -220,7 +221,10 @@ struct TokenService: Sendable {
             guard let token = try transaction.refreshTokens.find(hash: hash), let user = try transaction.users.find(id: token.userID) else { return nil }
             return (token, user)
         }
-        guard let (token, user) = found, applicationTokens.matches(secret, storedHash: token.tokenHash), user.enabled else { throw refused }
+        // Bound to the client it was issued to (RFC 6749 §6), as well as to its user.
+        guard let (token, user) = found, applicationTokens.matches(secret, storedHash: token.tokenHash), user.enabled,
+            token.clientID == String(clientID.prefix(100))
+        else { throw refused }
         recorder.refreshTokenUsed(token.id)
         return Caller(subject: Self.subject(user), credential: "refresh:\(token.id)")
     }
@@ -244,6 +248,8 @@ struct TokenService: Sendable {
                     guard let token = try transaction.tokens.find(id: id), token.userID == user.id, !token.isExpired() else { return nil }
                 case "refresh":
                     guard try transaction.refreshTokens.find(id: id)?.userID == user.id else { return nil }
+                case "user":
+                    guard id == user.id else { return nil }
                 default:
                     return nil
                 }
