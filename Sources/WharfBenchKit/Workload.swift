@@ -133,6 +133,10 @@ public struct WorkloadRunner: Sendable {
         }
         for blob in stored { try await pushBlob(blob, repository: repository) }
         if options.kind == .blobHead { perOperationBytes = 0 }
+        // With credentials, fetch the read and catalogue tokens now, as a client does once per scope: otherwise
+        // every worker's first request would fetch one (a bcrypt check each) inside the timed part.
+        _ = try await client.send(.GET, "/v2/\(repository)/tags/list", scope: "repository:\(repository):pull")
+        if options.kind == .catalog { _ = try await client.send(.GET, "/v2/_catalog?n=1", scope: "registry:catalog:*") }
         return Prepared(
             options: options,
             repository: repository,
