@@ -139,6 +139,7 @@ import Testing
                 configDigest: "sha256:" + String(repeating: "c", count: 64),
                 platforms: "linux/amd64",
                 pushedBy: alice.id,
+                pushedByName: "alice",
                 pushedAt: pushed
             )
             let tag = try await pool.write { try $0.tags.upsert(repositoryID: repository.id, record) }
@@ -165,9 +166,10 @@ import Testing
             #expect(try await pool.write { try $0.tags.delete(repositoryID: repository.id, digest: record.digest) } == 3)
             #expect(try await pool.read { try $0.tags.count(repositoryID: repository.id) } == 1)
 
-            // Removing the pusher keeps the tag; removing the repository removes its tags.
+            // Removing the pusher keeps the tag and the pusher's name; removing the repository removes its tags.
             try await pool.write { _ = try $0.users.delete(id: alice.id) }
-            #expect(try await pool.read { try $0.tags.find(repositoryID: repository.id, name: "v1")?.pushedBy } == .some(nil))
+            let orphan = try await pool.read { try $0.tags.find(repositoryID: repository.id, name: "v1") }
+            #expect(orphan?.pushedBy == nil && orphan?.pushedByName == "alice")
             try await pool.write { try $0.repositories.update(id: repository.id, description: "the app") }
             #expect(try await pool.read { try $0.repositories.find(name: "team/app")?.description } == "the app")
             #expect(try await pool.read { try $0.repositories.list(namespaceID: repository.namespaceID).map(\.name) } == ["team/app"])

@@ -185,7 +185,8 @@ extension Migration {
     )
 
     /// What the registry's token auth needs: lockout counters on users, expiry on application tokens, and
-    /// refresh tokens (`offline_token` / `access_type=offline`), stored as keyed hashes like application tokens.
+    /// refresh tokens (`offline_token` / `access_type=offline`), stored as keyed hashes like application tokens;
+    /// and the pusher's name on tags, which outlives a deleted user.
     static let tokenAuth = Migration(
         version: 2,
         name: "token auth",
@@ -194,6 +195,7 @@ extension Migration {
             .addColumn(.timestamp("failed_since", null: true), to: "users"),
             .addColumn(.timestamp("locked_until", null: true), to: "users"),
             .addColumn(.timestamp("expires_at", null: true), to: "application_tokens"),
+            .addColumn(.name("pushed_by_name", null: true), to: "tags"),
             .createTable(
                 Table(
                     name: "refresh_tokens",

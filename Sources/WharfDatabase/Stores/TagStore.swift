@@ -12,6 +12,8 @@ public struct Tag: Sendable, Equatable, RowDecodable {
     /// `os/architecture[/variant]` entries, comma-separated (several for an index).
     public var platforms: String
     public var pushedBy: Int64?
+    /// The pusher's name, kept when the user is deleted (``pushedBy`` then becomes nil).
+    public var pushedByName: String?
     public var pushedAt: Date
     public var pulledAt: Date?
 
@@ -25,6 +27,7 @@ public struct Tag: Sendable, Equatable, RowDecodable {
         configDigest = try row.decode("config_digest")
         platforms = try row.decode("platforms")
         pushedBy = try row.decode("pushed_by")
+        pushedByName = try row.decode("pushed_by_name")
         pushedAt = try row.decode("pushed_at")
         pulledAt = try row.decode("pulled_at")
     }
@@ -39,6 +42,7 @@ public struct TagRecord: Sendable {
     public var configDigest: String?
     public var platforms: String
     public var pushedBy: Int64?
+    public var pushedByName: String?
     public var pushedAt: Date
 
     public init(
@@ -49,6 +53,7 @@ public struct TagRecord: Sendable {
         configDigest: String? = nil,
         platforms: String = "",
         pushedBy: Int64? = nil,
+        pushedByName: String? = nil,
         pushedAt: Date = Date()
     ) {
         self.name = name
@@ -58,6 +63,7 @@ public struct TagRecord: Sendable {
         self.configDigest = configDigest
         self.platforms = platforms
         self.pushedBy = pushedBy
+        self.pushedByName = pushedByName
         self.pushedAt = pushedAt
     }
 }
@@ -66,12 +72,14 @@ public struct TagStore: Store {
     let transaction: Transaction
     init(_ transaction: Transaction) { self.transaction = transaction }
 
-    static let columns = "id, repository_id, name, digest, media_type, size, config_digest, platforms, pushed_by, pushed_at, pulled_at"
+    static let columns = "id, repository_id, name, digest, media_type, size, config_digest, platforms, pushed_by, pushed_by_name, pushed_at, pulled_at"
 
     /// Creates the tag or moves it to the new content (a push over an existing tag).
     @discardableResult
     public func upsert(repositoryID: Int64, _ tag: TagRecord) throws -> Tag {
-        let columns = ["repository_id", "name", "digest", "media_type", "size", "config_digest", "platforms", "pushed_by", "pushed_at"]
+        let columns = [
+            "repository_id", "name", "digest", "media_type", "size", "config_digest", "platforms", "pushed_by", "pushed_by_name", "pushed_at",
+        ]
         let sql = transaction.dialect.upsert(
             into: "tags",
             columns: columns,
@@ -83,7 +91,8 @@ public struct TagStore: Store {
             [
                 repositoryID, try Validation.name(tag.name, "tag name"), try Validation.name(tag.digest, "digest"),
                 try Validation.name(tag.mediaType, "media type"), tag.size, try Validation.name(tag.configDigest, "config digest"),
-                try Validation.text(tag.platforms, "platforms"), tag.pushedBy, Date(millisecondsSince1970: tag.pushedAt.millisecondsSince1970),
+                try Validation.text(tag.platforms, "platforms"), tag.pushedBy, try Validation.name(tag.pushedByName, "pusher name"),
+                Date(millisecondsSince1970: tag.pushedAt.millisecondsSince1970),
             ]
         )
         return try find(repositoryID: repositoryID, name: tag.name)!
