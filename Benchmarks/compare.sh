@@ -35,7 +35,12 @@ DIST_PORT=$(free_port)
 WHARF_PORT=$(free_port)
 mkdir -p "$OUT/distribution" "$OUT/wharf"
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# The stored blobs run to gigabytes per run: they go at the end (KEEP_DATA=1 keeps them); JSON and logs stay.
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ "${KEEP_DATA:-0}" = 1 ] || rm -rf "$OUT/distribution" "$OUT/wharf/registry"
+}
 trap cleanup EXIT
 
 wait_ready() {
