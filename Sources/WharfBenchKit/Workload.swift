@@ -133,9 +133,14 @@ public struct WorkloadRunner: Sendable {
         }
         for blob in stored { try await pushBlob(blob, repository: repository) }
         if options.kind == .blobHead { perOperationBytes = 0 }
-        // With credentials, fetch the read and catalogue tokens now, as a client does once per scope: otherwise
+        // With credentials, fetch the read, push and catalogue tokens now, as a client does once per scope: otherwise
         // every worker's first request would fetch one (a bcrypt check each) inside the timed part.
         _ = try await client.send(.GET, "/v2/\(repository)/tags/list", scope: "repository:\(repository):pull")
+        if !pushes.isEmpty {
+            // The push token: start an upload and cancel it.
+            let start = try await client.send(.POST, "/v2/\(repository)/blobs/uploads/", scope: scope(repository))
+            if let location = start.headers.first(name: "Location") { _ = try await client.send(.DELETE, location, scope: scope(repository)) }
+        }
         if options.kind == .catalog { _ = try await client.send(.GET, "/v2/_catalog?n=1", scope: "registry:catalog:*") }
         return Prepared(
             options: options,

@@ -11,6 +11,8 @@ protocol WharfContext: RequestContext {
     var externalBase: String { get set }
     /// Set by ``RegistryAuthorization``: the authenticated caller on `/v2`; nil when auth is off.
     var registryAccess: RegistryAccess? { get set }
+    /// Set by ``RegistryAuthorization``: the parsed `/v2` route, so the registry does not parse it again.
+    var registryRoute: RegistryRoute? { get set }
 }
 
 struct WharfRequestContext: WharfContext, RemoteAddressRequestContext {
@@ -18,6 +20,7 @@ struct WharfRequestContext: WharfContext, RemoteAddressRequestContext {
     let remoteAddress: SocketAddress?
     var externalBase = ""
     var registryAccess: RegistryAccess? = nil
+    var registryRoute: RegistryRoute? = nil
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -102,6 +102,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         guard let route = try? RegistryRoute(path: path) else { return try await next(request, context) }
         let requirement = RegistryRequirement(route: route, method: request.method)
         var context = context
+        context.registryRoute = route
         do {
             let access = try await authorize(request, route: route, requirement: requirement)
             context.registryAccess = access
@@ -138,11 +139,9 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
 
     func authorize(_ request: Request, route: RegistryRoute, requirement: RegistryRequirement) async throws -> RegistryAccess {
         guard let authorization = request.headers[.authorization] else { throw Failure.unauthenticated("authentication required") }
-        let scheme = authorization.prefix { $0 != " " }.lowercased()
-        let credentials = authorization.drop { $0 != " " }.trimmingCharacters(in: .whitespaces)
-        switch scheme {
-        case "bearer":
-            let (claims, subject) = try await verify(credentials, route: route)
+        switch Self.scheme(of: authorization) {
+        case .bearer(let token):
+            let (claims, subject) = try await verify(token, route: route)
             let access = RegistryAccess(caller: Caller(subject: subject, credential: claims.credential), claims: claims, service: service)
             if try await !tokenAllows(claims, requirement) {
                 // Would a new token carry it? Then say so; otherwise the caller simply may not.
@@ -156,13 +155,38 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
                 try await explainDenial(access.caller, requirement)
             }
             return access
-        case "basic":
+        case .basic:
             let caller = try await basicCaller(authorization)
             let access = RegistryAccess(caller: caller, claims: nil, service: service)
             try await explainDenial(caller, requirement)
             return access
-        default:
+        case .other:
             throw Failure.unauthenticated("unsupported authorization scheme")
+        }
+    }
+
+    enum Scheme: Equatable {
+        case bearer(String)
+        case basic
+        case other
+    }
+
+    /// The scheme of an `Authorization` header (case-insensitive) and a Bearer token, read on UTF-8 bytes: this
+    /// runs for every request, and Foundation's trimming of an 800-character token cost more than verifying it.
+    static func scheme(of header: String) -> Scheme {
+        let bytes = header.utf8
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return .other }
+        let name = String(decoding: bytes[..<space], as: UTF8.self).lowercased()
+        switch name {
+        case "bearer":
+            let rest = bytes[bytes.index(after: space)...]
+            guard let start = rest.firstIndex(where: { $0 != UInt8(ascii: " ") }) else { return .other }
+            let end = rest.lastIndex(where: { $0 != UInt8(ascii: " ") })!
+            return .bearer(String(decoding: rest[start...end], as: UTF8.self))
+        case "basic":
+            return .basic
+        default:
+            return .other
         }
     }
 

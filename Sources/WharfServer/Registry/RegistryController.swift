@@ -41,7 +41,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
     func dispatch(_ request: Request, path: String, context: Context) async throws -> Response {
         let route: RegistryRoute
         do {
-            route = try RegistryRoute(path: path)
+            route = try context.registryRoute ?? RegistryRoute(path: path)
         } catch let error as RegistryError where error.code == .tagInvalid && request.method != .put {
             // A reference that cannot be a tag names no manifest: reading or deleting it is a 404.
             throw RegistryError(.manifestUnknown, detail: error.detail)

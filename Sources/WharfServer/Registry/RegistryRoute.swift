@@ -18,7 +18,7 @@ enum RegistryRoute: Equatable {
     init(path: String) throws {
         guard path == "/v2" || path.hasPrefix("/v2/") else { throw RegistryError(.notFound, detail: path) }
         // Nothing legitimate in a registry path is percent-encoded: refusing `%` closes encoded slashes and dots.
-        guard !path.contains("%"), !path.contains("\0"), !path.contains("\\") else {
+        guard !path.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == 0 || $0 == UInt8(ascii: "\\") }) else {
             throw RegistryError(.nameInvalid, detail: "encoded or control characters in path")
         }
         let rest = path.dropFirst(path.hasPrefix("/v2/") ? 4 : 3)
