@@ -8,12 +8,19 @@ import WharfCore
 import WharfStorage
 
 /// The authenticated caller of one `/v2` request, for what the registry decides past the door: which
-/// repositories the catalogue lists, whether a mount may read its source.
-struct RegistryAccess: Sendable {
+/// repositories the catalogue lists, whether a mount may read its source. A class, so the request context that
+/// carries it through the middlewares copies one reference, not the claims and the service.
+final class RegistryAccess: Sendable {
     let caller: Caller
     /// The verified token's claims; nil when the caller sent Basic credentials (access is then computed).
     let claims: TokenClaims?
     let service: TokenService
+
+    init(caller: Caller, claims: TokenClaims?, service: TokenService) {
+        self.caller = caller
+        self.claims = claims
+        self.service = service
+    }
 
     /// Admins and the service account see every repository.
     var isUnrestricted: Bool { caller.subject.kind == .admin || caller.subject.kind == .service }
