@@ -3,8 +3,9 @@ import Foundation
 import Logging
 import Testing
 import WharfAuth
+import WharfCore
 import WharfDatabase
-import WharfServer
+@testable import WharfServer
 
 /// The engines the account tests run on: SQLite always, and MariaDB when `WHARF_TEST_MARIADB_URL` names a server
 /// (`make test` starts one and sets it; the store conformance suite in WharfDatabaseTests covers MariaDB always).
@@ -185,5 +186,48 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
 
         try Data(repeating: 1, count: 5).write(to: URL(fileURLWithPath: path))
         #expect(throws: TLSError.self) { try ServerSecrets.load(dataDirectory: folder) }
+    }
+
+    /// Racing first pushes into a new namespace: docker pushes layers in parallel, and on MariaDB the creating
+    /// transactions are not serialised. One push creates it; the others by the same user go ahead, and a push by
+    /// someone else racing for the same name is denied rather than let into the winner's private namespace.
+    @Test(arguments: AccountBackend.available)
+    func racingFirstPushesCreateOneNamespace(_ backend: AccountBackend) async throws {
+        try await withAccounts(backend) { accounts, pool, folder in
+            var configuration = ServerConfiguration()
+            configuration.dataDirectory = folder
+            _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: Self.logger)
+            let service = try makeTokenService(configuration: configuration, database: pool, passwords: PasswordHasher(cost: 4))
+            let alice = TokenService.subject(try await accounts.createUser(name: "alice", password: "alice-password"))
+            let bob = TokenService.subject(try await accounts.createUser(name: "bob", password: "bob-password"))
+
+            let name = try RepositoryName("fresh/app")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask { try await service.ensureNamespace(for: name, subject: alice) } }
+                try await group.waitForAll()
+            }
+            #expect(try await pool.read { try $0.namespaces.access(name: "fresh", userID: alice.userID)?.role } == .owner)
+
+            let contested = try RepositoryName("contested/app")
+            let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+                for subject in [alice, bob, alice, bob] {
+                    group.addTask {
+                        do {
+                            try await service.ensureNamespace(for: contested, subject: subject)
+                            return (subject.name, true)
+                        } catch {
+                            #expect((error as? RegistryError)?.code == .denied, "\(error)")
+                            return (subject.name, false)
+                        }
+                    }
+                }
+                return await group.reduce(into: [(String, Bool)]()) { $0.append($1) }
+            }
+            let winners = Set(outcomes.filter(\.1).map(\.0))
+            #expect(winners.count == 1, "\(outcomes)")
+            let owner = try #require(winners.first)
+            let ownerID = owner == "alice" ? alice.userID : bob.userID
+            #expect(try await pool.read { try $0.namespaces.access(name: "contested", userID: ownerID)?.role } == .owner)
+        }
     }
 }

@@ -338,6 +338,17 @@ import WharfDatabase
             }
             #expect(try await exchange("other-tool") == .badRequest)
             #expect(try await exchange("docker") == .ok)
+            // A hostile client_id is a 400 with a reason, never a database error.
+            for hostile in ["%01%02", String(repeating: "%F0%9F%98%80", count: 30)] {
+                #expect(try await exchange(hostile) == .badRequest)
+                let get = try await fixture.client.execute(
+                    uri: "/v2/token?service=wharf&offline_token=true&client_id=\(hostile)",
+                    method: .get,
+                    headers: Self.basic("alice", "alice-password")
+                )
+                #expect(get.status == .badRequest)
+                #expect(String(buffer: get.body).contains("client_id must be at most"))
+            }
         }
     }
 }

@@ -155,7 +155,7 @@ public struct UserStore: Store {
         try transaction.execute("UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL WHERE id = ?", [id])
     }
 
-    /// How many enabled admins exist.
+    /// How many admins exist (disabled ones included).
     public func adminCount() throws -> Int {
         try transaction.query("SELECT COUNT(*) AS n FROM users WHERE is_admin = 1").first?.decode("n") ?? 0
     }

@@ -15,6 +15,8 @@ public struct AccountError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let tooManyTokens = Code("tooManyTokens")
         public static let tokenExists = Code("tokenExists")
         public static let unknownToken = Code("unknownToken")
+        /// A token expiry that is already past.
+        public static let expiryInvalid = Code("expiryInvalid")
         public static let unknownTeam = Code("unknownTeam")
         public static let teamExists = Code("teamExists")
         public static let unknownNamespace = Code("unknownNamespace")

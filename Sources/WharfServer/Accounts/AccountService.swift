@@ -116,7 +116,7 @@ public struct AccountService: Sendable {
     /// Creates an application token called `label` for `user` and returns it with the secret, which is shown once:
     /// only its keyed hash is stored.
     public func createToken(user name: String, label: String, expiresAt: Date? = nil) async throws -> (token: ApplicationToken, secret: String) {
-        if let expiresAt, expiresAt <= Date() { throw AccountError(.nameInvalid, "the expiry \(expiresAt.formatted(.iso8601)) is in the past") }
+        if let expiresAt, expiresAt <= Date() { throw AccountError(.expiryInvalid, "the expiry \(expiresAt.formatted(.iso8601)) is in the past") }
         let secret = ApplicationTokenHasher.generate()
         let hash = tokens.hash(secret)
         let token = try await pool.write { transaction in

@@ -47,16 +47,19 @@ struct ExternalURLResolver: Sendable {
     /// `external_url`, or what a trusted proxy forwarded; nil when neither applies.
     func explicitBase(_ request: Request, peer: SocketAddress?) -> String? {
         if let externalURL { return externalURL }
-        guard !trustedProxies.isEmpty, let host = Self.forwarded(request, "X-Forwarded-Host"), let ip = peer?.ipAddress,
+        guard !trustedProxies.isEmpty, let host = Self.forwarded(request, Self.forwardedHost), let ip = peer?.ipAddress,
             trustedProxies.contains(where: { $0.contains(ip) })
         else { return nil }
-        let scheme = Self.forwarded(request, "X-Forwarded-Proto").map { $0.lowercased() == "http" ? "http" : "https" } ?? "https"
+        let scheme = Self.forwarded(request, Self.forwardedProto).map { $0.lowercased() == "http" ? "http" : "https" } ?? "https"
         return "\(scheme)://\(host)"
     }
 
+    static let forwardedHost = HTTPField.Name("X-Forwarded-Host")!
+    static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+
     /// The first value of a forwarded header (a proxy chain appends with commas), when it is a plausible host.
-    static func forwarded(_ request: Request, _ name: String) -> String? {
-        guard let field = HTTPField.Name(name), let value = request.headers[field] else { return nil }
+    static func forwarded(_ request: Request, _ field: HTTPField.Name) -> String? {
+        guard let value = request.headers[field] else { return nil }
         return sanitize(value.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? "")
     }
 

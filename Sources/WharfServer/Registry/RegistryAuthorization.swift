@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import WharfAuth
 import WharfCore
+import WharfDatabase
 import WharfStorage
 
 /// The authenticated caller of one `/v2` request, for what the registry decides past the door: which
@@ -119,11 +120,22 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         } catch let failure as Failure {
             return challenge(failure, request: request, context: context, requirement: requirement)
         } catch let error as RegistryError {
-            var response = OCIErrorResponse.render(error, method: request.method)
-            response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
-            return response
+            return Self.render(error, method: request.method)
+        } catch let error as DatabaseError {
+            // The accounts could not be read (the gate answers 503 too once the pool notices the database is gone).
+            context.logger.warning("authorization failed on the database", metadata: ["error": "\(error)"])
+            return Self.render(
+                RegistryError(.unavailable, detail: "the account database did not answer", headers: [("Retry-After", "5")]),
+                method: request.method
+            )
         }
         return try await next(request, context)
+    }
+
+    static func render(_ error: RegistryError, method: HTTPRequest.Method) -> Response {
+        var response = OCIErrorResponse.render(error, method: method)
+        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
+        return response
     }
 
     /// Requests that begin writing into a repository (and so need its namespace to exist).

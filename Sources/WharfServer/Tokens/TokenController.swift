@@ -59,7 +59,8 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
         let issued = try service.issue(to: caller, service: query.first("service"), access: try await service.grant(scopes, to: caller.subject))
         var response = TokenResponse(issued, scope: nil)
         if query.first("offline_token") == "true", caller.credential?.hasPrefix("refresh:") != true {
-            response.refreshToken = try await service.createRefreshToken(for: caller, clientID: query.first("client_id") ?? "docker")
+            let clientID = try Self.clientID(query.first("client_id").flatMap { $0.isEmpty ? nil : $0 } ?? "docker")
+            response.refreshToken = try await service.createRefreshToken(for: caller, clientID: clientID)
         }
         return Self.json(response)
     }
@@ -67,7 +68,7 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
     /// `POST /v2/token`: the OAuth2 password and refresh-token grants.
     func post(_ request: Request, form: FormParameters) async throws -> Response {
         let grantType = try Self.required(form, "grant_type")
-        let clientID = try Self.required(form, "client_id")
+        let clientID = try Self.clientID(try Self.required(form, "client_id"))
         let caller: Caller
         switch grantType {
         case "password":
@@ -85,6 +86,17 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
             response.refreshToken = try await service.createRefreshToken(for: caller, clientID: clientID)
         }
         return Self.json(response)
+    }
+
+    /// The most bytes of a `client_id` (it labels refresh tokens in `wharf token list`).
+    static var maxClientIDBytes: Int { 100 }
+
+    /// A `client_id` checked before it reaches the database: short, printable.
+    static func clientID(_ value: String) throws(TokenError) -> String {
+        guard value.utf8.count <= maxClientIDBytes, !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw TokenError(.requestInvalid, "client_id must be at most \(maxClientIDBytes) bytes without control characters")
+        }
+        return value
     }
 
     static func required(_ form: FormParameters, _ name: String) throws(TokenError) -> String {

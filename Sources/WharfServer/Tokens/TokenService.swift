@@ -85,7 +85,7 @@ struct TokenService: Sendable {
         let firstAdminSettled = Mutex(false)
         /// "Is this account (and credential) still good, and as what?", by `name|credential`.
         let status = ExpiringCache<String, TokenSubject?>(lifetime: .seconds(1))
-        /// Namespaces known to exist, by name.
+        /// Namespaces a subject was cleared to push into, by `subject|namespace`.
         let namespaces = ExpiringCache<String, Bool>(lifetime: .seconds(5))
     }
 
@@ -195,15 +195,15 @@ struct TokenService: Sendable {
         return Self.subject(admin)
     }
 
-    /// Issues a refresh token to `caller` (a user, never anonymous or the service account) for `clientID`; only
-    /// its keyed hash is stored, and the oldest are revoked past ``refreshTokensPerUser``.
+    /// Issues a refresh token to `caller` (a user, never anonymous or the service account) for `clientID` (checked
+    /// by the controller: short and printable); only its keyed hash is stored, and the oldest are revoked past
+    /// ``refreshTokensPerUser``.
     func createRefreshToken(for caller: Caller, clientID: String) async throws -> String? {
         guard let userID = caller.subject.userID else { return nil }
         let secret = ApplicationTokenHasher.generate()
         let hash = applicationTokens.hash(secret)
-        let client = String(clientID.prefix(100))
         try await pool.write { transaction in
-            try transaction.refreshTokens.create(userID: userID, clientID: client.isEmpty ? "docker" : client, tokenHash: hash)
+            try transaction.refreshTokens.create(userID: userID, clientID: clientID, tokenHash: hash)
             for old in try transaction.refreshTokens.list(userID: userID).dropFirst(Self.refreshTokensPerUser) {
                 try transaction.refreshTokens.delete(id: old.id, userID: userID)
             }
@@ -223,7 +223,7 @@ struct TokenService: Sendable {
         }
         // Bound to the client it was issued to (RFC 6749 §6), as well as to its user.
         guard let (token, user) = found, applicationTokens.matches(secret, storedHash: token.tokenHash), user.enabled,
-            token.clientID == String(clientID.prefix(100))
+            token.clientID == clientID
         else { throw refused }
         recorder.refreshTokenUsed(token.id)
         return Caller(subject: Self.subject(user), credential: "refresh:\(token.id)")
@@ -302,12 +302,16 @@ struct TokenService: Sendable {
 
     /// Makes sure the namespace of `name` exists before `subject` writes into it: a missing one is created,
     /// owned by a new team of the same name with `subject` as owner, when the rules allow it; otherwise the
-    /// push is denied with a reason that names the namespace. Known namespaces are remembered for 5 seconds.
+    /// push is denied with a reason that names the namespace. A namespace that exists (made by someone else since
+    /// the token was issued, or by a push racing this one) takes the push only under its own rules. A subject's
+    /// clearance for a namespace is remembered for 5 seconds.
     func ensureNamespace(for name: RepositoryName, subject: TokenSubject) async throws {
         guard let namespace = Self.namespaceName(of: name) else { return }
-        if state.namespaces.value(for: namespace) == true { return }
-        if try await pool.read({ transaction in try transaction.namespaces.find(name: namespace) }) != nil {
-            state.namespaces.set(true, for: namespace)
+        let key = subject.name + "|" + namespace
+        if state.namespaces.value(for: key) == true { return }
+        let rules = self.rules
+        if try await pool.read({ transaction in try Self.mayPushIfExists(name, subject: subject, rules: rules, in: transaction) }) {
+            state.namespaces.set(true, for: key)
             return
         }
         guard rules.mayCreateNamespace(subject.kind) else {
@@ -317,29 +321,48 @@ struct TokenService: Sendable {
                 : "namespace \(namespace) does not exist and pushing does not create namespaces here; ask an admin to create it"
             throw RegistryError(.denied, detail: reason)
         }
-        try await pool.write { transaction in
-            if try transaction.namespaces.find(name: namespace) != nil { return }
-            if try transaction.teams.find(name: namespace) != nil {
-                throw RegistryError(.denied, detail: "namespace \(namespace) does not exist and a team of that name does; ask its owner to create it")
-            }
-            let team = try transaction.teams.create(name: namespace, description: "Created by \(subject.name)'s first push")
-            if let userID = subject.userID { try transaction.teams.setMember(teamID: team.id, userID: userID, role: .owner) }
-            let created = try transaction.namespaces.create(name: namespace, kind: .team, visibility: .private, teamID: team.id)
-            try transaction.activities.record(
-                NewActivity(
-                    actorID: subject.userID,
-                    actorName: subject.name,
-                    action: "namespace.create",
-                    targetKind: "namespace",
-                    targetID: created.id,
-                    targetName: namespace,
-                    namespaceID: created.id,
-                    details: #"{"reason":"push"}"#
+        do {
+            let created = try await pool.write { transaction -> Bool in
+                if try Self.mayPushIfExists(name, subject: subject, rules: rules, in: transaction) { return false }
+                if try transaction.teams.find(name: namespace) != nil {
+                    throw RegistryError(.denied, detail: "namespace \(namespace) does not exist and a team of that name does; ask its owner to create it")
+                }
+                let team = try transaction.teams.create(name: namespace, description: "Created by \(subject.name)'s first push")
+                if let userID = subject.userID { try transaction.teams.setMember(teamID: team.id, userID: userID, role: .owner) }
+                let created = try transaction.namespaces.create(name: namespace, kind: .team, visibility: .private, teamID: team.id)
+                try transaction.activities.record(
+                    NewActivity(
+                        actorID: subject.userID,
+                        actorName: subject.name,
+                        action: "namespace.create",
+                        targetKind: "namespace",
+                        targetID: created.id,
+                        targetName: namespace,
+                        namespaceID: created.id,
+                        details: #"{"reason":"push"}"#
+                    )
                 )
-            )
+                return true
+            }
+            if created { logger.info("namespace created by a push", metadata: ["namespace": "\(namespace)", "user": "\(subject.name)"]) }
+        } catch let error as DatabaseError where error.code == .conflict {
+            // A push racing this one created it first (MariaDB does not serialise the two transactions as
+            // SQLite does): go ahead under the namespace's rules, as for any existing namespace.
+            guard try await pool.read({ transaction in try Self.mayPushIfExists(name, subject: subject, rules: rules, in: transaction) }) else {
+                throw error
+            }
         }
-        logger.info("namespace created by a push", metadata: ["namespace": "\(namespace)", "user": "\(subject.name)"])
-        state.namespaces.set(true, for: namespace)
+        state.namespaces.set(true, for: key)
+    }
+
+    /// True when the namespace of `name` exists and `subject` may push into it, false when it does not exist;
+    /// throws `DENIED` when it exists and the rules refuse the push.
+    static func mayPushIfExists(_ name: RepositoryName, subject: TokenSubject, rules: PermissionRules, in transaction: Transaction) throws -> Bool {
+        guard let facts = try facts(for: name, subject: subject, in: transaction) else { return false }
+        guard rules.isAllowed(.push, for: subject.kind, on: .namespace(facts)) else {
+            throw RegistryError(.denied, detail: "\(subject.name) may not push \(name.value)")
+        }
+        return true
     }
 
     /// Signs a token for `caller` with `access` for `service` (or ``defaultService``).
