@@ -36,6 +36,12 @@ public struct AuthError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let passwordTooShort = Code("PASSWORD_TOO_SHORT")
         public static let passwordTooLong = Code("PASSWORD_TOO_LONG")
         public static let passwordInvalid = Code("PASSWORD_INVALID")
+
+        // Password checks refused before they run.
+        /// The password-check queue is full: try again shortly (503).
+        public static let passwordChecksBusy = Code("PASSWORD_CHECKS_BUSY")
+        /// This client has too many checks waiting, or too many failed ones lately (429).
+        public static let passwordChecksThrottled = Code("PASSWORD_CHECKS_THROTTLED")
     }
 
     public var code: Code

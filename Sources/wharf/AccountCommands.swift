@@ -56,8 +56,15 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             try await failing {
                 let secret = try password.read()
-                let user = try await withAccounts(options) { try await $0.createUser(name: name, password: secret, isAdmin: admin, isBot: bot) }
+                let (user, adminExists) = try await withAccounts(options) { accounts in
+                    let user = try await accounts.createUser(name: name, password: secret, isAdmin: admin, isBot: bot)
+                    return (user, try await accounts.adminExists())
+                }
                 print("created \(user.isBot ? "bot" : "user") \(user.name)\(user.isAdmin ? " (admin)" : "")")
+                if !adminExists {
+                    // Logging in never makes anyone admin: say how to get the first one.
+                    print("note: no administrator exists yet; make one with `wharf user promote NAME` or `wharf user create NAME --admin`")
+                }
             }
         }
     }

@@ -23,7 +23,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration Wharf knows, in order. The schema version is the last one's number.
-    static let all: [Migration] = [portalSchema, tokenAuth]
+    static let all: [Migration] = [portalSchema, tokenAuth, credentialSources]
 
     /// The portal's records: people and access (users, teams, members, namespaces, tokens, sessions), the
     /// catalogue mirror (repositories, tags), and what the UI shows around it (activities, stars, comments,
@@ -206,6 +206,17 @@ extension Migration {
                     indexes: [.unique("refresh_tokens_hash", "token_hash"), .index("refresh_tokens_user", "user_id")]
                 )
             ),
+        ]
+    )
+
+    /// Refresh tokens remember the credential they were issued from (`app:ID`, `user:ID`), so revoking or
+    /// expiring an application token ends the refresh tokens minted with it.
+    static let credentialSources = Migration(
+        version: 3,
+        name: "refresh token sources",
+        changes: [
+            .addColumn(.name("source", null: true), to: "refresh_tokens"),
+            .createIndex(.index("refresh_tokens_source", "source"), on: "refresh_tokens"),
         ]
     )
 }

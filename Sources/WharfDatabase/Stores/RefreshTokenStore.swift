@@ -9,6 +9,8 @@ public struct RefreshToken: Sendable, Equatable, RowDecodable {
     /// The `client_id` (or `docker` for `GET` requests) it was issued to.
     public var clientID: String
     public var tokenHash: String
+    /// The credential it was issued from (`app:ID`, `user:ID`); nil for tokens from before this was recorded.
+    public var source: String?
     public var createdAt: Date
     public var lastUsedAt: Date?
 
@@ -17,6 +19,7 @@ public struct RefreshToken: Sendable, Equatable, RowDecodable {
         userID = try row.decode("user_id")
         clientID = try row.decode("client_id")
         tokenHash = try row.decode("token_hash")
+        source = try row.decode("source")
         createdAt = try row.decode("created_at")
         lastUsedAt = try row.decode("last_used_at")
     }
@@ -26,15 +29,16 @@ public struct RefreshTokenStore: Store {
     let transaction: Transaction
     init(_ transaction: Transaction) { self.transaction = transaction }
 
-    static let columns = "id, user_id, client_id, token_hash, created_at, last_used_at"
+    static let columns = "id, user_id, client_id, token_hash, source, created_at, last_used_at"
 
     @discardableResult
-    public func create(userID: Int64, clientID: String, tokenHash: String) throws -> RefreshToken {
+    public func create(userID: Int64, clientID: String, tokenHash: String, source: String? = nil) throws -> RefreshToken {
         let binds: [any SQLValueConvertible] = [
-            userID, try Validation.name(clientID, "client id"), try Validation.name(tokenHash, "token hash"), now(),
+            userID, try Validation.name(clientID, "client id"), try Validation.name(tokenHash, "token hash"),
+            try Validation.name(source, "refresh token source"), now(),
         ]
         let id = try unique("a refresh token with this hash") {
-            try transaction.insert("INSERT INTO refresh_tokens (user_id, client_id, token_hash, created_at) VALUES (?, ?, ?, ?)", binds)
+            try transaction.insert("INSERT INTO refresh_tokens (user_id, client_id, token_hash, source, created_at) VALUES (?, ?, ?, ?, ?)", binds)
         }
         return try find(id: id)!
     }
@@ -59,6 +63,12 @@ public struct RefreshTokenStore: Store {
     @discardableResult
     public func delete(id: Int64, userID: Int64) throws -> Bool {
         try changed("DELETE FROM refresh_tokens WHERE id = ? AND user_id = ?", [id, userID])
+    }
+
+    /// Revokes the refresh tokens issued from `source` (an application token being revoked); returns how many.
+    @discardableResult
+    public func deleteAll(source: String) throws -> Int {
+        try transaction.execute("DELETE FROM refresh_tokens WHERE source = ?", [source]).affectedRows
     }
 
     /// Revokes all of a user's refresh tokens (a password change does this); returns how many.

@@ -150,7 +150,18 @@ public struct UserStore: Store {
         return until
     }
 
-    /// Forgets failed logins and any lock (a successful login, or an admin unlocking the account).
+    /// A correct password's last step: forgets failed logins, unless the account is locked at `time`. One
+    /// conditional statement, so a lock set by failures that raced this login is never cleared by it. Returns
+    /// whether the login may go ahead.
+    public func admitLogin(id: Int64, at time: Date = Date()) throws -> Bool {
+        let time = Date(millisecondsSince1970: time.millisecondsSince1970)
+        return try changed(
+            "UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?)",
+            [id, time]
+        )
+    }
+
+    /// Forgets failed logins and any lock (an admin unlocking the account, a new password).
     public func clearFailedLogins(id: Int64) throws {
         try transaction.execute("UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL WHERE id = ?", [id])
     }

@@ -54,6 +54,12 @@ public struct AccountService: Sendable {
         }
     }
 
+    /// Whether any administrator exists (disabled ones count): the CLI tells how to make the first one, since
+    /// logging in never makes anyone admin.
+    public func adminExists() async throws -> Bool {
+        try await pool.read { transaction in try transaction.users.adminCount() > 0 }
+    }
+
     /// Every user, ordered by name.
     public func listUsers() async throws -> [User] {
         try await pool.read { transaction in
@@ -160,6 +166,8 @@ public struct AccountService: Sendable {
                 throw AccountError(.unknownToken, "user \(name) has no token named \(label)")
             }
             try transaction.tokens.delete(id: token.id, userID: user.id)
+            // Refresh tokens minted by logging in with it end with it (their access tokens within a second).
+            try transaction.refreshTokens.deleteAll(source: CredentialID.applicationToken(token.id).description)
         }
     }
 

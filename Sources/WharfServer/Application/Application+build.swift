@@ -46,7 +46,7 @@ func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router
     router.add(middleware: ExternalURLMiddleware(resolver: resolver))
     if let tokens {
         // Before the registry's middleware, which would read /v2/token as a repository.
-        router.add(middleware: TokenController<WharfRequestContext>(service: tokens))
+        router.add(middleware: TokenController<WharfRequestContext>(service: tokens, resolver: resolver))
         router.add(middleware: RegistryAuthorization<WharfRequestContext>(service: tokens, resolver: resolver, blobs: services.blobs))
     }
     router.add(
@@ -122,6 +122,14 @@ func makeTokenService(
         throw ConfigurationError("\(keyPath): \(error.message)")
     }
     let secrets = try ServerSecrets.load(dataDirectory: configuration.dataDirectory)
+    var serviceAccount: ServiceAccount? = nil
+    if let password = configuration.servicePassword {
+        do throws(AuthError) {
+            serviceAccount = try ServiceAccount(name: configuration.serviceAccount, password: password, hasher: passwords)
+        } catch {
+            throw ConfigurationError("auth.service_password: \(error.message)")
+        }
+    }
     return TokenService(
         pool: database,
         passwords: passwords,
@@ -134,7 +142,8 @@ func makeTokenService(
             window: configuration.lockoutWindow,
             duration: configuration.lockoutDuration
         ),
-        serviceAccount: configuration.servicePassword.map { ServiceAccount(name: configuration.serviceAccount, password: $0) },
+        serviceAccount: serviceAccount,
+        failures: FailureLimiter(limit: configuration.failuresPerAddress, window: configuration.failuresWindow),
         logger: logger
     )
 }

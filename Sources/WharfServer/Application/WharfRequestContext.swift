@@ -54,6 +54,18 @@ struct ExternalURLResolver: Sendable {
         return "\(scheme)://\(host)"
     }
 
+    /// The address a request comes from, for per-client limits: the peer's, or, when the peer is a trusted
+    /// proxy, the nearest address in `X-Forwarded-For` that is not itself a trusted proxy (read from the right,
+    /// since a client can write anything on the left). Empty when unknown.
+    func clientAddress(_ request: Request, peer: SocketAddress?) -> String {
+        guard let peerIP = peer?.ipAddress else { return "" }
+        guard trustedProxies.contains(where: { $0.contains(peerIP) }), let chain = request.headers[Self.forwardedFor] else { return peerIP }
+        let hops = chain.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { IPAddressRange.parseAddress($0) != nil }
+        for hop in hops.reversed() where !trustedProxies.contains(where: { $0.contains(hop) }) { return hop }
+        return hops.first ?? peerIP
+    }
+
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let forwardedHost = HTTPField.Name("X-Forwarded-Host")!
     static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
 

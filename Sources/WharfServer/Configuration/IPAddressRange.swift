@@ -55,7 +55,9 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
         let family = bytes.count == 4 ? AF_INET : AF_INET6
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         let text = bytes.withUnsafeBytes { raw in inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) }
-        return (text != nil ? String(cString: buffer) : "?") + "/\(prefix)"
+        let length = buffer.firstIndex(of: 0) ?? buffer.count
+        let address = buffer[..<length].map { UInt8(bitPattern: $0) }
+        return (text != nil ? String(decoding: address, as: UTF8.self) : "?") + "/\(prefix)"
     }
 
     static func parseAddress(_ text: String) -> [UInt8]? {

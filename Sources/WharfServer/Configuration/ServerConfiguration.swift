@@ -36,6 +36,10 @@ public struct ServerConfiguration: Sendable {
     public var lockoutAttempts = 10
     public var lockoutWindow: Duration = .seconds(600)
     public var lockoutDuration: Duration = .seconds(600)
+    /// `auth.failures_per_address` and `auth.failures_window`: failed password checks one client address may
+    /// make per window before it must wait (0: no limit).
+    public var failuresPerAddress = 20
+    public var failuresWindow: Duration = .seconds(60)
     /// The permission rules' switches (`permissions.*`, `auth.anonymous_pull`, `namespaces.create_on_push`).
     public var permissions = PermissionPolicy()
     /// `external_url`: how clients reach Wharf (`https://registry.example.com`), for token realms and `Location`s.
@@ -157,10 +161,14 @@ public struct ConfigurationKey: Sendable {
             key: "auth.service_password",
             flag: nil,
             defaultValue: "",
-            summary: "Password of the service account; the account exists only while this is set (8 characters at least)."
+            summary: "Password of the service account; the account exists only while this is set (16 characters at least, 72 bytes at most)."
         ) {
-            guard $1.isEmpty || $1.utf8.count >= PasswordHasher.minimumLength else {
-                throw ConfigurationError("auth.service_password: must be at least \(PasswordHasher.minimumLength) characters")
+            if !$1.isEmpty {
+                do {
+                    try PasswordHasher.validate($1, minimumLength: ServiceAccount.minimumPasswordLength)
+                } catch let error as AuthError {
+                    throw ConfigurationError("auth.service_password: \(error.message)")
+                }
             }
             $0.servicePassword = $1.isEmpty ? nil : $1
         },
@@ -173,6 +181,18 @@ public struct ConfigurationKey: Sendable {
         },
         .init(key: "auth.lockout_duration", flag: nil, defaultValue: "10m", summary: "How long a locked account refuses password logins.") {
             $0.lockoutDuration = try duration($1, "auth.lockout_duration")
+        },
+        .init(
+            key: "auth.failures_per_address",
+            flag: nil,
+            defaultValue: "20",
+            summary: "Failed password checks one client address may make within `auth.failures_window` before it gets 429 until the oldest leaves the window; 0 turns it off."
+        ) {
+            guard let limit = Int($1), limit >= 0 else { throw ConfigurationError("auth.failures_per_address: expected a number, got \($1)") }
+            $0.failuresPerAddress = limit
+        },
+        .init(key: "auth.failures_window", flag: nil, defaultValue: "1m", summary: "Window in which an address's failed password checks are counted.") {
+            $0.failuresWindow = try duration($1, "auth.failures_window")
         },
         .init(key: "auth.anonymous_pull", flag: nil, defaultValue: "on", summary: "Whether callers without credentials pull from public namespaces.") {
             $0.permissions.anonymousPull = try boolean($1, "auth.anonymous_pull")

@@ -112,7 +112,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         var context = context
         context.registryRoute = route
         do {
-            let access = try await authorize(request, route: route, requirement: requirement)
+            let access = try await authorize(request, route: route, requirement: requirement, context: context)
             context.registryAccess = access
             if case .repository(let name, let actions) = requirement, actions.contains(.push), Self.startsPush(route, request.method) {
                 try await service.ensureNamespace(for: name, subject: access.caller.subject)
@@ -138,6 +138,12 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         return response
     }
 
+    /// The request that turns an upload session into a blob (the final `PUT`).
+    static func commitsUpload(_ route: RegistryRoute, _ method: HTTPRequest.Method) -> Bool {
+        if case .upload = route, method == .put { return true }
+        return false
+    }
+
     /// Requests that begin writing into a repository (and so need its namespace to exist).
     static func startsPush(_ route: RegistryRoute, _ method: HTTPRequest.Method) -> Bool {
         switch (route, method) {
@@ -156,7 +162,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         case denied(String)
     }
 
-    func authorize(_ request: Request, route: RegistryRoute, requirement: RegistryRequirement) async throws -> RegistryAccess {
+    func authorize(_ request: Request, route: RegistryRoute, requirement: RegistryRequirement, context: Context) async throws -> RegistryAccess {
         guard let authorization = request.headers[.authorization] else { throw Failure.unauthenticated("authentication required") }
         switch Self.scheme(of: authorization) {
         case .bearer(let token):
@@ -168,14 +174,17 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
                 try await explainDenial(access.caller, requirement)
                 throw Failure.insufficientScope
             }
-            if Self.startsPush(route, request.method) || request.method == .delete {
-                // A write starts only under today's rules, not under those the token saw: a namespace created
-                // since, or a role taken away, counts now rather than when the token expires.
+            if Self.startsPush(route, request.method) || Self.commitsUpload(route, request.method) || request.method == .delete
+                || service.issuer.isExpired(claims)
+            {
+                // A write starts, and an upload is committed, only under today's rules, not under those the token
+                // saw: a namespace created since, or a role taken away, counts now rather than when the token
+                // expires; and an upload continued with an expired token is checked on every request.
                 try await explainDenial(access.caller, requirement)
             }
             return access
         case .basic:
-            let caller = try await basicCaller(authorization)
+            let caller = try await basicCaller(authorization, client: resolver.clientAddress(request, peer: context.remoteAddress))
             let access = RegistryAccess(caller: caller, claims: nil, service: service)
             try await explainDenial(caller, requirement)
             return access
@@ -279,7 +288,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
 
     /// The caller behind Basic credentials, remembered briefly by a hash of the header; the account's status is
     /// still checked on every request.
-    func basicCaller(_ header: String) async throws -> Caller {
+    func basicCaller(_ header: String, client: String) async throws -> Caller {
         let key = SHA256.hash(data: Data(header.utf8)).map { String(format: "%02x", $0) }.joined()
         if let known = basicLogins.value(for: key) {
             guard let subject = try await service.activeSubject(name: known.subject.name, credential: known.credential) else {
@@ -290,9 +299,15 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         let caller: Caller
         do {
             let (username, password) = try TokenController<Context>.basicCredentials(header)
-            caller = try await service.authenticate(username: username, password: password)
-        } catch is TokenError {
-            throw Failure.unauthenticated("invalid username or password")
+            caller = try await service.authenticate(username: username, password: password, client: client)
+        } catch let error as TokenError {
+            switch error.code {
+            case .tooManyRequests, .unavailable:
+                let code: RegistryError.Code = error.code == .unavailable ? .unavailable : .tooManyRequests
+                throw RegistryError(code, error.message, detail: nil, headers: error.retryAfterSeconds.map { [("Retry-After", String($0))] } ?? [])
+            default:
+                throw Failure.unauthenticated("invalid username or password")
+            }
         }
         basicLogins.set(caller, for: key)
         return caller

@@ -10,12 +10,13 @@ import WharfAuth
 ///
 /// A middleware placed before the registry's, so `/v2/token` is never read as a repository called `token`; every
 /// other path goes on unchanged. Errors are mapped here only (``render(_:method:)``).
-struct TokenController<Context: RequestContext>: RouterMiddleware {
+struct TokenController<Context: WharfContext>: RouterMiddleware {
     static var path: String { "/v2/token" }
     /// The largest `POST` form read.
     static var maxFormSize: Int { 64 * 1024 }
 
     let service: TokenService
+    let resolver: ExternalURLResolver
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.uri.path == Self.path else { return try await next(request, context) }
@@ -23,10 +24,10 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
         do {
             switch request.method {
             case .get, .head:
-                return try await get(request)
+                return try await get(request, client: resolver.clientAddress(request, peer: context.remoteAddress))
             case .post:
                 let body = try await request.collectBody(upTo: Self.maxFormSize)
-                return try await post(request, form: FormParameters(String(buffer: body)))
+                return try await post(request, form: FormParameters(String(buffer: body)), client: resolver.clientAddress(request, peer: context.remoteAddress))
             default:
                 var response = Response(status: .methodNotAllowed)
                 response.headers[.allow] = "GET, POST"
@@ -45,7 +46,7 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
     }
 
     /// `GET /v2/token`: Basic credentials (or none) and the specification's query parameters.
-    func get(_ request: Request) async throws -> Response {
+    func get(_ request: Request, client: String) async throws -> Response {
         let query = FormParameters(request.uri.query ?? "")
         let scopes = try AccessScope.parseAll(query.all("scope"))
         var caller = Caller.anonymous
@@ -54,7 +55,7 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
             if let account = query.first("account"), !account.isEmpty, account != username {
                 throw TokenError(.unauthorized, "the account does not match the credentials")
             }
-            caller = try await service.authenticate(username: username, password: password)
+            caller = try await service.authenticate(username: username, password: password, client: client)
         }
         let issued = try service.issue(to: caller, service: query.first("service"), access: try await service.grant(scopes, to: caller.subject))
         var response = TokenResponse(issued, scope: nil)
@@ -66,13 +67,17 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
     }
 
     /// `POST /v2/token`: the OAuth2 password and refresh-token grants.
-    func post(_ request: Request, form: FormParameters) async throws -> Response {
+    func post(_ request: Request, form: FormParameters, client: String) async throws -> Response {
         let grantType = try Self.required(form, "grant_type")
         let clientID = try Self.clientID(try Self.required(form, "client_id"))
         let caller: Caller
         switch grantType {
         case "password":
-            caller = try await service.authenticate(username: try Self.required(form, "username"), password: try Self.required(form, "password"))
+            caller = try await service.authenticate(
+                username: try Self.required(form, "username"),
+                password: try Self.required(form, "password"),
+                client: client
+            )
         case "refresh_token":
             caller = try await service.exchangeRefreshToken(try Self.required(form, "refresh_token"), clientID: clientID)
         default:
@@ -162,6 +167,7 @@ struct TokenController<Context: RequestContext>: RouterMiddleware {
             ? json(OAuthErrorBody(error: error.code.oauthCode, description: error.message), status: status)
             : json(RegistryErrorBody(errors: [.init(code: error.code.registryCode, message: error.message)]), status: status)
         if error.code == .unauthorized, method != .post { response.headers[.wwwAuthenticate] = #"Basic realm="wharf""# }
+        if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
         return response
     }
 }

@@ -19,15 +19,27 @@ struct TokenError: Error, Sendable, Hashable, CustomStringConvertible {
         static let requestInvalid = Code(registryCode: "REQUEST_INVALID", oauthCode: "invalid_request", status: 400)
         /// A `grant_type` this server does not implement.
         static let unsupportedGrantType = Code(registryCode: "UNSUPPORTED", oauthCode: "unsupported_grant_type", status: 400)
+        /// Too many failed logins from the caller's address, or too many of its logins waiting to be checked.
+        static let tooManyRequests = Code(registryCode: "TOOMANYREQUESTS", oauthCode: "temporarily_unavailable", status: 429)
+        /// Every password-check slot is taken: try again shortly.
+        static let unavailable = Code(registryCode: "UNAVAILABLE", oauthCode: "temporarily_unavailable", status: 503)
     }
 
     var code: Code
     /// One line, safe to show to the client.
     var message: String
+    /// When to ask again (`Retry-After`), for ``Code/tooManyRequests`` and ``Code/unavailable``.
+    var retryAfter: Duration?
 
-    init(_ code: Code, _ message: String) {
+    init(_ code: Code, _ message: String, retryAfter: Duration? = nil) {
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
+    }
+
+    /// Whole seconds for `Retry-After`, at least one.
+    var retryAfterSeconds: Int? {
+        retryAfter.map { max(1, Int($0.components.seconds) + ($0.components.attoseconds > 0 ? 1 : 0)) }
     }
 
     var description: String { "\(code): \(message)" }

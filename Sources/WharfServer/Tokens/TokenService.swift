@@ -31,23 +31,25 @@ struct LockoutPolicy: Sendable {
     var attempts = 10
     var window: Duration = .seconds(600)
     var duration: Duration = .seconds(600)
+    /// The same wrong password from the same client within this time counts once: containerd sends a failed
+    /// login again as a `GET` after its `POST`, and one typo must not count twice.
+    var repeatWindow: Duration = .seconds(60)
 }
 
 /// The service account (Portus's `portus`): configured, not stored; it pulls everything and reads the catalogue.
+/// Its password costs what a user's does to check: a bcrypt hash made once at start-up, so it cannot be guessed
+/// faster than anyone else's (a SHA-256 compare allowed about 1,000 guesses a second).
 struct ServiceAccount: Sendable {
+    /// The shortest service password accepted: it is typed by no person, only pasted into configuration.
+    static let minimumPasswordLength = 16
+
     var name: String
-    /// SHA-256 of the password, compared in constant time.
-    private var passwordDigest: SHA256.Digest
+    let passwordHash: String
 
-    init(name: String, password: String) {
+    /// Hashes `password` now, on the calling thread (start-up only: it takes about 0.25 s at cost 12).
+    init(name: String, password: String, hasher: PasswordHasher) throws(AuthError) {
         self.name = name
-        passwordDigest = SHA256.hash(data: Data(password.utf8))
-    }
-
-    func matches(_ password: String) -> Bool {
-        let given = SHA256.hash(data: Data(password.utf8))
-        // Digest equality in swift-crypto is constant-time.
-        return given == passwordDigest
+        passwordHash = try hasher.hashNow(password, minimumLength: Self.minimumPasswordLength)
     }
 
     var subject: TokenSubject { TokenSubject(name: name, kind: .service, userID: nil) }
@@ -61,7 +63,8 @@ struct ServiceAccount: Sendable {
 /// A repository name without a slash is in the global namespace (not a database row: logged-in users pull, admins
 /// push). A namespace that does not exist is ``PermissionTarget/missingNamespace``.
 struct TokenService: Sendable {
-    /// Setting written once the first admin exists; after it, nobody becomes admin without an admin.
+    /// Setting written once the first admin exists (by `wharf user create --admin`, a promotion, or later the
+    /// portal's first sign-up); registry logins never make anyone admin.
     static let firstAdminSetting = "accounts.first_admin"
     /// Refresh tokens kept per user; older ones are revoked when a new one is issued.
     static let refreshTokensPerUser = 20
@@ -75,18 +78,26 @@ struct TokenService: Sendable {
     let defaultService: String
     var lockout = LockoutPolicy()
     var serviceAccount: ServiceAccount? = nil
+    /// Failed password checks per client address (`auth.failures_per_address` in `auth.failures_window`).
+    let failures: FailureLimiter
     let recorder: UsageRecorder
     let logger: Logger
-    private let state = SharedState()
+    private let state: SharedState
 
     /// Caches shared by copies of the service.
     private final class SharedState: Sendable {
-        /// Whether a first admin exists (never goes back to false).
-        let firstAdminSettled = Mutex(false)
+        /// Failed logins seen lately, by a keyed hash of user, password and client: a repeat is not counted again.
+        let recentFailures: ExpiringCache<String, Bool>
+        /// Keys `recentFailures`, so that no password is kept in memory in a form that can be checked offline.
+        let failureKey = SymmetricKey(size: .bits256)
         /// "Is this account (and credential) still good, and as what?", by `name|credential`.
         let status = ExpiringCache<String, TokenSubject?>(lifetime: .seconds(1))
         /// Namespaces a subject was cleared to push into, by `subject|namespace`.
         let namespaces = ExpiringCache<String, Bool>(lifetime: .seconds(5))
+
+        init(repeatWindow: Duration) {
+            recentFailures = ExpiringCache(lifetime: repeatWindow)
+        }
     }
 
     init(
@@ -98,6 +109,7 @@ struct TokenService: Sendable {
         defaultService: String,
         lockout: LockoutPolicy = LockoutPolicy(),
         serviceAccount: ServiceAccount? = nil,
+        failures: FailureLimiter = FailureLimiter(limit: 20, window: .seconds(60)),
         recorder: UsageRecorder? = nil,
         logger: Logger = Logger(label: "wharf.auth")
     ) {
@@ -109,21 +121,43 @@ struct TokenService: Sendable {
         self.defaultService = defaultService
         self.lockout = lockout
         self.serviceAccount = serviceAccount
+        self.failures = failures
         self.recorder = recorder ?? UsageRecorder(pool: pool, logger: logger)
         self.logger = logger
+        state = SharedState(repeatWindow: lockout.repeatWindow)
     }
 
     // MARK: Credentials
 
-    /// Checks Basic credentials: the service account, an application token of `username` (recognised by its
-    /// shape, looked up by its keyed hash), or the user's bcrypt password. Unknown users, wrong passwords, locked,
-    /// expired and disabled accounts all fail with the same ``TokenError``; an unknown user still costs a bcrypt
-    /// check, so timing does not tell them apart.
-    func authenticate(username: String, password: String) async throws -> Caller {
+    /// Checks Basic credentials from `client` (its address): the service account, an application token of
+    /// `username` (recognised by its shape, looked up by its keyed hash), or the user's bcrypt password. Unknown
+    /// users, wrong passwords, locked, expired and disabled accounts all fail with the same ``TokenError``; an
+    /// unknown user still costs a bcrypt check, so timing does not tell them apart.
+    ///
+    /// An address with too many recent failures is refused before any check (429 with the time to wait), and
+    /// every check waits its client's turn on the password pool, which refuses at once when full.
+    func authenticate(username: String, password: String, client: String = "") async throws -> Caller {
+        if let wait = failures.retryAfter(client: client) {
+            logger.notice("login refused: too many failures from this address", metadata: ["client": "\(client)", "user": "\(username)"])
+            throw TokenError(.tooManyRequests, "too many failed logins from this address; try again later", retryAfter: wait)
+        }
+        do {
+            return try await checkCredentials(username: username, password: password, client: client)
+        } catch let error as TokenError where error.code == .unauthorized {
+            await countFailure(username: username, password: password, client: client)
+            throw error
+        } catch let error as AuthError where error.code == .passwordChecksBusy {
+            throw TokenError(.unavailable, error.message, retryAfter: .seconds(1))
+        } catch let error as AuthError where error.code == .passwordChecksThrottled {
+            throw TokenError(.tooManyRequests, error.message, retryAfter: .seconds(1))
+        }
+    }
+
+    private func checkCredentials(username: String, password: String, client: String) async throws -> Caller {
         let refused = TokenError(.unauthorized, "invalid username or password")
         if let serviceAccount, username == serviceAccount.name {
             // Always local, never a database row: a user of the same name cannot stand in for it.
-            guard serviceAccount.matches(password) else { throw refused }
+            guard try await passwords.verify(password, against: serviceAccount.passwordHash, client: client) else { throw refused }
             return Caller(subject: serviceAccount.subject, credential: nil)
         }
         if ApplicationTokenHasher.isWellFormed(password) {
@@ -132,78 +166,62 @@ struct TokenService: Sendable {
             if let (token, user) = found, user.name == username, applicationTokens.matches(password, storedHash: token.tokenHash) {
                 guard user.enabled, !token.isExpired() else { throw refused }
                 recorder.applicationTokenUsed(token.id)
-                return Caller(subject: try await subjectAfterLogin(user), credential: "app:\(token.id)")
+                return Caller(subject: Self.subject(user), credential: CredentialID.applicationToken(token.id).description)
             }
         }
         let user = try await pool.read { transaction in try transaction.users.find(name: username) }
-        let verified = try await passwords.verify(password, against: user?.passwordHash)
-        guard let user else { throw refused }
-        if user.isLocked() {
-            logger.notice("login refused: account locked", metadata: ["user": "\(user.name)"])
-            throw refused
-        }
-        guard verified else {
-            await recordFailure(user)
-            throw refused
-        }
+        let verified = try await passwords.verify(password, against: user?.passwordHash, client: client)
+        guard let user, verified else { throw refused }
         guard user.enabled else { throw refused }
-        if user.failedLogins > 0 || user.lockedUntil != nil {
-            try await pool.write { transaction in try transaction.users.clearFailedLogins(id: user.id) }
+        // Decided on the row as it is now, not as it was before the bcrypt check: failures counted meanwhile
+        // (a burst sent just before this login) may have locked the account. One conditional statement clears
+        // the failures only while the account is not locked.
+        guard try await pool.write({ transaction in try transaction.users.admitLogin(id: user.id) }) else {
+            logger.notice("login refused: account locked", metadata: ["user": "\(user.name)", "client": "\(client)"])
+            throw refused
         }
         recorder.userLoggedIn(user.id)
-        return Caller(subject: try await subjectAfterLogin(user), credential: "user:\(user.id)")
+        return Caller(subject: Self.subject(user), credential: CredentialID.password(userID: user.id).description)
     }
 
-    private func recordFailure(_ user: User) async {
-        guard lockout.attempts > 0 else { return }
+    /// Counts a refused login against the client's address and, for a known user, the account's lockout; the
+    /// same wrong password from the same client within ``LockoutPolicy/repeatWindow`` counts once.
+    private func countFailure(username: String, password: String, client: String) async {
+        let fingerprint = HMAC<SHA256>.authenticationCode(
+            for: Data((username + "\u{0}" + password + "\u{0}" + client).utf8),
+            using: state.failureKey
+        ).map { String(format: "%02x", $0) }.joined()
+        if state.recentFailures.value(for: fingerprint) != nil { return }
+        state.recentFailures.set(true, for: fingerprint)
+        failures.recordFailure(client: client)
+        guard lockout.attempts > 0, serviceAccount?.name != username else { return }
         let lockout = self.lockout
         do {
-            let locked = try await pool.write { transaction in
-                try transaction.users.recordFailedLogin(id: user.id, window: lockout.window, limit: lockout.attempts, lockFor: lockout.duration)
+            let locked = try await pool.write { transaction -> Date? in
+                guard let user = try transaction.users.find(name: username) else { return nil }
+                return try transaction.users.recordFailedLogin(id: user.id, window: lockout.window, limit: lockout.attempts, lockFor: lockout.duration)
             }
             if let locked {
                 logger.warning(
                     "account locked after failed logins",
-                    metadata: ["user": "\(user.name)", "attempts": "\(lockout.attempts)", "until": "\(locked.formatted(.iso8601))"]
+                    metadata: ["user": "\(username)", "attempts": "\(lockout.attempts)", "until": "\(locked.formatted(.iso8601))", "client": "\(client)"]
                 )
             }
         } catch {
-            logger.warning("could not count a failed login", metadata: ["user": "\(user.name)", "error": "\(error)"])
+            logger.warning("could not count a failed login", metadata: ["user": "\(username)", "error": "\(error)"])
         }
-    }
-
-    /// The subject for a user who just logged in; the first person to log in while no admin has ever existed
-    /// becomes admin (once: a setting records it, and a racing second login loses on its unique key).
-    private func subjectAfterLogin(_ user: User) async throws -> TokenSubject {
-        guard !user.isAdmin, !user.isBot, !state.firstAdminSettled.withLock({ $0 }) else { return Self.subject(user) }
-        let promoted = try await pool.write { transaction -> Bool in
-            if try transaction.settings.value(Self.firstAdminSetting) != nil || transaction.users.adminCount() > 0 { return false }
-            guard try transaction.settings.insert(Self.firstAdminSetting, value: user.name) else { return false }
-            var admin = user
-            admin.isAdmin = true
-            try transaction.users.update(admin)
-            try transaction.activities.record(
-                NewActivity(actorID: user.id, actorName: user.name, action: "user.first_admin", targetKind: "user", targetID: user.id, targetName: user.name)
-            )
-            return true
-        }
-        state.firstAdminSettled.withLock { $0 = true }
-        guard promoted else { return Self.subject(user) }
-        logger.notice("first user to log in is now admin", metadata: ["user": "\(user.name)"])
-        var admin = user
-        admin.isAdmin = true
-        return Self.subject(admin)
     }
 
     /// Issues a refresh token to `caller` (a user, never anonymous or the service account) for `clientID` (checked
-    /// by the controller: short and printable); only its keyed hash is stored, and the oldest are revoked past
-    /// ``refreshTokensPerUser``.
+    /// by the controller: short and printable); only its keyed hash is stored, with the credential it came from
+    /// (so revoking or expiring that credential ends it), and the oldest are revoked past ``refreshTokensPerUser``.
     func createRefreshToken(for caller: Caller, clientID: String) async throws -> String? {
         guard let userID = caller.subject.userID else { return nil }
         let secret = ApplicationTokenHasher.generate()
         let hash = applicationTokens.hash(secret)
+        let source = caller.credential
         try await pool.write { transaction in
-            try transaction.refreshTokens.create(userID: userID, clientID: clientID, tokenHash: hash)
+            try transaction.refreshTokens.create(userID: userID, clientID: clientID, tokenHash: hash, source: source)
             for old in try transaction.refreshTokens.list(userID: userID).dropFirst(Self.refreshTokensPerUser) {
                 try transaction.refreshTokens.delete(id: old.id, userID: userID)
             }
@@ -211,14 +229,16 @@ struct TokenService: Sendable {
         return secret
     }
 
-    /// The caller a refresh token stands for; refused like a wrong password when it is unknown, revoked, or its
-    /// user is disabled.
+    /// The caller a refresh token stands for; refused like a wrong password when it is unknown, revoked, its user
+    /// is disabled, or the credential it was issued from (an application token) is revoked or expired.
     func exchangeRefreshToken(_ secret: String, clientID: String) async throws -> Caller {
         let refused = TokenError(.unauthorized, "invalid refresh token")
         guard ApplicationTokenHasher.isWellFormed(secret) else { throw refused }
         let hash = applicationTokens.hash(secret)
         let found = try await pool.read { transaction -> (RefreshToken, User)? in
-            guard let token = try transaction.refreshTokens.find(hash: hash), let user = try transaction.users.find(id: token.userID) else { return nil }
+            guard let token = try transaction.refreshTokens.find(hash: hash), let user = try transaction.users.find(id: token.userID),
+                try Self.sourceIsValid(token.source, userID: user.id, in: transaction)
+            else { return nil }
             return (token, user)
         }
         // Bound to the client it was issued to (RFC 6749 §6), as well as to its user.
@@ -226,13 +246,27 @@ struct TokenService: Sendable {
             token.clientID == clientID
         else { throw refused }
         recorder.refreshTokenUsed(token.id)
-        return Caller(subject: Self.subject(user), credential: "refresh:\(token.id)")
+        return Caller(subject: Self.subject(user), credential: CredentialID.refreshToken(token.id).description)
+    }
+
+    /// Whether the credential a refresh token was issued from still stands: an application token that exists,
+    /// belongs to the user and has not expired, or the user's password login. Refresh tokens from before sources
+    /// were recorded (nil) stand; a password change revokes those anyway.
+    static func sourceIsValid(_ source: String?, userID: Int64, in transaction: Transaction) throws -> Bool {
+        guard let source else { return true }
+        switch CredentialID(source) {
+        case .password(let id): return id == userID
+        case .applicationToken(let id):
+            guard let token = try transaction.tokens.find(id: id) else { return false }
+            return token.userID == userID && !token.isExpired()
+        case .refreshToken, nil: return false
+        }
     }
 
     /// The account behind a token or a remembered login, when it is still good: it exists and is enabled, and
-    /// the credential it was issued from (application or refresh token) has not been revoked or expired. Also
-    /// gives the account's current kind (an admin demoted since is no longer treated as one). Anonymous callers
-    /// and the service account always are. Answers are remembered for a second.
+    /// the credential it was issued from (application or refresh token, and a refresh token's own source) has not
+    /// been revoked or expired. Also gives the account's current kind (an admin demoted since is no longer treated
+    /// as one). Anonymous callers and the service account always are. Answers are remembered for a second.
     func activeSubject(name: String, credential: String?) async throws -> TokenSubject? {
         if name.isEmpty { return .anonymous }
         if let serviceAccount, name == serviceAccount.name { return credential == nil ? serviceAccount.subject : nil }
@@ -241,16 +275,16 @@ struct TokenService: Sendable {
         let subject = try await pool.read { transaction -> TokenSubject? in
             guard let user = try transaction.users.find(name: name), user.enabled else { return nil }
             if let credential {
-                let parts = credential.split(separator: ":", maxSplits: 1)
-                guard parts.count == 2, let id = Int64(parts[1]) else { return nil }
-                switch parts[0] {
-                case "app":
+                switch CredentialID(credential) {
+                case .applicationToken(let id):
                     guard let token = try transaction.tokens.find(id: id), token.userID == user.id, !token.isExpired() else { return nil }
-                case "refresh":
-                    guard try transaction.refreshTokens.find(id: id)?.userID == user.id else { return nil }
-                case "user":
+                case .refreshToken(let id):
+                    guard let token = try transaction.refreshTokens.find(id: id), token.userID == user.id,
+                        try Self.sourceIsValid(token.source, userID: user.id, in: transaction)
+                    else { return nil }
+                case .password(let id):
                     guard id == user.id else { return nil }
-                default:
+                case nil:
                     return nil
                 }
             }
