@@ -59,7 +59,9 @@ def users(data: Path) -> dict[str, dict]:
 
 def test_user_lifecycle(tmp_path):
     data = tmp_path / "data"
-    assert ok(data, "user", "create", "alice", "--password", "correct horse").strip() == "created user alice"
+    # no admin exists yet: the CLI says how to make one (logging in never does)
+    first = ok(data, "user", "create", "alice", "--password", "correct horse").strip().splitlines()
+    assert first[0] == "created user alice" and "wharf user promote" in first[1], first
     assert ok(data, "user", "create", "root", "--password-stdin", "--admin", stdin="admin password\n").strip() == \
         "created user root (admin)"
     assert ok(data, "user", "create", "ci", "--password", "robot-password", "--bot").strip() == "created bot ci"
@@ -198,8 +200,8 @@ def test_users_created_while_the_server_runs(wharf_factory):
     assert session.get(server.url("/v2/"), headers=bearer, timeout=5).status_code == 200
 
     # Failed logins against the server lock the account; the CLI shows and lifts it.
-    for _ in range(10):  # auth.lockout_attempts, 10 by default
-        assert login("alice", "wrong password") == 401
+    for attempt in range(10):  # auth.lockout_attempts, 10 by default; one wrong password repeated counts once
+        assert login("alice", f"wrong password {attempt}") == 401
     assert login("alice", "correct horse") == 401, "10 failures (auth.lockout_attempts) must lock alice"
     assert users(data)["alice"]["locked"]
     assert ok(data, "user", "unlock", "alice").strip()

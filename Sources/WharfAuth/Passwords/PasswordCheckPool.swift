@@ -38,12 +38,22 @@ public final class PasswordCheckPool: Sendable {
         threads.shutdownGracefully { _ in }
     }
 
-    /// Runs `work` on the pool's threads in `client`'s turn; throws at once when the queue is full.
-    public func run<Result: Sendable>(client: String, _ work: @escaping @Sendable () -> Result) async throws -> Result {
+    /// Runs `work` on the pool's threads in `client`'s turn; throws at once when the queue is full. When its turn
+    /// comes, `admit` may still refuse it (an address that has failed too often while its checks waited), so a
+    /// queue filled by a flood drains without running bcrypt for it.
+    public func run<Result: Sendable>(
+        client: String,
+        admit: (@Sendable () -> AuthError?)? = nil,
+        _ work: @escaping @Sendable () -> Result
+    ) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             let job = Job { active in
                 if active {
-                    continuation.resume(returning: work())
+                    if let refusal = admit?() {
+                        continuation.resume(throwing: refusal)
+                    } else {
+                        continuation.resume(returning: work())
+                    }
                 } else {
                     continuation.resume(throwing: AuthError(.passwordChecksBusy, "the password checks are shutting down"))
                 }

@@ -51,12 +51,18 @@ public struct PasswordHasher: Sendable {
     /// Whether `password` matches `hash`, checked in `client`'s turn (its address; see ``PasswordCheckPool``).
     /// With `hash` nil (no such account) it spends the time of a check and answers false, so "no such user"
     /// cannot be told from "wrong password" by timing. A malformed hash or a password with NUL never matches.
-    public func verify(_ password: String, against hash: String?, client: String = "") async throws -> Bool {
+    /// `admit` is asked when the check's turn comes (see ``PasswordCheckPool/run(client:admit:_:)``).
+    public func verify(
+        _ password: String,
+        against hash: String?,
+        client: String = "",
+        admit: (@Sendable () -> AuthError?)? = nil
+    ) async throws -> Bool {
         let cost = self.cost
         guard let hash, !password.utf8.contains(0) else {
-            _ = try await pool.run(client: client) { Bcrypt.hash(password, cost: cost) }
+            _ = try await pool.run(client: client, admit: admit) { Bcrypt.hash(password, cost: cost) }
             return false
         }
-        return try await pool.run(client: client) { Bcrypt.verify(password, hash: hash) }
+        return try await pool.run(client: client, admit: admit) { Bcrypt.verify(password, hash: hash) }
     }
 }

@@ -149,15 +149,21 @@ struct TokenService: Sendable {
         } catch let error as AuthError where error.code == .passwordChecksBusy {
             throw TokenError(.unavailable, error.message, retryAfter: .seconds(1))
         } catch let error as AuthError where error.code == .passwordChecksThrottled {
-            throw TokenError(.tooManyRequests, error.message, retryAfter: .seconds(1))
+            throw TokenError(.tooManyRequests, error.message, retryAfter: failures.retryAfter(client: client) ?? .seconds(1))
         }
     }
 
     private func checkCredentials(username: String, password: String, client: String) async throws -> Caller {
         let refused = TokenError(.unauthorized, "invalid username or password")
+        // Asked again when the check's turn comes: failures counted while it waited may have used up the address.
+        let failures = self.failures
+        let admit: @Sendable () -> AuthError? = {
+            failures.retryAfter(client: client) == nil
+                ? nil : AuthError(.passwordChecksThrottled, "too many failed logins from this address; try again later")
+        }
         if let serviceAccount, username == serviceAccount.name {
             // Always local, never a database row: a user of the same name cannot stand in for it.
-            guard try await passwords.verify(password, against: serviceAccount.passwordHash, client: client) else { throw refused }
+            guard try await passwords.verify(password, against: serviceAccount.passwordHash, client: client, admit: admit) else { throw refused }
             return Caller(subject: serviceAccount.subject, credential: nil)
         }
         if ApplicationTokenHasher.isWellFormed(password) {
@@ -170,7 +176,7 @@ struct TokenService: Sendable {
             }
         }
         let user = try await pool.read { transaction in try transaction.users.find(name: username) }
-        let verified = try await passwords.verify(password, against: user?.passwordHash, client: client)
+        let verified = try await passwords.verify(password, against: user?.passwordHash, client: client, admit: admit)
         guard let user, verified else { throw refused }
         guard user.enabled else { throw refused }
         // Decided on the row as it is now, not as it was before the bcrypt check: failures counted meanwhile
