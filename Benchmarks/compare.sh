@@ -6,6 +6,7 @@
 #   WHARF_FSYNC=off Benchmarks/compare.sh # Wharf without fsync (distribution never fsyncs)
 #   AUTH=on Benchmarks/compare.sh         # a third column: Wharf with its token auth
 #   AUTH=on DIST_AUTH=on Benchmarks/compare.sh   # distribution behind Wharf's token server too
+#   AUTH=on BASELINE_BIN=/path/to/older/wharf Benchmarks/compare.sh   # an older Wharf with auth as a 4th column
 #
 # The registries serve plain HTTP on loopback from folders on the same filesystem. Each workload runs against
 # distribution, then Wharf (open, `--auth off`), then with AUTH=on Wharf with token auth (user `bench`, its
@@ -14,6 +15,8 @@
 # against distribution and, with AUTH=on, the cost of auth (Wharf with auth / open Wharf), all from one run.
 # DIST_AUTH=on configures distribution as Portus set it up: `auth: token` with the authenticating Wharf's
 # /v2/token as realm and its certificate as rootcertbundle, so it verifies the same RS256 tokens.
+# BASELINE_BIN adds an older build of Wharf (with token auth, like the third column) measured in the same run, to
+# show a change did not make a workload slower (the table gains "Wharf + auth / baseline").
 # JSON per run and the logs stay in $OUT; the stored blobs are removed at the end (KEEP_DATA=1 keeps them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +25,9 @@ ROUNDS="${ROUNDS:-2}"
 WHARF_FSYNC="${WHARF_FSYNC:-on}"
 AUTH="${AUTH:-off}"
 DIST_AUTH="${DIST_AUTH:-off}"
+BASELINE_BIN="${BASELINE_BIN:-}"
 [ "$DIST_AUTH" = on ] && AUTH=on
+[ -n "$BASELINE_BIN" ] && AUTH=on
 OUT="${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/wharf-compare.XXXXXX")}"
 # workload:size:concurrency:count
 DEFAULT_WORKLOADS="push:64MiB:4:16 pull:64MiB:4:32 push:1MiB:8:256 push:4KiB:16:1600 push-chunked:10MiB:4:24 manifest-get:0:16:6000 blob-head:1KiB:16:6000 mixed:10MiB:4:64 catalog:0:4:1000"
@@ -40,7 +45,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ "${KEEP_DATA:-0}" = 1 ] || rm -rf "$OUT/distribution" "$OUT"/wharf*/registry
+  [ "${KEEP_DATA:-0}" = 1 ] || rm -rf "$OUT/distribution" "$OUT"/wharf*/registry "$OUT"/baseline/registry
 }
 trap cleanup EXIT
 
@@ -55,12 +60,12 @@ wait_ready() {
   exit 1
 }
 
-# start_wharf NAME AUTH(on|off): Wharf with its own data folder; prints nothing, sets PORT_<NAME>.
+# start_wharf NAME AUTH(on|off) [BINARY]: Wharf with its own data folder; prints nothing, sets PORT_<NAME>.
 start_wharf() {
-  local name=$1 auth=$2 port
+  local name=$1 auth=$2 binary=${3:-$BIN/wharf} port
   port=$(free_port)
   mkdir -p "$OUT/$name"
-  WHARF_STORAGE_FSYNC="$WHARF_FSYNC" WHARF_LOG_LEVEL=warning "$BIN/wharf" serve --data "$OUT/$name" \
+  WHARF_STORAGE_FSYNC="$WHARF_FSYNC" WHARF_LOG_LEVEL=warning "$binary" serve --data "$OUT/$name" \
     --listen "127.0.0.1:$port" --tls off --auth "$auth" >"$OUT/$name.log" 2>&1 &
   pids+=($!)
   wait_ready "$port"
@@ -72,11 +77,17 @@ start_wharf wharf off
 BENCH_PASSWORD=""
 if [ "$AUTH" = on ]; then
   BENCH_PASSWORD="bench-password-$RANDOM$RANDOM"
-  # An admin exists, so `bench` stays a plain user (the first login would otherwise make it admin).
+  # An admin exists, so `bench` stays a plain user (older builds made the first user to log in an admin).
   printf '%s\n' "$BENCH_PASSWORD" | "$BIN/wharf" user create bench-admin --admin --password-stdin --data "$OUT/wharfauth" >/dev/null
   printf '%s\n' "$BENCH_PASSWORD" | "$BIN/wharf" user create bench --password-stdin --data "$OUT/wharfauth" >/dev/null
   start_wharf wharfauth on
   TARGETS+=(wharfauth)
+  if [ -n "$BASELINE_BIN" ]; then
+    printf '%s\n' "$BENCH_PASSWORD" | "$BASELINE_BIN" user create bench-admin --admin --password-stdin --data "$OUT/baseline" >/dev/null
+    printf '%s\n' "$BENCH_PASSWORD" | "$BASELINE_BIN" user create bench --password-stdin --data "$OUT/baseline" >/dev/null
+    start_wharf baseline on "$BASELINE_BIN"
+    TARGETS+=(baseline)
+  fi
 fi
 
 DIST_PORT=$(free_port)
@@ -117,7 +128,7 @@ for round in $(seq 1 "$ROUNDS"); do
     for target in "${TARGETS[@]}"; do
       port_var="PORT_$target"
       credentials=()
-      if [ "$target" = wharfauth ] || { [ "$target" = distribution ] && [ "$DIST_AUTH" = on ]; }; then
+      if [ "$target" = wharfauth ] || [ "$target" = baseline ] || { [ "$target" = distribution ] && [ "$DIST_AUTH" = on ]; }; then
         credentials=(--user bench --password "$BENCH_PASSWORD")
       fi
       "$BIN/wharf-bench" --url "http://127.0.0.1:${!port_var}" --workload "$workload" --chunk 1MiB \
@@ -142,10 +153,12 @@ for path in glob.glob(os.path.join(out, "*.json")):
             best[(target,) + key] = r
 def size(n):
     return f"{n >> 20} MiB" if n >= 1 << 20 else (f"{n >> 10} KiB" if n >= 1024 and n % 1024 == 0 else "-")
-names = {"distribution": "distribution", "wharf": "Wharf", "wharfauth": "Wharf + auth"}
+names = {"distribution": "distribution", "wharf": "Wharf", "wharfauth": "Wharf + auth", "baseline": "baseline + auth"}
 header = ["workload", "size", "concurrency"] + [names[t] for t in targets] + ["Wharf / distribution"]
 if "wharfauth" in targets:
     header += ["Wharf + auth / distribution", "auth cost (Wharf + auth / Wharf)"]
+if "baseline" in targets:
+    header += ["Wharf + auth / baseline + auth"]
 header += ["Wharf p99 ms (distribution)"]
 print()
 print("| " + " | ".join(header) + " |")
@@ -164,6 +177,8 @@ for key in keys:
     if "wharfauth" in targets:
         cells.append(f"{value['wharfauth'] / value['distribution']:.2f}x")
         cells.append(f"{value['wharfauth'] / value['wharf']:.2f}x")
+    if "baseline" in targets:
+        cells.append(f"{value['wharfauth'] / value['baseline']:.2f}x")
     cells.append(f"{rows['wharf']['p99Milliseconds']:.1f} ({rows['distribution']['p99Milliseconds']:.1f})")
     print("| " + " | ".join(cells) + " |")
 PY
