@@ -18,6 +18,8 @@ public struct WharfServices: Sendable {
     public let blobs: BlobStore
     public let manifests: ManifestIndex
     public let purger: UploadPurger
+    /// Open upload sessions per account (`uploads.max_open_per_account`), shared by the registry and the purger.
+    public let uploadQuota: UploadQuota
     /// Connects lazily: nothing touches the database until the first statement.
     public let database: DatabasePool
 
@@ -27,11 +29,13 @@ public struct WharfServices: Sendable {
         driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
         blobs = BlobStore(driver: driver)
         manifests = ManifestIndex(driver: driver)
+        uploadQuota = UploadQuota(limit: configuration.uploadMaxOpenPerAccount, maxAge: configuration.uploadPurgeAfter)
         purger = UploadPurger(
             blobs: blobs,
             maxAge: configuration.uploadPurgeAfter,
             interval: configuration.uploadPurgeInterval,
-            logger: logger
+            logger: logger,
+            quota: uploadQuota
         )
     }
 }
@@ -53,7 +57,9 @@ func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router
         middleware: RegistryController<WharfRequestContext>(
             blobs: services.blobs,
             manifests: services.manifests,
-            walker: RepositoryWalker(driver: services.driver)
+            walker: RepositoryWalker(driver: services.driver),
+            quota: services.uploadQuota,
+            maxBlobSize: configuration.uploadMaxBlobSize
         )
     )
     router.get("/health") { _, _ in "ok" }
