@@ -72,6 +72,7 @@ func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router
 public func buildApplication(configuration: ServerConfiguration, logger: Logger) throws -> some ApplicationProtocol {
     let (host, port) = try configuration.listenAddress()
     try prepareDataDirectory(configuration)
+    for warning in DataFolderPermissions.warnings(for: configuration) { logger.warning("\(warning)") }
     let services = WharfServices(configuration: configuration, logger: logger)
     // The key signs tokens too, so the pair is made (or checked) even when TLS is terminated by a proxy.
     let info = try CertificateBootstrap.ensure(
@@ -145,9 +146,11 @@ func makeTokenService(
     )
 }
 
-/// Creates the data folder and the storage root, and proves they are writable before serving anything.
+/// Creates the data folder (0700: it holds secrets) and the storage root, and proves they are writable before
+/// serving anything.
 func prepareDataDirectory(_ configuration: ServerConfiguration) throws {
     let fileManager = FileManager.default
+    try DataFolderPermissions.createPrivateFolder(configuration.dataDirectory)
     do {
         try fileManager.createDirectory(atPath: configuration.registryDirectory, withIntermediateDirectories: true)
     } catch {
