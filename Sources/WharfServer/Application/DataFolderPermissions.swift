@@ -47,7 +47,8 @@ enum DataFolderPermissions {
             for path in [database, database + "-wal", database + "-shm"] {
                 guard let mode = permissionBits(path), mode & 0o077 != 0 else { continue }
                 warnings.append(
-                    "database file \(path) is readable by group or other users (mode \(String(mode, radix: 8))) and holds password and token hashes; fix: chmod 600 \(path)"
+                    "database file \(path) is readable by group or other users (mode \(String(mode, radix: 8))) and holds password "
+                        + "and token hashes; fix: chmod 600 \(path)"
                 )
             }
         }
