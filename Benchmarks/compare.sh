@@ -64,7 +64,8 @@ wait_ready() {
 start_wharf() {
   local name=$1 auth=$2 binary=${3:-$BIN/wharf} port
   port=$(free_port)
-  mkdir -p "$OUT/$name"
+  # 0700 like the data folder Wharf creates itself (an open one is reported at start-up).
+  mkdir -p -m 700 "$OUT/$name"
   WHARF_STORAGE_FSYNC="$WHARF_FSYNC" WHARF_LOG_LEVEL=warning "$binary" serve --data "$OUT/$name" \
     --listen "127.0.0.1:$port" --tls off --auth "$auth" >"$OUT/$name.log" 2>&1 &
   pids+=($!)

@@ -9,12 +9,16 @@ import WharfCore
 @testable import WharfServer
 
 /// A Wharf router on a fresh temporary data folder, removed afterwards.
-func withRegistry(_ test: @Sendable (any TestClientProtocol, String) async throws -> Void) async throws {
+func withRegistry(
+    configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ test: @Sendable (any TestClientProtocol, String) async throws -> Void
+) async throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-test-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: folder) }
     var configuration = ServerConfiguration()
     configuration.dataDirectory = folder
     configuration.storageFsync = false
+    configure(&configuration)
     try prepareDataDirectory(configuration)
     let services = WharfServices(configuration: configuration, logger: Logger(label: "test"))
     let app = Application(router: buildRouter(services: services))

@@ -34,6 +34,7 @@ public struct ServerSecrets: Sendable {
     public static func load(dataDirectory: String) throws -> ServerSecrets {
         let path = CertificateBootstrap.joinPath(dataDirectory, fileName)
         if !CertificateBootstrap.entryExists(path) {
+            try DataFolderPermissions.createPrivateFolder(dataDirectory)
             try CertificateBootstrap.makeDirectory(dataDirectory)
             var bytes = [UInt8](repeating: 0, count: byteCount)
             var generator = SystemRandomNumberGenerator()

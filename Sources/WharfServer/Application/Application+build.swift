@@ -18,6 +18,8 @@ public struct WharfServices: Sendable {
     public let blobs: BlobStore
     public let manifests: ManifestIndex
     public let purger: UploadPurger
+    /// Open upload sessions per account (`uploads.max_open_per_account`), shared by the registry and the purger.
+    public let uploadQuota: UploadQuota
     /// Connects lazily: nothing touches the database until the first statement.
     public let database: DatabasePool
 
@@ -27,11 +29,13 @@ public struct WharfServices: Sendable {
         driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
         blobs = BlobStore(driver: driver)
         manifests = ManifestIndex(driver: driver)
+        uploadQuota = UploadQuota(limit: configuration.uploadMaxOpenPerAccount, maxAge: configuration.uploadPurgeAfter)
         purger = UploadPurger(
             blobs: blobs,
             maxAge: configuration.uploadPurgeAfter,
             interval: configuration.uploadPurgeInterval,
-            logger: logger
+            logger: logger,
+            quota: uploadQuota
         )
     }
 }
@@ -53,7 +57,9 @@ func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router
         middleware: RegistryController<WharfRequestContext>(
             blobs: services.blobs,
             manifests: services.manifests,
-            walker: RepositoryWalker(driver: services.driver)
+            walker: RepositoryWalker(driver: services.driver),
+            quota: services.uploadQuota,
+            maxBlobSize: configuration.uploadMaxBlobSize
         )
     )
     router.get("/health") { _, _ in "ok" }
@@ -66,6 +72,7 @@ func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router
 public func buildApplication(configuration: ServerConfiguration, logger: Logger) throws -> some ApplicationProtocol {
     let (host, port) = try configuration.listenAddress()
     try prepareDataDirectory(configuration)
+    for warning in DataFolderPermissions.warnings(for: configuration) { logger.warning("\(warning)") }
     let services = WharfServices(configuration: configuration, logger: logger)
     // The key signs tokens too, so the pair is made (or checked) even when TLS is terminated by a proxy.
     let info = try CertificateBootstrap.ensure(
@@ -148,9 +155,11 @@ func makeTokenService(
     )
 }
 
-/// Creates the data folder and the storage root, and proves they are writable before serving anything.
+/// Creates the data folder (0700: it holds secrets) and the storage root, and proves they are writable before
+/// serving anything.
 func prepareDataDirectory(_ configuration: ServerConfiguration) throws {
     let fileManager = FileManager.default
+    try DataFolderPermissions.createPrivateFolder(configuration.dataDirectory)
     do {
         try fileManager.createDirectory(atPath: configuration.registryDirectory, withIntermediateDirectories: true)
     } catch {

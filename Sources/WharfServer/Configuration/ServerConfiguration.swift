@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     public var externalHostname: String? = nil
     public var uploadPurgeAfter: Duration = .seconds(24 * 3600)
     public var uploadPurgeInterval: Duration = .seconds(3600)
+    /// `uploads.max_open_per_account`: open upload sessions per account (per client address without auth); 0: no limit.
+    public var uploadMaxOpenPerAccount = 100
+    /// `uploads.max_blob_size`: the largest blob a push may upload, in bytes; nil: no limit.
+    public var uploadMaxBlobSize: Int64? = nil
     public var storageFsync = true
     public var logLevel = "info"
     /// `database.url`; nil for the default, `wharf.sqlite` in the data folder.
@@ -117,6 +121,27 @@ public struct ConfigurationKey: Sendable {
         },
         .init(key: "uploads.purge_interval", flag: nil, defaultValue: "1h", summary: "How often abandoned uploads are looked for.") {
             $0.uploadPurgeInterval = try duration($1, "uploads.purge_interval")
+        },
+        .init(
+            key: "uploads.max_open_per_account",
+            flag: nil,
+            defaultValue: "100",
+            summary: "Upload sessions one account (one client address without auth) may have open at once; "
+                + "beyond it starting an upload answers 429 `TOOMANYREQUESTS`. 0: no limit."
+        ) {
+            guard let count = Int($1), count >= 0 else {
+                throw ConfigurationError("uploads.max_open_per_account: expected a number (0 for no limit), got \($1)")
+            }
+            $0.uploadMaxOpenPerAccount = count
+        },
+        .init(
+            key: "uploads.max_blob_size",
+            flag: nil,
+            defaultValue: "",
+            summary: "Largest blob a push may upload (`1073741824`, `512MiB`, `10GiB`, `1GB`); larger uploads answer 413 `SIZE_INVALID`. "
+                + "Empty or 0: no limit."
+        ) {
+            $0.uploadMaxBlobSize = try byteSize($1, "uploads.max_blob_size")
         },
         .init(key: "storage.fsync", flag: nil, defaultValue: "on", summary: "Flush blob data and links to disk before acknowledging a push.") {
             $0.storageFsync = try boolean($1, "storage.fsync")
@@ -327,6 +352,27 @@ public struct ConfigurationKey: Sendable {
         case "off", "false", "no", "0": return false
         default: throw ConfigurationError("\(key): expected on or off, got \(value)")
         }
+    }
+
+    /// A number of bytes with an optional unit: `B`, decimal `KB` `MB` `GB` `TB` (powers of 1000) or binary `KiB`
+    /// `MiB` `GiB` `TiB` (powers of 1024), case-insensitive, as in `512MiB` or `1GB`. Empty or 0: nil (no limit).
+    public static func parseByteSize(_ value: String) throws -> Int64? { try byteSize(value, "size") }
+
+    static func byteSize(_ value: String, _ key: String) throws -> Int64? {
+        let fail = ConfigurationError("\(key): expected a number of bytes or a size like 512MiB, 10GiB, 1GB, got \(value)")
+        let text = value.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { return nil }
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        let unit = text.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let multipliers: [String: Int64] = [
+            "": 1, "b": 1,
+            "kb": 1_000, "mb": 1_000_000, "gb": 1_000_000_000, "tb": 1_000_000_000_000,
+            "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+        ]
+        guard !digits.isEmpty, let number = Int64(digits), let multiplier = multipliers[unit] else { throw fail }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { throw fail }
+        return bytes == 0 ? nil : bytes
     }
 
     /// `90s`, `15m`, `24h`, `7d`, or a number of seconds (for the CLI's options).

@@ -15,6 +15,10 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
     let blobs: BlobStore
     let manifests: ManifestIndex
     let walker: RepositoryWalker
+    /// Open upload sessions per account (`uploads.max_open_per_account`).
+    let quota: UploadQuota
+    /// `uploads.max_blob_size`: the largest blob an upload may reach; nil for no limit.
+    let maxBlobSize: Int64?
 
     /// Blob bodies are streamed in chunks of this size (2 MiB measured 1.2x faster than 512 KiB on 64 MiB pulls;
     /// one buffer per download, reused while the client keeps up).
@@ -75,6 +79,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
             return try await finishUpload(request, name, id)
         case (.upload(let name, let id), .delete):
             try await blobs.cancel(id, in: name)
+            quota.close(id)
             return Response(status: .noContent)
         case (.referrers(let name, let digest), .get):
             return try await referrers(request, name, digest)
@@ -267,18 +272,13 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
                 return blobCreated(name, digest)
             }
         }
-        var session = try await blobs.startUpload(in: name)
+        try checkSize(declaredLength(request), after: 0)
         if let digestText = query["digest"] {
-            let digest: OCIDigest
+            // A monolithic upload finishes (or fails) within this request, so its session never counts against the quota.
+            let digest = try OCIDigest(parsing: digestText)
+            var session = try await blobs.checkOut(try await blobs.startUpload(in: name).id, in: name)
             do {
-                digest = try OCIDigest(parsing: digestText)
-            } catch {
-                try? await blobs.cancel(session.id, in: name)
-                throw error
-            }
-            session = try await blobs.checkOut(session.id, in: name)
-            do {
-                try await blobs.append(request.body, to: &session, limit: declaredLength(request))
+                try await blobs.append(request.body, to: &session, limit: declaredLength(request), maxSize: maxBlobSize)
                 try checkComplete(session, start: 0, request: request, range: nil)
             } catch {
                 await blobs.checkIn(session)
@@ -288,17 +288,55 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
             _ = try await blobs.commit(session, expected: digest)
             return blobCreated(name, digest)
         }
+        let id = UploadID.random()
+        try quota.open(id, account: Self.uploadAccount(context))
+        var session: UploadSession
+        do {
+            session = try await blobs.startUpload(in: name, id: id)
+        } catch {
+            quota.close(id)
+            throw error
+        }
         // A body sent with the POST (known length, or streamed without one) is the upload's first chunk.
         if declaredLength(request).map({ $0 > 0 }) ?? true {
             session = try await blobs.checkOut(session.id, in: name)
             do {
-                try await blobs.append(request.body, to: &session, limit: declaredLength(request))
+                try await blobs.append(request.body, to: &session, limit: declaredLength(request), maxSize: maxBlobSize)
             } catch {
-                throw await blobs.checkIn(session, after: error)
+                throw await checkIn(session, after: error)
             }
             await blobs.checkIn(session)
         }
         return uploadResponse(.accepted, session)
+    }
+
+    /// Whose quota an upload session counts against: the authenticated account, or the client's address when auth
+    /// is off or the caller is anonymous.
+    static func uploadAccount(_ context: Context) -> String {
+        if let subject = context.registryAccess?.caller.subject, !subject.name.isEmpty {
+            return "account:" + subject.name
+        }
+        return "address:" + (context.remoteAddress?.ipAddress ?? "unknown")
+    }
+
+    /// Refuses, before any byte is read, an upload whose declared size would pass `uploads.max_blob_size`.
+    /// - Parameters:
+    ///   - length: the bytes this request declares (nil: unknown; checked while streaming instead).
+    ///   - offset: the bytes the upload already holds.
+    func checkSize(_ length: Int64?, after offset: Int64) throws {
+        guard let maxBlobSize, let length else { return }
+        if length > maxBlobSize - offset { throw BlobStore.tooLarge(maxBlobSize) }
+    }
+
+    /// Gives a session back after a failed write and returns the error to report. A blob over
+    /// `uploads.max_blob_size` can never be committed, so its session ends with the 413 (nothing of it stays).
+    func checkIn(_ session: UploadSession, after error: any Error) async -> any Error {
+        let reported = await blobs.checkIn(session, after: error)
+        if let failure = error as? RegistryError, failure.code == .tooLarge {
+            try? await blobs.cancel(session.id, in: session.repository)
+            quota.close(session.id)
+        }
+        return reported
     }
 
     func patchUpload(_ request: Request, _ name: RepositoryName, _ id: UploadID) async throws -> Response {
@@ -307,10 +345,12 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
         let start = session.offset
         do {
             try checkRange(range, session: session, request: request)
-            try await blobs.append(request.body, to: &session, limit: range.map { $0.upperBound - $0.lowerBound + 1 } ?? declaredLength(request))
+            let length = range.map { $0.upperBound - $0.lowerBound + 1 } ?? declaredLength(request)
+            try checkSize(length, after: start)
+            try await blobs.append(request.body, to: &session, limit: length, maxSize: maxBlobSize)
             try checkComplete(session, start: start, request: request, range: range)
         } catch {
-            throw await blobs.checkIn(session, after: error)
+            throw await checkIn(session, after: error)
         }
         // A DELETE may have cancelled the upload while this chunk was being written.
         guard await blobs.checkIn(session) else { throw RegistryError(.blobUploadUnknown, detail: id.value) }
@@ -327,12 +367,23 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
         let start = session.offset
         do {
             try checkRange(range, session: session, request: request)
-            try await blobs.append(request.body, to: &session, limit: range.map { $0.upperBound - $0.lowerBound + 1 } ?? declaredLength(request))
+            let length = range.map { $0.upperBound - $0.lowerBound + 1 } ?? declaredLength(request)
+            // `after: 0` as well: a session from before the limit was lowered may already hold more.
+            try checkSize(start, after: 0)
+            try checkSize(length, after: start)
+            try await blobs.append(request.body, to: &session, limit: length, maxSize: maxBlobSize)
             try checkComplete(session, start: start, request: request, range: range)
         } catch {
-            throw await blobs.checkIn(session, after: error)
+            throw await checkIn(session, after: error)
         }
-        _ = try await blobs.commit(session, expected: digest)
+        do {
+            _ = try await blobs.commit(session, expected: digest)
+        } catch let error as RegistryError where error.code == .digestInvalid {
+            // A wrong digest removes the session.
+            quota.close(id)
+            throw error
+        }
+        quota.close(id)
         return blobCreated(name, digest)
     }
 

@@ -76,9 +76,9 @@ public actor BlobStore {
     // MARK: Upload sessions
 
     /// Starts an upload session for `repository`; its marker files are in storage before this returns, so the
-    /// session survives a restart.
-    public nonisolated func startUpload(in repository: RepositoryName, now: Date = Date()) async throws -> UploadSession {
-        let id = UploadID.random()
+    /// session survives a restart. `id` is chosen by the caller when it must be known first (to count it against
+    /// the account's ``UploadQuota`` before anything is written).
+    public nonisolated func startUpload(in repository: RepositoryName, id: UploadID = .random(), now: Date = Date()) async throws -> UploadSession {
         // A session marker needs no flush: after a power loss the client starts the upload again.
         try await driver.write(RegistryPaths.uploadStartedAt(repository, id), contents: Array(Self.format(now).utf8), durable: false)
         let writer = try driver.openForWriting(RegistryPaths.uploadData(repository, id))
@@ -182,11 +182,16 @@ public actor BlobStore {
     /// Appends a request body to the session at its offset, hashing as it goes. On failure the session keeps
     /// what was written whole (the client can ask for the offset and resume), and the error is rethrown.
     ///
-    /// - Parameter limit: the most bytes this body may carry (from `Content-Range`/`Content-Length`), or nil.
+    /// - Parameters:
+    ///   - limit: the most bytes this body may carry (from `Content-Range`/`Content-Length`), or nil.
+    ///   - maxSize: the most bytes the whole upload may reach (`uploads.max_blob_size`), or nil. A body that would
+    ///     pass it throws `SIZE_INVALID` (413) before the buffer that crosses it is written, so a body without a
+    ///     declared length stops there too.
     public nonisolated func append<Body: AsyncSequence>(
         _ body: Body,
         to session: inout UploadSession,
-        limit: Int64? = nil
+        limit: Int64? = nil,
+        maxSize: Int64? = nil
     ) async throws where Body.Element == ByteBuffer {
         try rebuildHashIfNeeded(&session)
         let writer = try driver.openForWriting(RegistryPaths.uploadData(session.repository, session.id))
@@ -197,6 +202,9 @@ public actor BlobStore {
                 if let limit, session.offset - start + Int64(buffer.readableBytes) > limit {
                     throw RegistryError(.sizeInvalid, detail: "body is longer than the declared length of \(limit) bytes")
                 }
+                if let maxSize, session.offset + Int64(buffer.readableBytes) > maxSize {
+                    throw Self.tooLarge(maxSize)
+                }
                 try writer.write(buffer, at: session.offset)
                 buffer.withUnsafeReadableBytes { session.hasher!.update(bufferPointer: $0) }
                 session.offset += Int64(buffer.readableBytes)
@@ -205,6 +213,11 @@ public actor BlobStore {
             try? writer.truncate(to: session.offset)
             throw error
         }
+    }
+
+    /// The error for an upload that would pass `uploads.max_blob_size`.
+    public nonisolated static func tooLarge(_ maxSize: Int64) -> RegistryError {
+        RegistryError(.tooLarge, "blob too large", detail: "the largest blob accepted is \(maxSize) bytes (uploads.max_blob_size)")
     }
 
     /// Recomputes the hash of the data already received, after a restart.
@@ -285,9 +298,14 @@ public actor BlobStore {
     // MARK: Purging abandoned uploads
 
     /// Removes upload sessions started before `cutoff` that nobody is writing to. Returns how many were removed.
-    /// Storage is read outside the actor; each candidate is claimed and removed in one actor call.
     public nonisolated func purgeUploads(startedBefore cutoff: Date, repositories: [RepositoryName]) async -> Int {
-        var removed = 0
+        await purgeUploadSessions(startedBefore: cutoff, repositories: repositories).count
+    }
+
+    /// Removes upload sessions started before `cutoff` that nobody is writing to, and returns their ids.
+    /// Storage is read outside the actor; each candidate is claimed and removed in one actor call.
+    public nonisolated func purgeUploadSessions(startedBefore cutoff: Date, repositories: [RepositoryName]) async -> [UploadID] {
+        var removed: [UploadID] = []
         for repository in repositories {
             guard let names = try? driver.list(RegistryPaths.uploadsDirectory(repository)) else { continue }
             for name in names {
@@ -301,7 +319,7 @@ public actor BlobStore {
                     started = (try? driver.info(RegistryPaths.uploadDirectory(repository, id)))??.modified ?? 0
                 }
                 if started < cutoff.timeIntervalSince1970, await purge(id, in: repository) {
-                    removed += 1
+                    removed.append(id)
                 }
             }
         }

@@ -8,12 +8,15 @@ public struct UploadPurger: Service {
     let maxAge: Duration
     let interval: Duration
     let logger: Logger
+    /// Told which sessions were removed, so they stop counting against their account.
+    let quota: UploadQuota?
 
-    public init(blobs: BlobStore, maxAge: Duration, interval: Duration, logger: Logger) {
+    public init(blobs: BlobStore, maxAge: Duration, interval: Duration, logger: Logger, quota: UploadQuota? = nil) {
         self.blobs = blobs
         self.maxAge = maxAge
         self.interval = interval
         self.logger = logger
+        self.quota = quota
     }
 
     public func run() async throws {
@@ -29,8 +32,10 @@ public struct UploadPurger: Service {
         let walker = RepositoryWalker(driver: blobs.driver)
         guard let repositories = try? walker.repositories(includeUploadsOnly: true) else { return 0 }
         let seconds = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
-        let removed = await blobs.purgeUploads(startedBefore: now.addingTimeInterval(-seconds), repositories: repositories)
-        if removed > 0 { logger.info("purged abandoned uploads", metadata: ["count": "\(removed)"]) }
-        return removed
+        let removed = await blobs.purgeUploadSessions(startedBefore: now.addingTimeInterval(-seconds), repositories: repositories)
+        quota?.close(removed)
+        quota?.forgetExpired(now: now)
+        if !removed.isEmpty { logger.info("purged abandoned uploads", metadata: ["count": "\(removed.count)"]) }
+        return removed.count
     }
 }
