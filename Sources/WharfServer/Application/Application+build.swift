@@ -106,7 +106,8 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
 }
 
 /// The token endpoint's service: tokens signed with `certs/server.key` (which must exist), application tokens
-/// keyed by `DATA/secrets` (created when missing).
+/// keyed by `DATA/secrets` (created when missing), and the storage folder, asked whether a namespace without a
+/// row holds content without an owner.
 func makeTokenService(
     configuration: ServerConfiguration,
     database: DatabasePool,
@@ -122,7 +123,7 @@ func makeTokenService(
         throw ConfigurationError("\(keyPath): \(error.message)")
     }
     let secrets = try ServerSecrets.load(dataDirectory: configuration.dataDirectory)
-    return TokenService(
+    var service = TokenService(
         pool: database,
         passwords: passwords,
         applicationTokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey),
@@ -137,6 +138,9 @@ func makeTokenService(
         serviceAccount: configuration.servicePassword.map { ServiceAccount(name: configuration.serviceAccount, password: $0) },
         logger: logger
     )
+    // The folder WharfServices serves from; the token service only lists namespace folders in it.
+    service.content = NamespaceContent(driver: FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync))
+    return service
 }
 
 /// Creates the data folder and the storage root, and proves they are writable before serving anything.
