@@ -63,7 +63,8 @@ struct UserCommand: AsyncParsableCommand {
                 let user = try await withAccounts(options) {
                     try await $0.createUser(name: name, password: secret, isAdmin: admin, isBot: bot, adoptNamespace: adoptNamespace)
                 }
-                print("created \(user.isBot ? "bot" : "user") \(user.name)\(user.isAdmin ? " (admin)" : "")\(adoptNamespace ? " with the content of namespace \(user.name)" : "")")
+                let adopted = adoptNamespace ? " with the content of namespace \(user.name)" : ""
+                print("created \(user.isBot ? "bot" : "user") \(user.name)\(user.isAdmin ? " (admin)" : "")\(adopted)")
             }
         }
     }
@@ -156,7 +157,8 @@ struct UserCommand: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a user with their personal namespace, team memberships and tokens.",
-            discussion: "A user whose namespace holds repositories is refused unless --transfer-to or --delete-repositories says what becomes of them."
+            discussion:
+                "A user whose namespace holds repositories is refused unless --transfer-to or --delete-repositories says what becomes of them."
         )
         @OptionGroup var options: ConfigurationOptions
         @Argument var name: String

@@ -156,7 +156,9 @@ struct NamespaceCommand: AsyncParsableCommand {
                     if let name {
                         return [(name, try await organization.adoptNamespace(name: name, team: team, visibility: visibility).map(\.value))]
                     }
-                    return try await organization.adoptUnknownNamespaces(team: team, visibility: visibility).map { ($0.namespace, $0.repositories.map(\.value)) }
+                    return try await organization.adoptUnknownNamespaces(team: team, visibility: visibility).map {
+                        ($0.namespace, $0.repositories.map(\.value))
+                    }
                 }
                 if adopted.isEmpty { print("nothing to adopt: every namespace in storage has an owner") }
                 for (namespace, repositories) in adopted {

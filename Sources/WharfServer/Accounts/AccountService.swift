@@ -180,14 +180,21 @@ public struct AccountService: Sendable {
                     guard let team = try transaction.teams.find(name: teamName) else { throw AccountError(.unknownTeam, "unknown team \(teamName)") }
                     try transaction.namespaces.transfer(id: namespace.id, teamID: team.id)
                     try transaction.activities.record(
-                        Self.activity(actor, "namespace.transfer", namespace, details: ["from_user": name, "team": team.name, "repositories": held.count])
+                        Self.activity(
+                            actor,
+                            "namespace.transfer",
+                            namespace,
+                            details: ["from_user": name, "team": team.name, "repositories": held.count]
+                        )
                     )
                 case .delete:
                     // Storage first: should the removal fail half-way, the user and namespace are still there to
                     // try again, and nothing is left without an owner.
                     try content.remove(name)
                     try transaction.namespaces.delete(id: namespace.id)
-                    try transaction.activities.record(Self.activity(actor, "namespace.purge", namespace, details: ["user": name, "repositories": held.count]))
+                    try transaction.activities.record(
+                        Self.activity(actor, "namespace.purge", namespace, details: ["user": name, "repositories": held.count])
+                    )
                 }
             }
             try transaction.users.delete(id: user.id)

@@ -111,7 +111,10 @@ public struct OrganizationService: Sendable {
                 throw AccountError(.namespaceExists, "namespace \(name) already exists and has an owner: nothing to adopt")
             }
             guard try content.holdsContent(name) else {
-                throw AccountError(.noContent, "namespace \(name) holds no content in storage: nothing to adopt (wharf namespace create makes a new one)")
+                throw AccountError(
+                    .noContent,
+                    "namespace \(name) holds no content in storage: nothing to adopt (wharf namespace create makes a new one)"
+                )
             }
             let team = try Self.team(team, in: transaction)
             return try Self.adopt(name, team: team, visibility: visibility, actor: actor, content: content, in: transaction)
@@ -147,12 +150,23 @@ public struct OrganizationService: Sendable {
             if try transaction.namespaces.find(name: name) != nil {
                 throw AccountError(.namespaceExists, "namespace \(name) has an owner: purge removes only content without an owner")
             }
-            guard try content.holdsContent(name) else { throw AccountError(.noContent, "namespace \(name) holds no content in storage: nothing to purge") }
+            guard try content.holdsContent(name) else {
+                throw AccountError(.noContent, "namespace \(name) holds no content in storage: nothing to purge")
+            }
             let repositories = try content.repositories(in: name)
             try content.remove(name)
-            let details = (try? JSONSerialization.data(withJSONObject: ["repositories": repositories.count])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            let details =
+                (try? JSONSerialization.data(withJSONObject: ["repositories": repositories.count])).map { String(decoding: $0, as: UTF8.self) }
+                ?? "{}"
             try transaction.activities.record(
-                NewActivity(actorID: actor.id, actorName: actor.name, action: "namespace.purge", targetKind: "namespace", targetName: name, details: details)
+                NewActivity(
+                    actorID: actor.id,
+                    actorName: actor.name,
+                    action: "namespace.purge",
+                    targetKind: "namespace",
+                    targetName: name,
+                    details: details
+                )
             )
             return repositories
         }

@@ -309,7 +309,10 @@ struct TokenService: Sendable {
         do {
             return try content.holdsContent(namespace) ? .unownedNamespace : .missingNamespace
         } catch {
-            logger.warning("could not list a namespace's folder; treating it as unowned", metadata: ["namespace": "\(namespace)", "error": "\(error)"])
+            logger.warning(
+                "could not list a namespace's folder; treating it as unowned",
+                metadata: ["namespace": "\(namespace)", "error": "\(error)"]
+            )
             return .unownedNamespace
         }
     }
@@ -324,7 +327,8 @@ struct TokenService: Sendable {
                 let namespace = Self.namespaceName(of: name) ?? ""
                 if let known = decided[namespace] { return known }
                 // A listed repository is in storage, so a namespace without a row holds content without an owner.
-                let target: PermissionTarget = try Self.facts(for: name, subject: subject, in: transaction).map { .namespace($0) } ?? .unownedNamespace
+                let target: PermissionTarget =
+                    try Self.facts(for: name, subject: subject, in: transaction).map { .namespace($0) } ?? .unownedNamespace
                 let allowed = rules.isAllowed(.pull, for: subject.kind, on: target)
                 decided[namespace] = allowed
                 return allowed
@@ -350,13 +354,19 @@ struct TokenService: Sendable {
         }
         if missingTarget(for: name) == .unownedNamespace {
             guard subject.kind == .admin else {
-                throw RegistryError(.denied, detail: AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .unownedNamespace, rules: rules))
+                throw RegistryError(
+                    .denied,
+                    detail: AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .unownedNamespace, rules: rules)
+                )
             }
             state.namespaces.set(true, for: key)
             return
         }
         guard rules.mayCreateNamespace(subject.kind) else {
-            throw RegistryError(.denied, detail: AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .missingNamespace, rules: rules))
+            throw RegistryError(
+                .denied,
+                detail: AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .missingNamespace, rules: rules)
+            )
         }
         do {
             let created = try await pool.write { transaction -> Bool in
@@ -397,7 +407,10 @@ struct TokenService: Sendable {
     static func mayPushIfExists(_ name: RepositoryName, subject: TokenSubject, rules: PermissionRules, in transaction: Transaction) throws -> Bool {
         guard let facts = try facts(for: name, subject: subject, in: transaction) else { return false }
         guard rules.isAllowed(.push, for: subject.kind, on: .namespace(facts)) else {
-            throw RegistryError(.denied, detail: AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .namespace(facts), rules: rules))
+            throw RegistryError(
+                .denied,
+                detail: AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .namespace(facts), rules: rules)
+            )
         }
         return true
     }
