@@ -104,6 +104,7 @@ let package = Package(
             dependencies: [
                 "WharfServer",
                 "WharfDatabase",
+                "WharfStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -2,15 +2,17 @@ import ArgumentParser
 import Foundation
 import WharfDatabase
 import WharfServer
+import WharfStorage
 
-/// Runs `body` with the account service of the configured database (migrated first, as `wharf serve` does) and
-/// the application-token key of the data folder, the same the server uses.
+/// Runs `body` with the account service of the configured database (migrated first, as `wharf serve` does), the
+/// storage folder and the application-token key of the data folder, the same the server uses.
 func withAccounts<T>(_ options: ConfigurationOptions, _ body: (AccountService) async throws -> T) async throws -> T {
     let configuration = try options.load()
     let secrets = try ServerSecrets.load(dataDirectory: configuration.dataDirectory)
     return try await withDatabase(options) { pool in
         _ = try await pool.prepare()
-        return try await body(AccountService(pool: pool, secrets: secrets, reservedNames: [configuration.serviceAccount]))
+        let storage = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
+        return try await body(AccountService(pool: pool, storage: storage, secrets: secrets, reservedNames: [configuration.serviceAccount]))
     }
 }
 
@@ -52,15 +54,18 @@ struct UserCommand: AsyncParsableCommand {
         @OptionGroup var password: PasswordOptions
         @Flag(name: .long, help: "Make the user an administrator.") var admin = false
         @Flag(name: .long, help: "A bot: no personal namespace.") var bot = false
+        @Flag(name: .long, help: "Give the user the content storage holds under their name without an owner, as their personal namespace.")
+        var adoptNamespace = false
 
         func run() async throws {
             try await failing {
                 let secret = try password.read()
                 let (user, adminExists) = try await withAccounts(options) { accounts in
-                    let user = try await accounts.createUser(name: name, password: secret, isAdmin: admin, isBot: bot)
+                    let user = try await accounts.createUser(name: name, password: secret, isAdmin: admin, isBot: bot, adoptNamespace: adoptNamespace)
                     return (user, try await accounts.adminExists())
                 }
-                print("created \(user.isBot ? "bot" : "user") \(user.name)\(user.isAdmin ? " (admin)" : "")")
+                let adopted = adoptNamespace ? " with the content of namespace \(user.name)" : ""
+                print("created \(user.isBot ? "bot" : "user") \(user.name)\(user.isAdmin ? " (admin)" : "")\(adopted)")
                 if !adminExists {
                     // Logging in never makes anyone admin: say how to get the first one.
                     print("note: no administrator exists yet; make one with `wharf user promote NAME` or `wharf user create NAME --admin`")
@@ -156,15 +161,31 @@ struct UserCommand: AsyncParsableCommand {
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete a user with their personal namespace, team memberships and tokens."
+            abstract: "Delete a user with their personal namespace, team memberships and tokens.",
+            discussion:
+                "A user whose namespace holds repositories is refused unless --transfer-to or --delete-repositories says what becomes of them."
         )
         @OptionGroup var options: ConfigurationOptions
         @Argument var name: String
+        @Option(name: .long, help: "Make the personal namespace a namespace of this team (keeping its visibility and repositories).")
+        var transferTo: String?
+        @Flag(name: .long, help: "Remove the namespace's repositories (tags and manifests; blobs stay for garbage collection).")
+        var deleteRepositories = false
 
         func run() async throws {
             try await failing {
-                try await withAccounts(options) { try await $0.deleteUser(name: name) }
-                print("deleted user \(name)")
+                if transferTo != nil && deleteRepositories { throw ValidationError("give at most one of --transfer-to and --delete-repositories") }
+                let disposition: PersonalRepositories = transferTo.map { .transfer(toTeam: $0) } ?? (deleteRepositories ? .delete : .refuse)
+                let repositories = try await withAccounts(options) { try await $0.deleteUser(name: name, repositories: disposition) }
+                let names = repositories.map(\.value).joined(separator: ", ")
+                switch disposition {
+                case .transfer(let team):
+                    print("deleted user \(name); namespace \(name) now belongs to team \(team)\(names.isEmpty ? "" : " with \(names)")")
+                case .delete where !repositories.isEmpty:
+                    print("deleted user \(name) and the repositories \(names)")
+                default:
+                    print("deleted user \(name)")
+                }
             }
         }
     }

@@ -2,12 +2,15 @@ import ArgumentParser
 import Foundation
 import WharfDatabase
 import WharfServer
+import WharfStorage
 
-/// Runs `body` with the organisation service of the configured database (migrated first).
+/// Runs `body` with the organisation service of the configured database (migrated first) and storage folder.
 func withOrganization<T>(_ options: ConfigurationOptions, _ body: (OrganizationService) async throws -> T) async throws -> T {
-    try await withDatabase(options) { pool in
+    let configuration = try options.load()
+    return try await withDatabase(options) { pool in
         _ = try await pool.prepare()
-        return try await body(OrganizationService(pool: pool))
+        let storage = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
+        return try await body(OrganizationService(pool: pool, storage: storage))
     }
 }
 
@@ -83,7 +86,7 @@ struct NamespaceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "namespace",
         abstract: "Manage namespaces: private (members), protected (logged-in users pull), public (anyone pulls).",
-        subcommands: [Create.self, List.self, Set.self]
+        subcommands: [Create.self, List.self, Set.self, Adopt.self, Purge.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -127,6 +130,55 @@ struct NamespaceCommand: AsyncParsableCommand {
             try await failing {
                 try await withOrganization(options) { try await $0.setVisibility(namespace: name, visibility) }
                 print("namespace \(name) is \(visibility.rawValue)")
+            }
+        }
+    }
+
+    struct Adopt: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give content without an owner (repositories in storage whose namespace has no owner) to a team.",
+            discussion: """
+                Such content (a deleted user's repositories, or a distribution folder from before Wharf) is readable and \
+                writable by admins only (the service account reads it) until adopted. --unknown adopts every such \
+                namespace; repositories without a slash are in the global namespace and need no adopting.
+                """
+        )
+        @OptionGroup var options: ConfigurationOptions
+        @Argument(help: "The namespace (omit with --unknown).") var name: String?
+        @Flag(name: .long, help: "Adopt every namespace in storage that has no owner.") var unknown = false
+        @Option(name: .long, help: "The owning team.") var team: String
+        @Option(name: .long, help: "private, protected or public.") var visibility: Namespace.Visibility = .private
+
+        func run() async throws {
+            try await failing {
+                guard (name != nil) != unknown else { throw ValidationError("give a namespace name or --unknown, not both") }
+                let adopted: [(namespace: String, repositories: [String])] = try await withOrganization(options) { organization in
+                    if let name {
+                        return [(name, try await organization.adoptNamespace(name: name, team: team, visibility: visibility).map(\.value))]
+                    }
+                    return try await organization.adoptUnknownNamespaces(team: team, visibility: visibility).map {
+                        ($0.namespace, $0.repositories.map(\.value))
+                    }
+                }
+                if adopted.isEmpty { print("nothing to adopt: every namespace in storage has an owner") }
+                for (namespace, repositories) in adopted {
+                    print("adopted \(visibility.rawValue) namespace \(namespace) for team \(team): \(repositories.joined(separator: " "))")
+                }
+            }
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete content without an owner: the repositories' tags and manifests (blobs stay for garbage collection)."
+        )
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var name: String
+
+        func run() async throws {
+            try await failing {
+                let removed = try await withOrganization(options) { try await $0.purgeNamespace(name: name) }
+                print("purged namespace \(name): \(removed.map(\.value).joined(separator: " "))")
             }
         }
     }

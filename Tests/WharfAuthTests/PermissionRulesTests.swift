@@ -155,6 +155,13 @@ import Testing
         .anonymous: [], .user: [.pull, .push], .admin: [.pull, .push], .bot: [.pull, .push], .service: [.pull],
     ]
 
+    /// Content in storage whose namespace has no row (a deleted user's, or from before Wharf), by subject, under
+    /// the default policy: admins pull, push (without creating the namespace) and delete; the service account
+    /// pulls; nobody else anything, whoever may create namespaces included.
+    static let unownedNamespaceTable: [SubjectKind: Set<Action>] = [
+        .anonymous: [], .user: [], .admin: [.pull, .push, .delete], .bot: [], .service: [.pull],
+    ]
+
     struct Key: Hashable {
         var subject: SubjectKind
         var role: TeamRole
@@ -274,6 +281,25 @@ import Testing
         for push in [PushPolicy.allowPersonal, .adminOnly] {
             let strict = PermissionRules(policy: PermissionPolicy(push: push))
             #expect(strict.mayCreateNamespace(subject) == (subject == .admin))
+        }
+    }
+
+    @Test(arguments: SubjectKind.allCases)
+    func unownedNamespace(_ subject: SubjectKind) {
+        let policies = [PermissionPolicy()] + Self.variants.map(\.policy) + [PermissionPolicy(createNamespaceOnPush: false)]
+        for policy in policies {
+            let rules = PermissionRules(policy: policy)
+            var expected = Self.unownedNamespaceTable[subject]!
+            if !policy.deleteEnabled { expected.remove(.delete) }
+            #expect(rules.allowed(Set(Action.allCases), for: subject, on: .unownedNamespace) == expected, "\(policy)")
+            for action in Action.allCases {
+                #expect(rules.isAllowed(action, for: subject, on: .unownedNamespace) == expected.contains(action))
+            }
+        }
+        // Unlike a missing namespace, content without an owner is never a would-be creator's.
+        if subject == .user || subject == .bot {
+            #expect(PermissionRules().allowed([.pull, .push], for: subject, on: .missingNamespace) == [.pull, .push])
+            #expect(PermissionRules().allowed([.pull, .push], for: subject, on: .unownedNamespace).isEmpty)
         }
     }
 }

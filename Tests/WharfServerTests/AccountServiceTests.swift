@@ -5,6 +5,7 @@ import Testing
 import WharfAuth
 import WharfCore
 import WharfDatabase
+import WharfStorage
 @testable import WharfServer
 
 /// The engines the account tests run on: SQLite always, and MariaDB when `WHARF_TEST_MARIADB_URL` names a server
@@ -33,7 +34,8 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
             let pool = DatabasePool(location: location, logger: Self.logger)
             do {
                 _ = try await pool.prepare()
-                try await body(AccountService(pool: pool, secrets: secrets, passwords: PasswordHasher(cost: 4)), pool, folder)
+                let storage = FilesystemDriver(root: folder + "/registry", durable: false)
+                try await body(AccountService(pool: pool, storage: storage, secrets: secrets, passwords: PasswordHasher(cost: 4)), pool, folder)
             } catch {
                 await pool.close()
                 throw error
@@ -142,6 +144,143 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
             await expectAccountError(.unknownUser) { try await accounts.deleteUser(name: "alice") }
             // The name is free again.
             try await accounts.createUser(name: "alice", password: "correct horse")
+        }
+    }
+
+    /// Writes a repository into the storage folder as distribution would (a tag link), and a blob beside it.
+    static func storeRepository(_ folder: String, _ name: String) throws {
+        let v2 = folder + "/registry/docker/registry/v2"
+        let digest = OCIDigest.of(Array(name.utf8))
+        let link = "\(v2)/repositories/\(name)/_manifests/tags/latest/current/link"
+        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(digest.description.utf8).write(to: URL(fileURLWithPath: link))
+        let blob = "\(v2)/blobs/sha256/\(digest.hex.prefix(2))/\(digest.hex)/data"
+        try FileManager.default.createDirectory(atPath: (blob as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(name.utf8).write(to: URL(fileURLWithPath: blob))
+    }
+
+    static func storageExists(_ folder: String, _ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: folder + "/registry/docker/registry/v2/" + path)
+    }
+
+    static func organization(_ pool: DatabasePool, _ folder: String) -> OrganizationService {
+        OrganizationService(pool: pool, storage: FilesystemDriver(root: folder + "/registry", durable: false))
+    }
+
+    /// A user whose namespace holds repositories is deleted only with a decision about them; without one the
+    /// refusal lists them and changes nothing.
+    @Test(arguments: AccountBackend.available)
+    func deletingAUserWithRepositoriesIsExplicit(_ backend: AccountBackend) async throws {
+        try await withAccounts(backend) { accounts, pool, folder in
+            let organization = Self.organization(pool, folder)
+            try await accounts.createUser(name: "dave", password: "correct horse")
+            try await organization.setVisibility(namespace: "dave", .protected)
+            try Self.storeRepository(folder, "dave/secret")
+            try Self.storeRepository(folder, "dave/a")
+            do {
+                try await accounts.deleteUser(name: "dave")
+                Issue.record("a user with repositories was deleted without a decision")
+            } catch let error as AccountError {
+                #expect(error.code == .namespaceNotEmpty)
+                #expect(
+                    error.message == "user dave's namespace holds 2 repositories (dave/a, dave/secret): add --transfer-to TEAM or --delete-repositories"
+                )
+            }
+            #expect(try await accounts.listUsers().map(\.name) == ["dave"])
+            #expect(try await pool.read { try $0.namespaces.find(name: "dave") }?.kind == .personal)
+            await expectAccountError(.unknownTeam) { try await accounts.deleteUser(name: "dave", repositories: .transfer(toTeam: "nobody")) }
+            #expect(try await accounts.listUsers().map(\.name) == ["dave"])
+
+            // --transfer-to: the namespace becomes the team's, with its visibility and repositories.
+            let ops = try await organization.createTeam(name: "ops", owner: nil)
+            let moved = try await accounts.deleteUser(name: "dave", repositories: .transfer(toTeam: "ops"))
+            #expect(moved.map(\.value) == ["dave/a", "dave/secret"])
+            #expect(try await accounts.listUsers().isEmpty)
+            let namespace = try #require(try await pool.read { try $0.namespaces.find(name: "dave") })
+            #expect(namespace.kind == .team && namespace.teamID == ops.id && namespace.ownerID == nil && namespace.visibility == .protected)
+            #expect(Self.storageExists(folder, "repositories/dave/secret/_manifests"))
+            let actions = try await pool.read { try $0.activities.recent(limit: 10) }.map(\.action)
+            #expect(actions.contains("namespace.transfer") && actions.contains("user.delete"))
+
+            // --delete-repositories: tags and manifests go, blobs stay for garbage collection.
+            try await accounts.createUser(name: "erin", password: "correct horse")
+            try Self.storeRepository(folder, "erin/app")
+            let digest = OCIDigest.of(Array("erin/app".utf8))
+            let removed = try await accounts.deleteUser(name: "erin", repositories: .delete)
+            #expect(removed.map(\.value) == ["erin/app"])
+            #expect(!Self.storageExists(folder, "repositories/erin"))
+            #expect(Self.storageExists(folder, "blobs/sha256/\(digest.hex.prefix(2))/\(digest.hex)/data"))
+            #expect(try await pool.read { try $0.namespaces.find(name: "erin") } == nil)
+            // Nothing is left under the name: it is free again, as for a user who never pushed.
+            try await accounts.createUser(name: "erin", password: "correct horse")
+        }
+    }
+
+    /// Content left under a name (a deleted user's, from an older Wharf) is not handed to a new user of that name
+    /// unless the admin says so; the refusal names the three ways out.
+    @Test(arguments: AccountBackend.available)
+    func creatingAUserOverContentWithoutAnOwnerIsExplicit(_ backend: AccountBackend) async throws {
+        try await withAccounts(backend) { accounts, pool, folder in
+            try Self.storeRepository(folder, "dave/secret")
+            do {
+                try await accounts.createUser(name: "dave", password: "correct horse")
+                Issue.record("a new user inherited content without an owner")
+            } catch let error as AccountError {
+                #expect(error.code == .unownedContent)
+                #expect(
+                    error.message
+                        == "namespace dave holds content without an owner (1 repository (dave/secret)): give it to the new user (wharf user create dave --adopt-namespace), to a team (wharf namespace adopt dave --team TEAM), or delete it (wharf namespace purge dave)"
+                )
+            }
+            #expect(try await accounts.listUsers().isEmpty)
+            #expect(try await pool.read { try $0.namespaces.find(name: "dave") } == nil)
+            let dave = try await accounts.createUser(name: "dave", password: "correct horse", adoptNamespace: true)
+            let namespace = try #require(try await pool.read { try $0.namespaces.find(name: "dave") })
+            #expect(namespace.kind == .personal && namespace.ownerID == dave.id && namespace.visibility == .private)
+            #expect(try await pool.read { try $0.activities.recent(limit: 10) }.contains { $0.action == "namespace.adopt" && $0.targetName == "dave" })
+            await expectAccountError(.noContent) { try await accounts.createUser(name: "frank", password: "correct horse", adoptNamespace: true) }
+            // A bot has no personal namespace: content under its name stays as it is.
+            try Self.storeRepository(folder, "robot/app")
+            try await accounts.createUser(name: "robot", password: "correct horse", isBot: true)
+            #expect(try await pool.read { try $0.namespaces.find(name: "robot") } == nil)
+        }
+    }
+
+    /// `wharf namespace adopt` and `purge`: only content without an owner, one line when there is none.
+    @Test(arguments: AccountBackend.available)
+    func adoptingAndPurgingContentWithoutAnOwner(_ backend: AccountBackend) async throws {
+        try await withAccounts(backend) { accounts, pool, folder in
+            let organization = Self.organization(pool, folder)
+            try await organization.createTeam(name: "ops", owner: nil)
+            for name in ["legacy/app", "legacy/tools/cli", "old/web", "stale/x", "toplevel"] { try Self.storeRepository(folder, name) }
+            try await accounts.createUser(name: "alice", password: "correct horse")
+            try Self.storeRepository(folder, "alice/mine")
+
+            let adopted = try await organization.adoptNamespace(name: "legacy", team: "ops", visibility: .protected)
+            #expect(adopted.map(\.value) == ["legacy/app", "legacy/tools/cli"])
+            let legacy = try #require(try await pool.read { try $0.namespaces.find(name: "legacy") })
+            #expect(legacy.kind == .team && legacy.visibility == .protected)
+            await expectAccountError(.namespaceExists) { try await organization.adoptNamespace(name: "legacy", team: "ops") }
+            await expectAccountError(.namespaceExists) { try await organization.adoptNamespace(name: "alice", team: "ops") }
+            await expectAccountError(.noContent) { try await organization.adoptNamespace(name: "nothing", team: "ops") }
+            await expectAccountError(.unknownTeam) { try await organization.adoptNamespace(name: "old", team: "nobody") }
+            await expectAccountError(.nameInvalid) { try await organization.adoptNamespace(name: "../x", team: "ops") }
+
+            try await organization.purgeNamespace(name: "stale")
+            #expect(!Self.storageExists(folder, "repositories/stale"))
+            await expectAccountError(.noContent) { try await organization.purgeNamespace(name: "stale") }
+            await expectAccountError(.namespaceExists) { try await organization.purgeNamespace(name: "alice") }
+            #expect(Self.storageExists(folder, "repositories/alice/mine/_manifests"))
+
+            // --unknown: every namespace without a row; the global repository `toplevel` is no namespace.
+            let rest = try await organization.adoptUnknownNamespaces(team: "ops")
+            #expect(rest.map(\.namespace) == ["old"])
+            #expect(rest.first?.repositories.map(\.value) == ["old/web"])
+            #expect(try await pool.read { try $0.namespaces.find(name: "toplevel") } == nil)
+            #expect(try await organization.adoptUnknownNamespaces(team: "ops").isEmpty)
+            let recorded = try await pool.read { try $0.activities.recent(limit: 20) }
+            #expect(Set(recorded.filter { $0.action == "namespace.adopt" }.map(\.targetName)) == ["legacy", "old"])
+            #expect(recorded.contains { $0.action == "namespace.purge" && $0.targetName == "stale" })
         }
     }
 

@@ -34,7 +34,7 @@ func withAuthServer(configure: (inout ServerConfiguration) -> Void = { _ in }, _
         _ = try await pool.prepare()
         let passwords = PasswordHasher(cost: 4)
         let tokens = try makeTokenService(configuration: configuration, database: pool, passwords: passwords)
-        let accounts = AccountService(pool: pool, secrets: try ServerSecrets.load(dataDirectory: folder), passwords: passwords)
+        let accounts = AccountService(pool: pool, storage: services.driver, secrets: try ServerSecrets.load(dataDirectory: folder), passwords: passwords)
         try await accounts.createUser(name: "alice", password: "alice-password")
         try await accounts.createUser(name: "bob", password: "bob-password")
         try await accounts.createUser(name: "admin", password: "admin-password", isAdmin: true)

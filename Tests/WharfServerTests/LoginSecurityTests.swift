@@ -7,6 +7,7 @@ import Testing
 import WharfAuth
 import WharfCore
 import WharfDatabase
+import WharfStorage
 @testable import WharfServer
 
 /// The holes a review of the running server found in logins (issue 9): lockout decided on a stale row, failures
@@ -32,7 +33,8 @@ import WharfDatabase
             _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: AccountServiceTests.logger)
             let passwords = PasswordHasher(cost: cost, pool: passwordPool)
             let service = try makeTokenService(configuration: configuration, database: pool, passwords: passwords)
-            let sameKeys = AccountService(pool: pool, secrets: try ServerSecrets.load(dataDirectory: folder), passwords: passwords)
+            let storage = FilesystemDriver(root: folder + "/registry", durable: false)
+            let sameKeys = AccountService(pool: pool, storage: storage, secrets: try ServerSecrets.load(dataDirectory: folder), passwords: passwords)
             try await sameKeys.createUser(name: "alice", password: "alice-password")
             try await body(service, sameKeys, pool)
         }

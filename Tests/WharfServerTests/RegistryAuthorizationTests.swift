@@ -147,7 +147,10 @@ import WharfDatabase
             let token = try await Self.token(fixture, "alice", "repository:ghost/app:pull,push")
             let response = try await Self.pushBlob(fixture, "ghost/app", bytes("x"), Self.bearer(token))
             #expect(response.status == .forbidden && errorCode(response) == "DENIED")
-            #expect(String(buffer: response.body).contains("namespace ghost does not exist"))
+            // alice may not create namespaces here, so she is not told whether ghost exists; an admin is.
+            #expect(Self.body(response).contains("alice may not push ghost/app: no namespace ghost that alice may push to"))
+            let admin = try await Self.pushBlob(fixture, "ghost/app", bytes("x"), Self.basic("admin", "admin-password"))
+            #expect(admin.status == .forbidden && Self.body(admin).contains("namespace ghost does not exist"))
             #expect(try await fixture.pool.read { try $0.namespaces.find(name: "ghost") } == nil)
             let repositories = fixture.services.configuration.registryDirectory + "/docker/registry/v2/repositories/ghost"
             #expect(!FileManager.default.fileExists(atPath: repositories))
@@ -349,6 +352,125 @@ import WharfDatabase
                 #expect(get.status == .badRequest)
                 #expect(String(buffer: get.body).contains("client_id must be at most"))
             }
+        }
+    }
+
+    /// The first error's code, message and detail, with `from` replaced by `to`, to compare two refusals but for
+    /// the names.
+    static func body(_ response: TestResponse, replacing from: String = "", with to: String = "") -> String {
+        struct Body: Decodable {
+            struct Entry: Decodable {
+                let code: String
+                let message: String
+                let detail: String?
+            }
+            let errors: [Entry]
+        }
+        guard let entry = (try? JSONDecoder().decode(Body.self, from: Data(response.body.readableBytesView)))?.errors.first else { return "" }
+        let text = "\(entry.code)|\(entry.message)|\(entry.detail ?? "")"
+        return from.isEmpty ? text : text.replacingOccurrences(of: from, with: to)
+    }
+
+    /// dave pushed dave/secret, then his rows went (as `wharf user delete` did before): the content stays in
+    /// storage without an owner. Nobody but admins (and the service account, reading) gets at it, and no push
+    /// makes it someone's namespace, until an admin adopts it.
+    @Test func contentWithoutAnOwnerIsAdminsOnlyUntilAdopted() async throws {
+        try await withAuthServer(configure: { $0.servicePassword = "service-password-long" }) { fixture in
+            try await fixture.accounts.createUser(name: "dave", password: "dave-password")
+            try await Self.pushImage(fixture, "dave/secret", "v1", Self.basic("dave", "dave-password"))
+            try await fixture.pool.write { transaction in
+                let dave = try transaction.users.find(name: "dave")!
+                try transaction.namespaces.delete(id: try transaction.namespaces.find(name: "dave")!.id)
+                try transaction.users.delete(id: dave.id)
+            }
+            // alice may create namespaces (the default policy), yet gets nothing here, neither by token...
+            let token = try await Self.token(fixture, "alice", "repository:dave/secret:pull,push")
+            let claims = try await fixture.tokens.issuer.verify(token, audience: "wharf")
+            let secret = try RepositoryName("dave/secret")
+            #expect(!claims.allows(.pull, on: secret) && !claims.allows(.push, on: secret))
+            let pulled = try await fixture.client.execute(uri: "/v2/dave/secret/manifests/v1", method: .get, headers: Self.bearer(token))
+            #expect(pulled.status == .forbidden && errorCode(pulled) == "DENIED")
+            // ...nor with Basic credentials; a push is refused with what an admin must do, and creates nothing.
+            let alice = Self.basic("alice", "alice-password")
+            let tags = try await fixture.client.execute(uri: "/v2/dave/secret/tags/list", method: .get, headers: alice)
+            #expect(tags.status == .forbidden && errorCode(tags) == "DENIED")
+            let push = try await Self.pushBlob(fixture, "dave/new", bytes("claim"), alice)
+            #expect(push.status == .forbidden && errorCode(push) == "DENIED")
+            #expect(
+                Self.body(push).contains(
+                    "alice may not push dave/new: namespace dave holds content without an owner; an admin must adopt it (wharf namespace adopt dave --team TEAM)"
+                )
+            )
+            #expect(try await fixture.pool.read { try $0.namespaces.find(name: "dave") } == nil)
+            let catalog = try await fixture.client.execute(uri: "/v2/_catalog", method: .get, headers: alice)
+            #expect(try json(catalog)["repositories"] as? [String] == [])
+
+            // Admins read and write it, without making it a namespace; the service account reads it.
+            let admin = Self.basic("admin", "admin-password")
+            #expect(try await fixture.client.execute(uri: "/v2/dave/secret/manifests/v1", method: .get, headers: admin).status == .ok)
+            try await Self.pushImage(fixture, "dave/secret", "v2", admin)
+            #expect(try await fixture.pool.read { try $0.namespaces.find(name: "dave") } == nil)
+            let adminCatalog = try await fixture.client.execute(uri: "/v2/_catalog", method: .get, headers: admin)
+            #expect(try json(adminCatalog)["repositories"] as? [String] == ["dave/secret"])
+            let portus = Self.basic("portus", "service-password-long")
+            #expect(try await fixture.client.execute(uri: "/v2/dave/secret/manifests/v1", method: .get, headers: portus).status == .ok)
+            #expect(try await Self.pushBlob(fixture, "dave/secret", bytes("x"), portus).status == .forbidden)
+
+            // Adopted for a team alice is in, it is theirs.
+            let organization = OrganizationService(pool: fixture.pool, storage: fixture.services.driver)
+            try await organization.createTeam(name: "ops", owner: "alice")
+            #expect(try await organization.adoptNamespace(name: "dave", team: "ops").map(\.value) == ["dave/secret"])
+            let adopted = try await Self.token(fixture, "alice", "repository:dave/secret:pull")
+            #expect(try await fixture.client.execute(uri: "/v2/dave/secret/manifests/v1", method: .get, headers: Self.bearer(adopted)).status == .ok)
+        }
+    }
+
+    /// A caller who may not create namespaces learns nothing about one they may not see: a namespace that does
+    /// not exist, a private one of someone else's and content without an owner get the same answer, names
+    /// aside, to a push, a pull and a delete, by token and by Basic credentials alike.
+    @Test func missingAndInvisibleNamespacesAreRefusedAlike() async throws {
+        try await withAuthServer(configure: { $0.permissions.createNamespaceOnPush = false }) { fixture in
+            try await Self.pushImage(fixture, "bob/app", "v1", Self.basic("bob", "bob-password"))
+            try await fixture.pool.write { transaction in
+                let team = try transaction.teams.create(name: "prot")
+                try transaction.namespaces.create(name: "prot", kind: .team, visibility: .protected, teamID: team.id)
+                try transaction.namespaces.create(name: "orphan", kind: .team, visibility: .protected, teamID: team.id)
+            }
+            // Content whose namespace row goes away afterwards.
+            try await Self.pushImage(fixture, "orphan/app", "v1", Self.basic("admin", "admin-password"))
+            try await fixture.pool.write { transaction in
+                _ = try transaction.namespaces.delete(id: try transaction.namespaces.find(name: "orphan")!.id)
+            }
+            let alice = Self.basic("alice", "alice-password")
+            let requests: [(String, HTTPRequest.Method, String)] = [
+                ("/v2/NS/app/blobs/uploads/", .post, "push"),
+                ("/v2/NS/app/tags/list", .get, "pull"),
+                ("/v2/NS/app/manifests/\(digest(bytes("x")))", .delete, "delete"),
+            ]
+            for (path, method, action) in requests {
+                let scope = "repository:NS/app:\(action)"
+                var answers: [String: (HTTPResponse.Status, String?, String)] = [:]
+                for namespace in ["nosuch", "bob", "orphan"] {
+                    let uri = path.replacingOccurrences(of: "NS", with: namespace)
+                    let basic = try await fixture.client.execute(uri: uri, method: method, headers: alice)
+                    let token = try await Self.token(fixture, "alice", scope.replacingOccurrences(of: "NS", with: namespace))
+                    #expect(try await fixture.tokens.issuer.verify(token, audience: "wharf").access.isEmpty, "\(namespace) \(action)")
+                    let bearer = try await fixture.client.execute(uri: uri, method: method, headers: Self.bearer(token))
+                    #expect(bearer.status == basic.status && Self.body(bearer, replacing: namespace, with: "NS") == Self.body(basic, replacing: namespace, with: "NS"))
+                    answers[namespace] = (basic.status, errorCode(basic), Self.body(basic, replacing: namespace, with: "NS"))
+                }
+                let missing = try #require(answers["nosuch"])
+                #expect(missing.0 == .forbidden && missing.1 == "DENIED", "\(action)")
+                let verb = ["push": "push to", "pull": "pull from", "delete": "delete from"][action]!
+                #expect(missing.2.contains("alice may not \(action) NS/app: no namespace NS that alice may \(verb)"), "\(missing.2)")
+                for namespace in ["bob", "orphan"] {
+                    let other = try #require(answers[namespace])
+                    #expect(other.0 == missing.0 && other.1 == missing.1 && other.2 == missing.2, "\(action) \(namespace): \(other.2) vs \(missing.2)")
+                }
+            }
+            // A namespace alice may see keeps its specific refusal.
+            let visible = try await Self.pushBlob(fixture, "prot/app", bytes("x"), alice)
+            #expect(visible.status == .forbidden && Self.body(visible).hasSuffix("|alice may not push prot/app"))
         }
     }
 }

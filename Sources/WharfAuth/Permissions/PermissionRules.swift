@@ -97,13 +97,17 @@ public struct PermissionPolicy: Hashable, Sendable {
     }
 }
 
-/// What a request is about: the catalogue, a repository in a namespace, or a repository in a namespace that does
-/// not exist yet.
+/// What a request is about: the catalogue, a repository in a namespace, a repository in a namespace that does
+/// not exist yet, or one in a namespace that has content in storage but no owner.
 public enum PermissionTarget: Hashable, Sendable {
     case catalog
     case namespace(NamespaceFacts)
     /// The first push would create the namespace, making the pusher its owner.
     case missingNamespace
+    /// Storage holds repositories under this namespace but the database has no row for it: its user or namespace
+    /// was deleted, or the content was written before Wharf (a distribution folder). Only admins (and the
+    /// service account, reading) touch it until an admin adopts it; nobody creates it by pushing.
+    case unownedNamespace
 }
 
 /// The one table of who may do what (subject × team role × namespace kind × visibility × action), kept
@@ -120,6 +124,9 @@ public enum PermissionTarget: Hashable, Sendable {
 /// - a namespace that does not exist: admins and the service account pull (there is nothing to see); whoever may
 ///   create it by pushing (when creation on push is on: admins always, users and bots under `allow-teams`) gets
 ///   pull and push as its future owner; delete is nobody's (there is nothing to delete).
+/// - a namespace whose content has no owner (no database row, repositories in storage): admins and the service
+///   account pull, admins push (without creating the namespace: it stays unowned until adopted) and delete when
+///   deletes are enabled; nobody else does anything, and the catalogue hides it from them.
 ///
 /// Denied actions are dropped, never an error, as the token specification says.
 public struct PermissionRules: Hashable, Sendable {
@@ -144,6 +151,13 @@ public struct PermissionRules: Hashable, Sendable {
             case .pull: return subject == .admin || subject == .service || mayCreateNamespace(subject)
             case .push: return mayCreateNamespace(subject)
             case .delete, .catalog: return false
+            }
+        case .unownedNamespace:
+            switch action {
+            case .pull: return subject == .admin || subject == .service
+            case .push: return subject == .admin
+            case .delete: return subject == .admin && policy.deleteEnabled
+            case .catalog: return false
             }
         case .namespace(let facts):
             switch action {

@@ -114,6 +114,12 @@ public struct NamespaceStore: Store {
         )
     }
 
+    /// Makes a namespace (a personal one, whose user is leaving) a team namespace of `teamID`, keeping its
+    /// visibility, repositories and webhooks.
+    public func transfer(id: Int64, teamID: Int64) throws {
+        try transaction.execute("UPDATE namespaces SET kind = ?, team_id = ?, owner_id = NULL WHERE id = ?", [Namespace.Kind.team, teamID, id])
+    }
+
     /// Removes the namespace with its repositories, tags and webhooks.
     @discardableResult
     public func delete(id: Int64) throws -> Bool {

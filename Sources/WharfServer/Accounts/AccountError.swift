@@ -23,6 +23,13 @@ public struct AccountError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let namespaceExists = Code("namespaceExists")
         /// The change would break a rule (a personal namespace cannot change hands, a team keeps an owner).
         public static let notAllowed = Code("notAllowed")
+        /// Storage holds content under the namespace but the database has no owner for it (an admin adopts or
+        /// purges it first).
+        public static let unownedContent = Code("unownedContent")
+        /// A user's personal namespace holds repositories: deleting the user must say what becomes of them.
+        public static let namespaceNotEmpty = Code("namespaceNotEmpty")
+        /// There is no content without an owner to adopt or purge under that name.
+        public static let noContent = Code("noContent")
         /// The password breaks the rules of `PasswordHasher.validate`.
         public static let weakPassword = Code("weakPassword")
     }

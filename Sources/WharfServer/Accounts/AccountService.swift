@@ -2,11 +2,14 @@ import Foundation
 import WharfAuth
 import WharfCore
 import WharfDatabase
+import WharfStorage
 
 /// Users and their application tokens, as the CLI (and later the portal and the API) manage them.
 ///
-/// Works on the database alone, so it gives the same result whether or not a server runs on the same database.
-/// Each operation is one transaction: a person is created together with their personal namespace, or not at all.
+/// Works on the database and the storage folder alone, so it gives the same result whether or not a server runs
+/// on them. Each operation is one transaction: a person is created together with their personal namespace, or not
+/// at all. Storage is asked what a namespace holds: a user is not deleted from under their repositories without
+/// saying what becomes of them, and a new user does not inherit content left under their name.
 public struct AccountService: Sendable {
     /// Portus allowed five application tokens per user; so does Wharf.
     public static let maximumTokensPerUser = 5
@@ -16,24 +19,54 @@ public struct AccountService: Sendable {
     let tokens: ApplicationTokenHasher
     /// Names no user may take (the service account's, whether or not its password is set now).
     let reservedNames: Set<String>
+    let content: NamespaceContent
 
-    public init(pool: DatabasePool, passwords: PasswordHasher = PasswordHasher(), tokens: ApplicationTokenHasher, reservedNames: Set<String> = []) {
+    public init(
+        pool: DatabasePool,
+        storage: any StorageDriver,
+        passwords: PasswordHasher = PasswordHasher(),
+        tokens: ApplicationTokenHasher,
+        reservedNames: Set<String> = []
+    ) {
         self.pool = pool
+        content = NamespaceContent(driver: storage)
         self.passwords = passwords
         self.tokens = tokens
         self.reservedNames = reservedNames
     }
 
     /// The service as every Wharf process on a data folder builds it: application tokens keyed by its `secrets`.
-    public init(pool: DatabasePool, secrets: ServerSecrets, passwords: PasswordHasher = PasswordHasher(), reservedNames: Set<String> = []) {
-        self.init(pool: pool, passwords: passwords, tokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey), reservedNames: reservedNames)
+    public init(
+        pool: DatabasePool,
+        storage: any StorageDriver,
+        secrets: ServerSecrets,
+        passwords: PasswordHasher = PasswordHasher(),
+        reservedNames: Set<String> = []
+    ) {
+        self.init(
+            pool: pool,
+            storage: storage,
+            passwords: passwords,
+            tokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey),
+            reservedNames: reservedNames
+        )
     }
 
     /// Creates a user; a person (not a bot) gets a private personal namespace of the same name in the same
-    /// transaction. The name must be a valid namespace name, since it becomes one.
+    /// transaction. The name must be a valid namespace name, since it becomes one. When storage holds content
+    /// under that name without an owner (a deleted user's repositories), the user is refused unless
+    /// `adoptNamespace` gives them that content as their personal namespace.
     @discardableResult
-    public func createUser(name: String, password: String, isAdmin: Bool = false, isBot: Bool = false) async throws -> User {
+    public func createUser(
+        name: String,
+        password: String,
+        isAdmin: Bool = false,
+        isBot: Bool = false,
+        adoptNamespace: Bool = false,
+        actor: ActivityActor = .commandLine
+    ) async throws -> User {
         try Self.validateName(name)
+        if adoptNamespace && isBot { throw AccountError(.notAllowed, "a bot has no personal namespace to adopt content into") }
         guard !reservedNames.contains(name) else {
             throw AccountError(.userExists, "\(name) is the service account's name (auth.service_account); choose another")
         }
@@ -45,10 +78,28 @@ public struct AccountService: Sendable {
             if !isBot, try transaction.namespaces.find(name: name) != nil {
                 throw AccountError(.userExists, "a namespace named \(name) already exists")
             }
+            let unowned = isBot ? false : try content.holdsContent(name)
+            if unowned && !adoptNamespace {
+                throw AccountError(
+                    .unownedContent,
+                    "namespace \(name) holds content without an owner (\(Self.describe(try content.repositories(in: name)))): give it to the new user "
+                        + "(wharf user create \(name) --adopt-namespace), to a team (wharf namespace adopt \(name) --team TEAM), "
+                        + "or delete it (wharf namespace purge \(name))"
+                )
+            }
+            if adoptNamespace && !unowned {
+                throw AccountError(.noContent, "namespace \(name) holds no content without an owner: create the user without --adopt-namespace")
+            }
             let user = try transaction.users.create(NewUser(name: name, passwordHash: hash, isAdmin: isAdmin, isBot: isBot))
             if isAdmin { try Self.settleFirstAdmin(name, in: transaction) }
             if !isBot {
-                try transaction.namespaces.create(name: name, kind: .personal, visibility: .private, ownerID: user.id)
+                let namespace = try transaction.namespaces.create(name: name, kind: .personal, visibility: .private, ownerID: user.id)
+                if unowned {
+                    let repositories = try content.repositories(in: name)
+                    try transaction.activities.record(
+                        Self.activity(actor, "namespace.adopt", namespace, details: ["user": name, "repositories": repositories.count])
+                    )
+                }
             }
             return user
         }
@@ -108,15 +159,80 @@ public struct AccountService: Sendable {
         try await modify(name) { $0.enabled = enabled }
     }
 
-    /// Removes the user, their personal namespace (with its repositories' records), memberships and tokens.
-    public func deleteUser(name: String) async throws {
-        try await pool.write { transaction in
+    /// Removes the user with their memberships and tokens, and their personal namespace as `repositories` says:
+    /// a namespace holding repositories is refused by default (``PersonalRepositories``), one without any is
+    /// removed. Returns the repositories the namespace held.
+    @discardableResult
+    public func deleteUser(name: String, repositories disposition: PersonalRepositories = .refuse, actor: ActivityActor = .commandLine)
+        async throws -> [RepositoryName]
+    {
+        let content = self.content
+        return try await pool.write { transaction in
             let user = try Self.user(name, in: transaction)
+            var held: [RepositoryName] = []
             if let namespace = try transaction.namespaces.find(name: name), namespace.kind == .personal, namespace.ownerID == user.id {
-                try transaction.namespaces.delete(id: namespace.id)
+                let hasContent = try content.holdsContent(name)
+                held = hasContent ? try content.repositories(in: name) : []
+                switch disposition {
+                case .refuse:
+                    if hasContent {
+                        throw AccountError(
+                            .namespaceNotEmpty,
+                            "user \(name)'s namespace holds \(Self.describe(held)): add --transfer-to TEAM or --delete-repositories"
+                        )
+                    }
+                    try transaction.namespaces.delete(id: namespace.id)
+                case .transfer(let teamName):
+                    guard let team = try transaction.teams.find(name: teamName) else { throw AccountError(.unknownTeam, "unknown team \(teamName)") }
+                    try transaction.namespaces.transfer(id: namespace.id, teamID: team.id)
+                    try transaction.activities.record(
+                        Self.activity(
+                            actor,
+                            "namespace.transfer",
+                            namespace,
+                            details: ["from_user": name, "team": team.name, "repositories": held.count]
+                        )
+                    )
+                case .delete:
+                    // Storage first: should the removal fail half-way, the user and namespace are still there to
+                    // try again, and nothing is left without an owner.
+                    try content.remove(name)
+                    try transaction.namespaces.delete(id: namespace.id)
+                    try transaction.activities.record(
+                        Self.activity(actor, "namespace.purge", namespace, details: ["user": name, "repositories": held.count])
+                    )
+                }
             }
             try transaction.users.delete(id: user.id)
+            try transaction.activities.record(
+                NewActivity(actorID: actor.id, actorName: actor.name, action: "user.delete", targetKind: "user", targetID: user.id, targetName: name)
+            )
+            return held
         }
+    }
+
+    /// `N repositories (a, b, …)` for a one-line message, at most ten names; leftovers that make no repository
+    /// (folders without manifests) are called what they are.
+    static func describe(_ repositories: [RepositoryName]) -> String {
+        guard !repositories.isEmpty else { return "leftover files but no repository" }
+        var names = repositories.prefix(10).map(\.value).joined(separator: ", ")
+        if repositories.count > 10 { names += ", and \(repositories.count - 10) more" }
+        return "\(repositories.count) \(repositories.count == 1 ? "repository" : "repositories") (\(names))"
+    }
+
+    /// An activity about `namespace`, with `details` as JSON.
+    static func activity(_ actor: ActivityActor, _ action: String, _ namespace: Namespace, details: [String: any Sendable]) -> NewActivity {
+        let json = (try? JSONSerialization.data(withJSONObject: details, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return NewActivity(
+            actorID: actor.id,
+            actorName: actor.name,
+            action: action,
+            targetKind: "namespace",
+            targetID: namespace.id,
+            targetName: namespace.name,
+            namespaceID: namespace.id,
+            details: json
+        )
     }
 
     /// Creates an application token called `label` for `user` and returns it with the secret, which is shown once:

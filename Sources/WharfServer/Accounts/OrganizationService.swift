@@ -1,13 +1,19 @@
 import Foundation
+import WharfCore
 import WharfDatabase
+import WharfStorage
 
 /// Teams and namespaces, as the CLI (and later the portal and the API) manage them: who belongs to which team
-/// with which role, and which team owns which namespace with which visibility. One transaction per operation.
+/// with which role, and which team owns which namespace with which visibility; and content in storage whose
+/// namespace has no owner (a deleted user's repositories, a distribution folder from before Wharf), which an
+/// admin adopts for a team or purges. One transaction per operation.
 public struct OrganizationService: Sendable {
     let pool: DatabasePool
+    let content: NamespaceContent
 
-    public init(pool: DatabasePool) {
+    public init(pool: DatabasePool, storage: any StorageDriver) {
         self.pool = pool
+        content = NamespaceContent(driver: storage)
     }
 
     /// Creates a team; `owner` (a user) becomes its first owner.
@@ -89,6 +95,97 @@ public struct OrganizationService: Sendable {
                 after = last.name
             }
         }
+    }
+
+    /// Gives content without an owner (repositories in storage under `name`, no namespace row) an owner: a
+    /// namespace of `team` with `visibility`. Fails when the namespace exists or storage holds nothing under it.
+    /// Returns the repositories adopted.
+    @discardableResult
+    public func adoptNamespace(name: String, team: String, visibility: Namespace.Visibility = .private, actor: ActivityActor = .commandLine)
+        async throws -> [RepositoryName]
+    {
+        try AccountService.validateName(name, what: "namespace")
+        let content = self.content
+        return try await pool.write { transaction in
+            if try transaction.namespaces.find(name: name) != nil {
+                throw AccountError(.namespaceExists, "namespace \(name) already exists and has an owner: nothing to adopt")
+            }
+            guard try content.holdsContent(name) else {
+                throw AccountError(
+                    .noContent,
+                    "namespace \(name) holds no content in storage: nothing to adopt (wharf namespace create makes a new one)"
+                )
+            }
+            let team = try Self.team(team, in: transaction)
+            return try Self.adopt(name, team: team, visibility: visibility, actor: actor, content: content, in: transaction)
+        }
+    }
+
+    /// Adopts every namespace in storage that holds content and has no row, for `team`, in one transaction.
+    /// Repositories without a slash are in the global namespace and adopt nothing. Returns what was adopted, by
+    /// namespace (empty when every namespace has an owner).
+    public func adoptUnknownNamespaces(team: String, visibility: Namespace.Visibility = .private, actor: ActivityActor = .commandLine)
+        async throws -> [(namespace: String, repositories: [RepositoryName])]
+    {
+        let content = self.content
+        let candidates = try content.namespaces()
+        return try await pool.write { transaction in
+            let team = try Self.team(team, in: transaction)
+            var adopted: [(String, [RepositoryName])] = []
+            for name in candidates where try transaction.namespaces.find(name: name) == nil {
+                adopted.append((name, try Self.adopt(name, team: team, visibility: visibility, actor: actor, content: content, in: transaction)))
+            }
+            return adopted
+        }
+    }
+
+    /// Removes content without an owner under `name` from storage: its repositories' tags and manifests (blobs
+    /// stay for garbage collection). A namespace with an owner is refused: its repositories are deleted through
+    /// the registry by those allowed to. Returns the repositories removed.
+    @discardableResult
+    public func purgeNamespace(name: String, actor: ActivityActor = .commandLine) async throws -> [RepositoryName] {
+        try AccountService.validateName(name, what: "namespace")
+        let content = self.content
+        return try await pool.write { transaction in
+            if try transaction.namespaces.find(name: name) != nil {
+                throw AccountError(.namespaceExists, "namespace \(name) has an owner: purge removes only content without an owner")
+            }
+            guard try content.holdsContent(name) else {
+                throw AccountError(.noContent, "namespace \(name) holds no content in storage: nothing to purge")
+            }
+            let repositories = try content.repositories(in: name)
+            try content.remove(name)
+            let details =
+                (try? JSONSerialization.data(withJSONObject: ["repositories": repositories.count])).map { String(decoding: $0, as: UTF8.self) }
+                ?? "{}"
+            try transaction.activities.record(
+                NewActivity(
+                    actorID: actor.id,
+                    actorName: actor.name,
+                    action: "namespace.purge",
+                    targetKind: "namespace",
+                    targetName: name,
+                    details: details
+                )
+            )
+            return repositories
+        }
+    }
+
+    private static func adopt(
+        _ name: String,
+        team: Team,
+        visibility: Namespace.Visibility,
+        actor: ActivityActor,
+        content: NamespaceContent,
+        in transaction: Transaction
+    ) throws -> [RepositoryName] {
+        let repositories = try content.repositories(in: name)
+        let namespace = try transaction.namespaces.create(name: name, kind: .team, visibility: visibility, teamID: team.id)
+        try transaction.activities.record(
+            AccountService.activity(actor, "namespace.adopt", namespace, details: ["team": team.name, "repositories": repositories.count])
+        )
+        return repositories
     }
 
     private static func keepAnOwner(_ team: Team, leaving userID: Int64, in transaction: Transaction) throws {

@@ -113,7 +113,8 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
 }
 
 /// The token endpoint's service: tokens signed with `certs/server.key` (which must exist), application tokens
-/// keyed by `DATA/secrets` (created when missing).
+/// keyed by `DATA/secrets` (created when missing), and the storage folder, asked whether a namespace without a
+/// row holds content without an owner.
 func makeTokenService(
     configuration: ServerConfiguration,
     database: DatabasePool,
@@ -137,7 +138,7 @@ func makeTokenService(
             throw ConfigurationError("auth.service_password: \(error.message)")
         }
     }
-    return TokenService(
+    var service = TokenService(
         pool: database,
         passwords: passwords,
         applicationTokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey),
@@ -153,6 +154,9 @@ func makeTokenService(
         failures: FailureLimiter(limit: configuration.failuresPerAddress, window: configuration.failuresWindow),
         logger: logger
     )
+    // The folder WharfServices serves from; the token service only lists namespace folders in it.
+    service.content = NamespaceContent(driver: FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync))
+    return service
 }
 
 /// Creates the data folder (0700: it holds secrets) and the storage root, and proves they are writable before

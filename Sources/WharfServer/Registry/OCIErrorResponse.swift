@@ -39,12 +39,20 @@ enum OCIErrorResponse {
         }
         let status = HTTPResponse.Status(code: error.code.status)
         let body = ErrorBody(errors: [.init(code: error.code.rawValue, message: error.message, detail: error.detail)])
-        let data = (try? JSONEncoder().encode(body)) ?? Data(#"{"errors":[{"code":"UNKNOWN","message":"unknown error"}]}"#.utf8)
+        let data = (try? encoder.encode(body)) ?? Data(#"{"errors":[{"code":"UNKNOWN","message":"unknown error"}]}"#.utf8)
         if method == .head {
             headers[.contentLength] = String(data.count)
             return Response(status: status, headers: headers, body: .init())
         }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Sorted keys: two refusals that differ only in the names asked about are the same bytes but for those names
+    /// (Foundation's key order otherwise varies from one response to the next).
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 
     struct ErrorBody: Encodable {

@@ -86,8 +86,10 @@ enum RegistryRequirement: Equatable {
 /// - Basic logins are remembered for ``basicLifetime`` by a hash of the header, so a push with Basic
 ///   credentials pays for one bcrypt check, not one per chunk; granted actions are remembered for a second.
 /// - A valid caller without the access gets 403 `DENIED` when asking again could not help (with the reason, such
-///   as a namespace that cannot be created), and 401 `insufficient_scope` when a new token would grant it.
-/// - Before a push starts (upload `POST`, manifest `PUT`) a missing namespace is created for the pusher.
+///   as a namespace that cannot be created), and 401 `insufficient_scope` when a new token would grant it. A
+///   namespace that does not exist and one the caller may not see are refused alike (``AccessDenial``).
+/// - Before a push starts (upload `POST`, manifest `PUT`) a missing namespace is created for the pusher; content
+///   in storage whose namespace has no row stays unowned (admins only) until an admin adopts it.
 struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
     static var basicLifetime: Duration { .seconds(10) }
 
@@ -272,18 +274,12 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         }
     }
 
-    /// A reason a person can act on: the namespace that is missing, or the access that is refused.
+    /// A reason a person can act on, which tells a namespace's existence only to those who may see or create it
+    /// (``AccessDenial``).
     func denialReason(_ caller: Caller, _ scope: AccessScope) async throws -> String {
         guard case .repository(let name) = scope.resource else { return "the catalogue is not available to \(caller.subject.name)" }
-        let actions = scope.actions.sorted().map(\.rawValue).joined(separator: ",")
-        if scope.actions.contains(.push), let namespace = TokenService.namespaceName(of: name),
-            try await service.pool.read({ try $0.namespaces.find(name: namespace) }) == nil
-        {
-            return service.rules.policy.createNamespaceOnPush
-                ? "namespace \(namespace) does not exist and only an admin may create it"
-                : "namespace \(namespace) does not exist and pushing does not create namespaces here; ask an admin to create it"
-        }
-        return "\(caller.subject.name) may not \(actions) \(name.value)"
+        let target = try await service.target(for: name, subject: caller.subject)
+        return AccessDenial.reason(subject: caller.subject, actions: scope.actions, name: name, target: target, rules: service.rules)
     }
 
     /// The caller behind Basic credentials, remembered briefly by a hash of the header; the account's status is

@@ -5,6 +5,7 @@ import Synchronization
 import WharfAuth
 import WharfCore
 import WharfDatabase
+import WharfStorage
 
 /// Who a token is for, after authentication.
 struct TokenSubject: Sendable, Hashable {
@@ -61,7 +62,9 @@ struct ServiceAccount: Sendable {
 /// account and credential are still good, and creating a namespace on first push.
 ///
 /// A repository name without a slash is in the global namespace (not a database row: logged-in users pull, admins
-/// push). A namespace that does not exist is ``PermissionTarget/missingNamespace``.
+/// push). A namespace without a database row is ``PermissionTarget/unownedNamespace`` when storage holds
+/// repositories under it (its owner was deleted, or the content predates Wharf), else
+/// ``PermissionTarget/missingNamespace``.
 struct TokenService: Sendable {
     /// Setting written once the first admin exists (by `wharf user create --admin`, a promotion, or later the
     /// portal's first sign-up); registry logins never make anyone admin.
@@ -74,6 +77,9 @@ struct TokenService: Sendable {
     let applicationTokens: ApplicationTokenHasher
     let issuer: TokenIssuer
     let rules: PermissionRules
+    /// Storage, asked whether a namespace without a row holds content (which makes it unowned, not missing).
+    /// Set by ``makeTokenService``; nil only where no storage exists (then such a namespace counts as missing).
+    var content: NamespaceContent? = nil
     /// The audience when a request names no `service`, and the one the registry accepts.
     let defaultService: String
     var lockout = LockoutPolicy()
@@ -304,21 +310,50 @@ struct TokenService: Sendable {
 
     /// The requested scopes narrowed to what `subject` may do; scopes left without actions are dropped.
     func grant(_ requested: [AccessScope], to subject: TokenSubject) async throws -> [AccessScope] {
-        let rules = self.rules
-        return try await pool.read { transaction in
-            var granted: [AccessScope] = []
-            for scope in requested {
-                let target: PermissionTarget
+        // nil: the namespace has no row; storage then tells unowned content from a namespace yet to be made.
+        let known = try await pool.read { transaction in
+            try requested.map { scope -> PermissionTarget? in
                 switch scope.resource {
-                case .catalog:
-                    target = .catalog
-                case .repository(let name):
-                    target = try Self.facts(for: name, subject: subject, in: transaction).map { .namespace($0) } ?? .missingNamespace
+                case .catalog: .catalog
+                case .repository(let name): try Self.facts(for: name, subject: subject, in: transaction).map { .namespace($0) }
                 }
-                let actions = rules.allowed(scope.actions, for: subject.kind, on: target)
-                if !actions.isEmpty { granted.append(AccessScope(scope.resource, actions: actions)) }
             }
-            return granted
+        }
+        var granted: [AccessScope] = []
+        for (scope, target) in zip(requested, known) {
+            let resolved: PermissionTarget
+            if let target {
+                resolved = target
+            } else if case .repository(let name) = scope.resource {
+                resolved = missingTarget(for: name)
+            } else {
+                resolved = .catalog
+            }
+            let actions = rules.allowed(scope.actions, for: subject.kind, on: resolved)
+            if !actions.isEmpty { granted.append(AccessScope(scope.resource, actions: actions)) }
+        }
+        return granted
+    }
+
+    /// The rules' target for `name` as `subject` sees it now.
+    func target(for name: RepositoryName, subject: TokenSubject) async throws -> PermissionTarget {
+        let facts = try await pool.read { transaction in try Self.facts(for: name, subject: subject, in: transaction) }
+        return facts.map { .namespace($0) } ?? missingTarget(for: name)
+    }
+
+    /// The target of a repository whose namespace has no row: unowned when storage holds anything under the
+    /// namespace (one listing of its folder), missing otherwise. A folder that cannot be read counts as content:
+    /// the rules then fail closed (admins only).
+    func missingTarget(for name: RepositoryName) -> PermissionTarget {
+        guard let namespace = Self.namespaceName(of: name), let content else { return .missingNamespace }
+        do {
+            return try content.holdsContent(namespace) ? .unownedNamespace : .missingNamespace
+        } catch {
+            logger.warning(
+                "could not list a namespace's folder; treating it as unowned",
+                metadata: ["namespace": "\(namespace)", "error": "\(error)"]
+            )
+            return .unownedNamespace
         }
     }
 
@@ -331,9 +366,10 @@ struct TokenService: Sendable {
             return try names.filter { name in
                 let namespace = Self.namespaceName(of: name) ?? ""
                 if let known = decided[namespace] { return known }
-                let target: PermissionTarget = try Self.facts(for: name, subject: subject, in: transaction).map { .namespace($0) } ?? .missingNamespace
-                // Nothing is pullable from a namespace the database does not know, even for a would-be creator.
-                let allowed = target != .missingNamespace && rules.isAllowed(.pull, for: subject.kind, on: target)
+                // A listed repository is in storage, so a namespace without a row holds content without an owner.
+                let target: PermissionTarget =
+                    try Self.facts(for: name, subject: subject, in: transaction).map { .namespace($0) } ?? .unownedNamespace
+                let allowed = rules.isAllowed(.pull, for: subject.kind, on: target)
                 decided[namespace] = allowed
                 return allowed
             }
@@ -343,8 +379,10 @@ struct TokenService: Sendable {
     /// Makes sure the namespace of `name` exists before `subject` writes into it: a missing one is created,
     /// owned by a new team of the same name with `subject` as owner, when the rules allow it; otherwise the
     /// push is denied with a reason that names the namespace. A namespace that exists (made by someone else since
-    /// the token was issued, or by a push racing this one) takes the push only under its own rules. A subject's
-    /// clearance for a namespace is remembered for 5 seconds.
+    /// the token was issued, or by a push racing this one) takes the push only under its own rules. Content in
+    /// storage without a namespace row stays unowned: an admin writes into it without creating the namespace,
+    /// anyone else is denied until an admin adopts it. A subject's clearance for a namespace is remembered for
+    /// 5 seconds.
     func ensureNamespace(for name: RepositoryName, subject: TokenSubject) async throws {
         guard let namespace = Self.namespaceName(of: name) else { return }
         let key = subject.name + "|" + namespace
@@ -354,12 +392,21 @@ struct TokenService: Sendable {
             state.namespaces.set(true, for: key)
             return
         }
+        if missingTarget(for: name) == .unownedNamespace {
+            guard subject.kind == .admin else {
+                throw RegistryError(
+                    .denied,
+                    detail: AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .unownedNamespace, rules: rules)
+                )
+            }
+            state.namespaces.set(true, for: key)
+            return
+        }
         guard rules.mayCreateNamespace(subject.kind) else {
-            let reason =
-                rules.policy.createNamespaceOnPush
-                ? "namespace \(namespace) does not exist and only an admin may create it"
-                : "namespace \(namespace) does not exist and pushing does not create namespaces here; ask an admin to create it"
-            throw RegistryError(.denied, detail: reason)
+            throw RegistryError(
+                .denied,
+                detail: AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .missingNamespace, rules: rules)
+            )
         }
         do {
             let created = try await pool.write { transaction -> Bool in
@@ -400,7 +447,10 @@ struct TokenService: Sendable {
     static func mayPushIfExists(_ name: RepositoryName, subject: TokenSubject, rules: PermissionRules, in transaction: Transaction) throws -> Bool {
         guard let facts = try facts(for: name, subject: subject, in: transaction) else { return false }
         guard rules.isAllowed(.push, for: subject.kind, on: .namespace(facts)) else {
-            throw RegistryError(.denied, detail: "\(subject.name) may not push \(name.value)")
+            throw RegistryError(
+                .denied,
+                detail: AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .namespace(facts), rules: rules)
+            )
         }
         return true
     }

@@ -23,6 +23,12 @@ public enum RegistryPaths {
         "\(repositoriesRoot)/\(name.value)"
     }
 
+    /// The folder of a namespace: the repositories whose names begin with `namespace/` live under it. A
+    /// namespace is one name component (no slash); callers validate it (``NamespaceContent`` does).
+    public static func namespaceDirectory(_ namespace: RepositoryName) -> String {
+        "\(repositoriesRoot)/\(namespace.value)"
+    }
+
     public static func layerLink(_ name: RepositoryName, _ digest: OCIDigest) -> String {
         "\(repository(name))/_layers/\(digest.algorithm.rawValue)/\(digest.hex)/link"
     }

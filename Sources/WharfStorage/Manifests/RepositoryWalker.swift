@@ -16,6 +16,14 @@ public struct RepositoryWalker: Sendable {
         return found.sorted()
     }
 
+    /// The repositories whose names begin with `namespace/`, sorted (not a repository called `namespace` itself,
+    /// which is in the global namespace).
+    public func repositories(in namespace: RepositoryName, includeUploadsOnly: Bool = false) throws -> [RepositoryName] {
+        var found: [RepositoryName] = []
+        try walk(prefix: namespace.value, into: &found, includeUploadsOnly: includeUploadsOnly)
+        return found.filter { $0 != namespace }.sorted()
+    }
+
     private func walk(prefix: String, into found: inout [RepositoryName], includeUploadsOnly: Bool) throws {
         let path = prefix.isEmpty ? RegistryPaths.repositoriesRoot : "\(RegistryPaths.repositoriesRoot)/\(prefix)"
         guard let entries = try driver.list(path) else { return }

@@ -1,0 +1,53 @@
+import WharfCore
+
+/// What storage holds under one namespace (`repositories/<namespace>/`): asked by the access rules (is there
+/// content whose namespace has no owner?) and by the admin commands that hand such content over or remove it.
+///
+/// A namespace's content is any entry of its folder other than distribution's own `_manifests`, `_layers` and
+/// `_uploads`, which belong to a global repository of the same name (in the global namespace, not this one).
+public struct NamespaceContent: Sendable {
+    public let driver: any StorageDriver
+
+    public init(driver: any StorageDriver) {
+        self.driver = driver
+    }
+
+    /// A namespace name as a path component: one component of the repository name grammar.
+    public static func validated(_ namespace: String) throws -> RepositoryName {
+        guard !namespace.contains("/"), let name = try? RepositoryName(namespace) else {
+            throw StorageError(.invalidPath, "invalid namespace name \(namespace.debugDescription)")
+        }
+        return name
+    }
+
+    /// Whether anything is stored under `namespace`. One listing of its folder: cheap enough for the token
+    /// endpoint, which asks only about namespaces that have no database row.
+    public func holdsContent(_ namespace: String) throws -> Bool {
+        guard let entries = try driver.list(RegistryPaths.namespaceDirectory(Self.validated(namespace))) else { return false }
+        return entries.contains(where: Self.isContent)
+    }
+
+    /// The repositories under `namespace`, sorted, those holding only upload sessions included.
+    public func repositories(in namespace: String) throws -> [RepositoryName] {
+        try RepositoryWalker(driver: driver).repositories(in: Self.validated(namespace), includeUploadsOnly: true)
+    }
+
+    /// Every namespace whose folder holds content, sorted (repositories without a slash are in the global
+    /// namespace and make no namespace).
+    public func namespaces() throws -> [String] {
+        guard let entries = try driver.list(RegistryPaths.repositoriesRoot) else { return [] }
+        return try entries.filter { Self.isContent($0) && (try? Self.validated($0)) != nil }.filter { try holdsContent($0) }.sorted()
+    }
+
+    /// Removes everything stored under `namespace`: its repositories' folders with their tags, manifest links,
+    /// layer links and upload sessions. Blobs stay: other repositories may share them, and garbage collection
+    /// removes those nothing references any more. A global repository of the same name is left alone.
+    public func remove(_ namespace: String) throws {
+        let directory = RegistryPaths.namespaceDirectory(try Self.validated(namespace))
+        guard let entries = try driver.list(directory) else { return }
+        for entry in entries where Self.isContent(entry) { try driver.remove("\(directory)/\(entry)") }
+        if try driver.list(directory)?.isEmpty == true { try driver.remove(directory) }
+    }
+
+    static func isContent(_ entry: String) -> Bool { !entry.hasPrefix("_") && !entry.hasPrefix(".") }
+}
