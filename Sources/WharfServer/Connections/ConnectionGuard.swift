@@ -41,7 +41,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private(set) var phase: Phase = .closed
     private let tls: Bool
     private var context: ChannelHandlerContext?
-    private var tableID: UInt64?
+    private var tableID: Int?
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
 
