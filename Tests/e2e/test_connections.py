@@ -405,6 +405,96 @@ def test_slow_http2_download_completes(wharf_factory, tmp_path):
     assert out.read_bytes() == blob
 
 
+# --------------------------------------------------------------------------- HTTP/2 by hand (no h2 client library here)
+
+
+def h2_frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_connect(server) -> ssl.SSLSocket:
+    s = open_tls(server, tls_context(server, alpn=("h2",)))
+    assert s.selected_alpn_protocol() == "h2"
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2_frame(0x4, 0, 0))  # preface, empty SETTINGS
+    return s
+
+
+def h2_request_headers(server, method: str, path: str, end_stream: bool) -> bytes:
+    """A HEADERS frame for stream 1 in HPACK without Huffman coding or dynamic table references."""
+    def literal(index: int, value: str) -> bytes:  # literal with incremental indexing, indexed name
+        return bytes([0x40 | index, len(value)]) + value.encode()
+    block = literal(2, method) + bytes([0x87]) + literal(4, path) + literal(1, server.host)  # :method :scheme :path :authority
+    return h2_frame(0x1, 0x4 | (0x1 if end_stream else 0), 1, block)
+
+
+def h2_read_frame(s: ssl.SSLSocket) -> tuple[int, int, int, bytes] | None:
+    """(type, flags, stream, payload), or None at EOF."""
+    def exactly(n: int) -> bytes | None:
+        data = b""
+        while len(data) < n:
+            chunk = s.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+    head = exactly(9)
+    if head is None:
+        return None
+    length = int.from_bytes(head[:3], "big")
+    payload = exactly(length) if length else b""
+    if payload is None:
+        return None
+    return head[3], head[4], int.from_bytes(head[5:9], "big") & 0x7FFFFFFF, payload
+
+
+def h2_wait_for(s: ssl.SSLSocket, want, deadline: float):
+    """Reads frames (acknowledging SETTINGS) until `want(frame)` is true; returns that frame, or None at EOF."""
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        frame = h2_read_frame(s)
+        if frame is None:
+            return None
+        kind, flags, _, _ = frame
+        if kind == 0x4 and not flags & 0x1:
+            s.sendall(h2_frame(0x4, 0x1, 0))
+        if want(frame):
+            return frame
+    raise TimeoutError("no such frame before the deadline")
+
+
+def test_http2_connection_idle_after_a_request_is_closed(wharf_factory):
+    """A stream that has finished no longer counts: the connection is idle again and is closed (GOAWAY after
+    http.idle_timeout, then closed after a grace period although the client ignores the GOAWAY)."""
+    w = wharf_factory(env=SHORT)
+    s = h2_connect(w)
+    try:
+        s.sendall(h2_request_headers(w, "GET", "/v2/", end_stream=True))
+        ended = h2_wait_for(s, lambda f: f[2] == 1 and f[0] in (0x0, 0x1) and f[1] & 0x1, time.monotonic() + 10)
+        assert ended is not None, "no complete response on stream 1"
+        assert closed_by_server(s, time.monotonic() + CLOSE_BOUND)
+    finally:
+        s.close()
+
+
+def test_stalled_http2_upload_stream_is_reset_and_stays_resumable(wharf_factory):
+    """On HTTP/2 a stalled body resets its stream (RST_STREAM), not the connection; the bytes that arrived stay."""
+    w = wharf_factory(env=SHORT)
+    session = w.session()
+    post = session.post(w.url("/v2/stall2/blobs/uploads/"))
+    assert post.status_code == 202, post.text
+    location = post.headers["Location"]
+    s = h2_connect(w)
+    try:
+        s.sendall(h2_request_headers(w, "PATCH", location, end_stream=False) + h2_frame(0x0, 0, 1, b"x" * 1000))
+        reset = h2_wait_for(s, lambda f: f[2] == 1 and f[0] == 0x3, time.monotonic() + CLOSE_BOUND)
+        assert reset is not None, "the connection was closed instead of the stream being reset"
+    finally:
+        s.close()
+    status = session.get(w.url(location))
+    assert status.status_code == 204, status.text
+    assert status.headers["Range"] == "0-999"
+
+
 # --------------------------------------------------------------------------- TLS
 
 
