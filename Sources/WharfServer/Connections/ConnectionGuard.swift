@@ -191,13 +191,21 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// When the timer should next fire for `deadline`. While waiting it fires at least every request-head timeout,
+    /// so that when the next request's first bytes arrive the timer is already due before the head's deadline:
+    /// a keep-alive connection then schedules about one timer per `http.request_head_timeout`, not one per request.
+    private func wakeUp(for deadline: NIODeadline) -> NIODeadline {
+        guard case .waiting = phase else { return deadline }
+        return min(deadline, now + requestHeadTimeout)
+    }
+
     /// Makes sure a timer fires no later than the phase's deadline. A timer already due earlier is kept: it
     /// re-reads the deadline when it fires, so most phase changes cost no scheduling at all.
     private func rearm() {
         guard let deadline, let context else { return }
         if let timerDeadline, timerDeadline <= deadline { return }
         timer?.cancel()
-        schedule(at: deadline, on: context.eventLoop)
+        schedule(at: wakeUp(for: deadline), on: context.eventLoop)
     }
 
     private func schedule(at deadline: NIODeadline, on eventLoop: any EventLoop) {
@@ -214,7 +222,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         if deadline <= now {
             close(reason: phaseName)
         } else {
-            schedule(at: deadline, on: context.eventLoop)
+            schedule(at: wakeUp(for: deadline), on: context.eventLoop)
         }
     }
 
