@@ -120,6 +120,19 @@ import Testing
         #expect(!connection.isOpen)
     }
 
+    @Test func newConnectionIsRefusedWhenEveryConnectionIsBusy() throws {
+        let first = try Connection(tracker: true, capacity: 1)
+        try first.sendPart(.head(Self.upload))
+        let second = EmbeddedChannel()
+        try second.pipeline.syncOperations.addHandler(
+            ConnectionGuard(limits: ConnectionLimits(), table: first.table, tls: false, logger: Logger(label: "test"))
+        )
+        _ = second.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 5000))
+        #expect(!second.isActive)
+        #expect(first.isOpen)
+        #expect(first.table.count == 1)
+    }
+
     @Test func newConnectionAtTheCapClosesTheLongestIdle() throws {
         let first = try Connection(capacity: 2)
         let table = first.table

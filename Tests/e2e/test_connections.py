@@ -227,6 +227,50 @@ def test_at_the_cap_the_longest_idle_connection_is_closed_first(wharf_factory):
         close_all(conns)
 
 
+def test_at_the_cap_with_every_connection_busy_a_new_one_is_refused(wharf_factory):
+    """Requests in flight are never closed to make room: with http.max_connections 3 taken by three uploads
+    whose bodies are still arriving, a fourth connection is closed at once; when an upload ends, clients are
+    served again."""
+    w = wharf_factory(env={**LONG, "WHARF_HTTP_MAX_CONNECTIONS": "3"})
+    session = w.session()
+    locations = []
+    for _ in range(3):
+        post = session.post(w.url("/v2/busy/blobs/uploads/"))
+        assert post.status_code == 202, post.text
+        locations.append(post.headers["Location"])
+    session.close()
+    ctx = tls_context(w)
+    uploads = []
+    try:
+        for location in locations:
+            s = open_tls(w, ctx)
+            s.sendall(f"PATCH {location} HTTP/1.1\r\nHost: {w.host}\r\nContent-Length: 100000\r\n\r\n".encode() + b"x" * 1000)
+            uploads.append(s)
+        # All three are in flight once their first bytes are in the upload files.
+        deadline = time.monotonic() + CLOSE_BOUND
+        while sorted(p.stat().st_size for p in w.registry_dir.glob("**/_uploads/*/data")) != [1000] * 3:
+            assert time.monotonic() < deadline, "the three uploads did not start"
+            time.sleep(0.05)
+        extra = open_raw(w)
+        try:
+            assert closed_by_server(extra, time.monotonic() + CLOSE_BOUND), "a fourth connection was admitted"
+        finally:
+            extra.close()
+        assert all(still_open(s) for s in uploads), "an upload in flight was closed to make room"
+        uploads.pop().close()
+        deadline = time.monotonic() + CLOSE_BOUND
+        while True:
+            try:
+                r = requests.get(w.url("/v2/"), verify=str(w.cert_path), timeout=5)
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "no client served after an upload ended"
+                time.sleep(0.2)
+        assert r.status_code == 200
+    finally:
+        close_all(uploads)
+
+
 # --------------------------------------------------------------------------- timeouts
 
 

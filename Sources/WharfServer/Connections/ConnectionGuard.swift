@@ -42,6 +42,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let tls: Bool
     private var context: ChannelHandlerContext?
     private var tableID: Int?
+    /// At the cap with every connection busy: this one is closed as soon as it is active.
+    private var refused = false
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
 
@@ -72,11 +74,23 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         }
         admission.victim?()
         guard let id = admission.id else {
-            close(reason: "connection cap reached and every connection has a request in flight")
+            // Added before the channel is registered: it is closed once active (see channelActive).
+            logger.debug("refusing connection: the cap is reached and every connection has a request in flight")
+            phase = .closed
+            refused = true
+            if context.channel.isActive { context.close(promise: nil) }
             return
         }
         tableID = id
         rearm()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if refused {
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
