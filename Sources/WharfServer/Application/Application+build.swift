@@ -84,19 +84,20 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
     let tokens = configuration.authEnabled ? try makeTokenService(configuration: configuration, database: services.database, logger: logger) : nil
     if tokens == nil { logger.warning("auth.enabled is off: /v2 is open to anyone who can reach it") }
     let router = buildRouter(services: services, tokens: tokens)
-    let server: HTTPServerBuilder
+    let table = try makeConnectionTable(limits: configuration.connectionLimits, logger: logger)
+    var tlsConfiguration: TLSConfiguration?
     if configuration.tls {
-        var tlsConfiguration = try CertificateBootstrap.serverTLSConfiguration(
+        var tls = try CertificateBootstrap.serverTLSConfiguration(
             certsDirectory: configuration.certsDirectory,
-            alpn: ["h2", "http/1.1"]
+            alpn: ["h2", "http/1.1"],
+            minimumVersion: configuration.tlsMinimumVersion
         )
         // NIOSSL waits 5 s by default for the peer's close_notify; idle keep-alive clients rarely send one,
         // and that wait would hold up every graceful shutdown.
-        tlsConfiguration.shutdownTimeout = .milliseconds(500)
-        server = try .http2Upgrade(tlsConfiguration: tlsConfiguration)
-    } else {
-        server = .http1()
+        tls.shutdownTimeout = .milliseconds(500)
+        tlsConfiguration = tls
     }
+    let server = HTTPServerBuilder.guarded(tlsConfiguration: tlsConfiguration, limits: configuration.connectionLimits, table: table)
     // Until the database answers, every request but /health gets 503 with the reason.
     let gated = DatabaseGate(next: router.buildResponder(), health: services.database.health)
     let database = DatabaseService(pool: services.database, logger: logger)
@@ -110,6 +111,30 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
     if let tokens { app.addServices(tokens.recorder) }
     app.beforeServerStarts { await database.waitForFirstAttempt() }
     return app
+}
+
+/// Raises the descriptor limit to the hard limit and sizes the connection table below it (`http.max_connections`).
+func makeConnectionTable(limits: ConnectionLimits, logger: Logger) throws -> ConnectionTable {
+    let raised = DescriptorLimit.raiseToHard()
+    let descriptors = raised?.after ?? DescriptorLimit(soft: 1024, hard: 1024)
+    if let raised {
+        logger.info(
+            "file-descriptor limit",
+            metadata: ["soft": "\(raised.after.soft)", "hard": "\(raised.after.hard)", "soft_at_start": "\(raised.before.soft)"]
+        )
+    } else {
+        logger.warning("cannot read the file-descriptor limit; assuming 1024")
+    }
+    let cap = try descriptors.connectionCap(configured: limits.maxConnections)
+    logger.info(
+        "connection limits",
+        metadata: [
+            "max_connections": "\(cap)", "tls_handshake_timeout": "\(limits.handshakeTimeout.components.seconds)s",
+            "request_head_timeout": "\(limits.requestHeadTimeout.components.seconds)s",
+            "idle_timeout": "\(limits.idleTimeout.components.seconds)s", "body_idle_timeout": "\(limits.bodyIdleTimeout.components.seconds)s",
+        ]
+    )
+    return ConnectionTable(capacity: cap)
 }
 
 /// The token endpoint's service: tokens signed with `certs/server.key` (which must exist), application tokens

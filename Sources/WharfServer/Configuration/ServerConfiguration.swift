@@ -50,6 +50,10 @@ public struct ServerConfiguration: Sendable {
     public var externalURL: String? = nil
     /// `trusted_proxies`: peers whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed.
     public var trustedProxies: [IPAddressRange] = IPAddressRange.loopback
+    /// `tls.min_version`: the oldest TLS version offered (TLS 1.2 with ECDHE and AEAD suites only, or TLS 1.3).
+    public var tlsMinimumVersion: TLSMinimumVersion = .tls12
+    /// `http.*`: connection timeouts and the connection cap.
+    public var connectionLimits = ConnectionLimits()
 
     public init() {}
 
@@ -112,6 +116,65 @@ public struct ConfigurationKey: Sendable {
         },
         .init(key: "tls", flag: "--tls", defaultValue: "on", summary: "`on`: HTTPS with HTTP/2 from `certs/` (generated when missing); `off`: plain HTTP behind a TLS proxy.") {
             $0.tls = try boolean($1, "tls")
+        },
+        .init(
+            key: "tls.min_version",
+            flag: nil,
+            defaultValue: "1.2",
+            summary: "Oldest TLS version offered: `1.2` (ECDHE with AES-GCM or ChaCha20-Poly1305 only) or `1.3`."
+        ) {
+            guard let version = TLSMinimumVersion(rawValue: $1) else {
+                throw ConfigurationError("tls.min_version: expected 1.2 or 1.3, got \($1)")
+            }
+            $0.tlsMinimumVersion = version
+        },
+        .init(
+            key: "http.tls_handshake_timeout",
+            flag: nil,
+            defaultValue: "10s",
+            summary: "A connection that has not completed the TLS handshake this long after it was accepted is closed."
+        ) {
+            $0.connectionLimits.handshakeTimeout = try duration($1, "http.tls_handshake_timeout")
+        },
+        .init(
+            key: "http.request_head_timeout",
+            flag: nil,
+            defaultValue: "30s",
+            summary: "Time from the first byte of a request head to its end (request line and headers); slower clients are disconnected."
+        ) {
+            $0.connectionLimits.requestHeadTimeout = try duration($1, "http.request_head_timeout")
+        },
+        .init(
+            key: "http.idle_timeout",
+            flag: nil,
+            defaultValue: "75s",
+            summary: "A keep-alive connection with no request in flight (HTTP/2: no open stream) is closed after this long."
+        ) {
+            $0.connectionLimits.idleTimeout = try duration($1, "http.idle_timeout")
+        },
+        .init(
+            key: "http.body_idle_timeout",
+            flag: nil,
+            defaultValue: "60s",
+            summary: "While a request body is being received, no byte for this long ends the connection (an upload stays resumable)."
+        ) {
+            $0.connectionLimits.bodyIdleTimeout = try duration($1, "http.body_idle_timeout")
+        },
+        .init(
+            key: "http.max_connections",
+            flag: nil,
+            defaultValue: "auto",
+            summary: "Open connections at most; at the cap the longest-idle one is closed for a new one. `auto`: the descriptor limit "
+                + "(raised to the hard limit at start) minus max(32, limit/8); a number must stay below the limit."
+        ) {
+            if $1 == "auto" {
+                $0.connectionLimits.maxConnections = nil
+            } else {
+                guard let count = Int($1), count > 0 else {
+                    throw ConfigurationError("http.max_connections: expected auto or a positive number, got \($1)")
+                }
+                $0.connectionLimits.maxConnections = count
+            }
         },
         .init(key: "external_hostname", flag: nil, defaultValue: "", summary: "Name clients use to reach Wharf; added to the generated certificate's names.") {
             $0.externalHostname = $1.isEmpty ? nil : $1

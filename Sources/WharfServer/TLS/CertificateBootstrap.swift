@@ -107,13 +107,29 @@ public enum CertificateBootstrap {
         return try makeInfo(certificate.certificate, der: certificate.der)
     }
 
-    /// A server TLS configuration for the pair in `certsDirectory`, offering `alpn` (e.g. `["h2", "http/1.1"]`)
-    /// and TLS 1.2 or later.
+    /// The TLS 1.2 suites offered: forward-secret key exchange (ECDHE) with an AEAD cipher only. Static-RSA key
+    /// exchange (no forward secrecy) and CBC with SHA-1 (padding-oracle history) are left out; every client of a
+    /// registry from the last decade offers one of these. TLS 1.3's suites are all AEAD and not configurable.
+    static let tls12CipherSuites: [NIOTLSCipher] = [
+        .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
+
+    /// A server TLS configuration for the pair in `certsDirectory`, offering `alpn` (e.g. `["h2", "http/1.1"]`),
+    /// `minimumVersion` or later and, on TLS 1.2, only ``tls12CipherSuites``.
     ///
     /// Checks that the files parse and that the key matches the certificate, so a bad pair fails here with a
     /// readable reason rather than later inside the TLS library. Call ``ensure(certsDirectory:extraHostnames:now:logger:)``
     /// first to create the pair and check its dates.
-    public static func serverTLSConfiguration(certsDirectory: String, alpn: [String]) throws -> NIOSSL.TLSConfiguration {
+    public static func serverTLSConfiguration(
+        certsDirectory: String,
+        alpn: [String],
+        minimumVersion: TLSMinimumVersion = .tls12
+    ) throws -> NIOSSL.TLSConfiguration {
         let certificatePath = certificatePath(certsDirectory: certsDirectory)
         let keyPath = keyPath(certsDirectory: certsDirectory)
         _ = try loadPair(certsDirectory: certsDirectory)
@@ -139,7 +155,8 @@ public enum CertificateBootstrap {
             certificateChain: chain.map { .certificate($0) },
             privateKey: .privateKey(key)
         )
-        configuration.minimumTLSVersion = .tlsv12
+        configuration.minimumTLSVersion = minimumVersion.nioVersion
+        configuration.cipherSuiteValues = tls12CipherSuites
         configuration.applicationProtocols = alpn
         return configuration
     }
