@@ -85,6 +85,40 @@ import Testing
         }
     }
 
+    /// A version-2 database with refresh tokens upgrades in place: the tokens stay, with no recorded source (they
+    /// keep working; a password change still ends them), and new ones record theirs.
+    @Test(arguments: TestBackend.allCases)
+    func refreshTokenSourcesUpgradeAVersionTwoDatabase(_ backend: TestBackend) async throws {
+        try await withEmptyLocation(backend) { location in
+            let old = DatabasePool(
+                backend: location.makeBackend(),
+                migrator: Migrator(migrations: [Migration.portalSchema, Migration.tokenAuth]),
+                logger: testLogger
+            )
+            #expect(try await old.prepare() == (0, 2))
+            _ = try await old.write { transaction in
+                try transaction.execute(
+                    "INSERT INTO users (name, password_hash, is_admin, is_bot, enabled, created_at, updated_at) VALUES (?, ?, 0, 0, 1, 0, 0)",
+                    ["veteran", "x"]
+                )
+                try transaction.execute(
+                    "INSERT INTO refresh_tokens (user_id, client_id, token_hash, created_at) VALUES ((SELECT id FROM users WHERE name = ?), ?, ?, 0)",
+                    ["veteran", "docker", "old-hash"]
+                )
+            }
+            await old.close()
+
+            let upgraded = DatabasePool(location: location, logger: testLogger)
+            #expect(try await upgraded.prepare() == (2, Migrator().latestVersion))
+            let kept = try #require(try await upgraded.read { try $0.refreshTokens.find(hash: "old-hash") })
+            #expect(kept.source == nil && kept.clientID == "docker")
+            let fresh = try await upgraded.write { try $0.refreshTokens.create(userID: kept.userID, clientID: "ci", tokenHash: "new-hash", source: "app:7") }
+            #expect(fresh.source == "app:7")
+            #expect(try await upgraded.write { try $0.refreshTokens.deleteAll(source: "app:7") } == 1)
+            await upgraded.close()
+        }
+    }
+
     @Test func bothDialectsRenderTheSameTables() {
         for dialect in [SQLDialect.sqlite, .mysql] {
             let statements = Migration.portalSchema.statements(for: dialect)

@@ -192,10 +192,7 @@ public struct ConfigurationKey: Sendable {
             summary: "Upload sessions one account (one client address without auth) may have open at once; "
                 + "beyond it starting an upload answers 429 `TOOMANYREQUESTS`. 0: no limit."
         ) {
-            guard let count = Int($1), count >= 0 else {
-                throw ConfigurationError("uploads.max_open_per_account: expected a number (0 for no limit), got \($1)")
-            }
-            $0.uploadMaxOpenPerAccount = count
+            $0.uploadMaxOpenPerAccount = try count($1, "uploads.max_open_per_account")
         },
         .init(
             key: "uploads.max_blob_size",
@@ -261,8 +258,7 @@ public struct ConfigurationKey: Sendable {
             $0.servicePassword = $1.isEmpty ? nil : $1
         },
         .init(key: "auth.lockout_attempts", flag: nil, defaultValue: "10", summary: "Failed password logins within `auth.lockout_window` that lock an account; 0 turns lockout off.") {
-            guard let attempts = Int($1), attempts >= 0 else { throw ConfigurationError("auth.lockout_attempts: expected a number, got \($1)") }
-            $0.lockoutAttempts = attempts
+            $0.lockoutAttempts = try count($1, "auth.lockout_attempts")
         },
         .init(key: "auth.lockout_window", flag: nil, defaultValue: "10m", summary: "Window in which failed logins are counted.") {
             $0.lockoutWindow = try duration($1, "auth.lockout_window")
@@ -276,8 +272,7 @@ public struct ConfigurationKey: Sendable {
             defaultValue: "20",
             summary: "Failed password checks one client address may make within `auth.failures_window` before it gets 429 until the oldest leaves the window; 0 turns it off."
         ) {
-            guard let limit = Int($1), limit >= 0 else { throw ConfigurationError("auth.failures_per_address: expected a number, got \($1)") }
-            $0.failuresPerAddress = limit
+            $0.failuresPerAddress = try count($1, "auth.failures_per_address")
         },
         .init(key: "auth.failures_window", flag: nil, defaultValue: "1m", summary: "Window in which an address's failed password checks are counted.") {
             $0.failuresWindow = try duration($1, "auth.failures_window")
@@ -407,6 +402,12 @@ public struct ConfigurationKey: Sendable {
     static func nonEmpty(_ value: String, _ key: String) throws -> String {
         guard !value.isEmpty else { throw ConfigurationError("\(key): must not be empty") }
         return value
+    }
+
+    /// A whole number, 0 or more (0 turns the limit it sets off).
+    static func count(_ value: String, _ key: String) throws -> Int {
+        guard let count = Int(value), count >= 0 else { throw ConfigurationError("\(key): expected a number (0 for no limit), got \(value)") }
+        return count
     }
 
     static func boolean(_ value: String, _ key: String) throws -> Bool {
