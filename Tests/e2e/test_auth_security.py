@@ -950,6 +950,42 @@ def test_service_password_too_short_does_not_open_the_account(wharf_factory):
 # --------------------------------------------------------------------------- 6. uploads outliving the token
 
 
+def test_an_upload_cannot_be_finished_after_the_push_right_was_taken_away(wharf_factory):
+    """Issue 9: someone removed from the team cannot finish (or continue with an expired token) a session started
+    before: the commit is checked against today's push rights, not the token's."""
+    w = start(wharf_factory, env={"WHARF_AUTH_TOKEN_EXPIRY": "3s"})
+    w.cli("team", "create", "zeta", "--owner", "alice")
+    w.cli("team", "add", "zeta", "bob", "--role", "contributor")
+    w.cli("namespace", "create", "zeta", "--team", "zeta")
+    data = os.urandom(4096)
+    tok = get_token(w, BOB, "repository:zeta/app:pull,push")
+    assert granted(tok, "repository", "zeta/app") == {"pull", "push"}
+    r = call(w, "POST", "/v2/zeta/app/blobs/uploads/", tok)
+    assert r.status_code == 202, describe(r)
+    expiring = relative_location(r)
+    r = call(w, "POST", "/v2/zeta/app/blobs/uploads/", tok)
+    assert r.status_code == 202, describe(r)
+    valid = relative_location(r)
+    w.cli("team", "remove", "zeta", "bob")
+    # with the token still valid, the commit is refused at once
+    time.sleep(1.2)  # the server remembers a grant for a second
+    r = call(w, "PUT", valid, tok, params={"digest": sha256(data)}, data=data,
+             headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 403, "commit after losing the push right: " + describe(r)
+    # and with the token expired (past exp + the 5 s leeway), continuing and committing are refused too
+    claims = jwt_parts(tok)[1]
+    while time.time() < claims["exp"] + 6.5:
+        time.sleep(0.25)
+    r = call(w, "PATCH", expiring, tok, data=data[:100], headers={"Content-Type": "application/octet-stream"})
+    assert_refused(r, REFUSED, "expired token continuing after losing the push right")
+    r = call(w, "PUT", expiring, tok, params={"digest": sha256(data)}, data=data,
+             headers={"Content-Type": "application/octet-stream"})
+    assert_refused(r, REFUSED, "expired token committing after losing the push right")
+    # nothing was stored under zeta/app
+    admin = get_token(w, ROOT, "repository:zeta/app:pull")
+    assert call(w, "HEAD", f"/v2/zeta/app/blobs/{sha256(data)}", admin).status_code == 404
+
+
 def test_upload_continues_after_token_expiry(wharf_factory):
     w = start(wharf_factory, env={"WHARF_AUTH_TOKEN_EXPIRY": "3s"})
     push_image(w, BOB, "bob/app")
