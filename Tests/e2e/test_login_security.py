@@ -27,6 +27,7 @@ import requests
 
 from conftest import Wharf
 from ocihelpers import describe, error_codes, relative_location, sha256
+from test_auth_security import users
 
 ALICE = ("alice", "alice-pass-1234")
 BOB = ("bob", "bob-pass-12345")
@@ -48,14 +49,6 @@ def token_response(w: Wharf, creds, *scopes: str, headers=None, **params) -> req
 
 def post_token(w: Wharf, **form) -> requests.Response:
     return requests.post(w.url("/v2/token"), data=form, verify=w.verify, timeout=60)
-
-
-def users(w: Wharf) -> dict[str, dict[str, str]]:
-    out = {}
-    for line in w.cli("user", "list").stdout.splitlines():
-        name, *fields = line.split()
-        out[name] = dict(f.split("=", 1) for f in fields)
-    return out
 
 
 def basic_header(user: str, password: str) -> str:

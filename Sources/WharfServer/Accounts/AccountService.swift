@@ -91,7 +91,6 @@ public struct AccountService: Sendable {
                 throw AccountError(.noContent, "namespace \(name) holds no content without an owner: create the user without --adopt-namespace")
             }
             let user = try transaction.users.create(NewUser(name: name, passwordHash: hash, isAdmin: isAdmin, isBot: isBot))
-            if isAdmin { try Self.settleFirstAdmin(name, in: transaction) }
             if !isBot {
                 let namespace = try transaction.namespaces.create(name: name, kind: .personal, visibility: .private, ownerID: user.id)
                 if unowned {
@@ -141,18 +140,12 @@ public struct AccountService: Sendable {
             var user = try Self.user(name, in: transaction)
             user.isAdmin = isAdmin
             try transaction.users.update(user)
-            if isAdmin { try Self.settleFirstAdmin(name, in: transaction) }
         }
     }
 
     /// Lifts a lockout after failed logins.
     public func unlock(name: String) async throws {
         try await pool.write { transaction in try transaction.users.clearFailedLogins(id: Self.user(name, in: transaction).id) }
-    }
-
-    /// Records that an admin exists, so that nobody becomes admin by being the first to log in any more.
-    static func settleFirstAdmin(_ name: String, in transaction: Transaction) throws {
-        _ = try transaction.settings.insert(TokenService.firstAdminSetting, value: name)
     }
 
     public func setEnabled(name: String, _ enabled: Bool) async throws {

@@ -66,9 +66,6 @@ struct ServiceAccount: Sendable {
 /// repositories under it (its owner was deleted, or the content predates Wharf), else
 /// ``PermissionTarget/missingNamespace``.
 struct TokenService: Sendable {
-    /// Setting written once the first admin exists (by `wharf user create --admin`, a promotion, or later the
-    /// portal's first sign-up); registry logins never make anyone admin.
-    static let firstAdminSetting = "accounts.first_admin"
     /// Refresh tokens kept per user; older ones are revoked when a new one is issued.
     static let refreshTokensPerUser = 20
 
