@@ -7,22 +7,22 @@ import Synchronization
 ///
 /// Bounded: when full, expired entries are dropped, and if that is not enough the whole map is emptied (the
 /// answers are recomputed on demand, so forgetting is always safe).
-final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Entry {
         var value: Value
         var expires: ContinuousClock.Instant
     }
 
     private let entries = Mutex<[Key: Entry]>([:])
-    let lifetime: Duration
-    let limit: Int
+    public let lifetime: Duration
+    public let limit: Int
 
-    init(lifetime: Duration, limit: Int = 10_000) {
+    public init(lifetime: Duration, limit: Int = 10_000) {
         self.lifetime = lifetime
         self.limit = limit
     }
 
-    func value(for key: Key) -> Value? {
+    public func value(for key: Key) -> Value? {
         let now = ContinuousClock.now
         return entries.withLock { entries in
             guard let entry = entries[key] else { return nil }
@@ -34,7 +34,7 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
-    func set(_ value: Value, for key: Key) {
+    public func set(_ value: Value, for key: Key) {
         let now = ContinuousClock.now
         entries.withLock { entries in
             if entries.count >= limit, entries[key] == nil {
@@ -45,7 +45,7 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
-    func removeAll() {
+    public func removeAll() {
         entries.withLock { $0.removeAll() }
     }
 }
