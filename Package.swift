@@ -53,6 +53,7 @@ let package = Package(
         .target(
             name: "WharfDatabase",
             dependencies: [
+                "WharfCore",
                 "CSQLite",
                 "CMariaDB",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -63,11 +64,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Accounts and access control: scopes, the permission table, token signing, password hashing.
+        // The domain of people and access, below HTTP: accounts, teams, namespaces, application and refresh tokens,
+        // authentication (passwords, lockout, the service account), the Authorizer (rules and reasons), token signing.
         .target(
             name: "WharfAuth",
             dependencies: [
                 "WharfCore",
+                "WharfDatabase",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -103,6 +108,8 @@ let package = Package(
             name: "wharf",
             dependencies: [
                 "WharfServer",
+                "WharfAuth",
+                "WharfCore",
                 "WharfDatabase",
                 "WharfStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,9 +1,10 @@
 /// A failure of authentication or authorisation input: a malformed scope, a token that does not verify, a
 /// password that breaks the rules.
 ///
-/// Every code is something a client can cause, so each surface maps all of them to a 4xx: scope codes to a 400
-/// with the message as the reason, token codes to a 401 (without telling the client which check failed), password
-/// codes to a validation error.
+/// Every code is something a client can cause, so each surface maps all of them to a 4xx (or a 503 for a full
+/// password-check queue) in its own dialect: scope codes to a 400 with the message as the reason, token and
+/// credential codes to a 401 (without telling the client which check failed), `DENIED` to a 403 with the
+/// reason, password codes to a validation error.
 public struct AuthError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, stable for tests and for the mapping to HTTP.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -42,15 +43,24 @@ public struct AuthError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let passwordChecksBusy = Code("PASSWORD_CHECKS_BUSY")
         /// This client has too many checks waiting, or too many failed ones lately (429).
         public static let passwordChecksThrottled = Code("PASSWORD_CHECKS_THROTTLED")
+
+        // Logins and access decisions.
+        /// Wrong, unknown, disabled or locked credentials: one answer for all, so a client cannot tell them apart.
+        public static let invalidCredentials = Code("INVALID_CREDENTIALS")
+        /// The caller may not do what it asked, whatever token it gets; the message is the reason (``Authorizer``).
+        public static let denied = Code("DENIED")
     }
 
     public var code: Code
     /// One line, safe to show to the client (input is quoted only as a short excerpt).
     public var message: String
+    /// When asking again may help (``Code/passwordChecksBusy``, ``Code/passwordChecksThrottled``).
+    public var retryAfter: Duration?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfter: Duration? = nil) {
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(code): \(message)" }

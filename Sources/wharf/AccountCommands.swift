@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import WharfAuth
+import WharfCore
 import WharfDatabase
 import WharfServer
 import WharfStorage

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import WharfAuth
+import WharfCore
 import WharfDatabase
 import WharfServer
 import WharfStorage
@@ -15,7 +17,7 @@ func withOrganization<T>(_ options: ConfigurationOptions, _ body: (OrganizationS
 }
 
 extension TeamRole: ExpressibleByArgument {}
-extension Namespace.Visibility: ExpressibleByArgument {}
+extension Visibility: ExpressibleByArgument {}
 
 struct TeamCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -94,7 +96,7 @@ struct NamespaceCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
         @Argument var name: String
         @Option(name: .long, help: "The owning team.") var team: String
-        @Option(name: .long, help: "private, protected or public.") var visibility: Namespace.Visibility = .private
+        @Option(name: .long, help: "private, protected or public.") var visibility: Visibility = .private
         @Option(name: .long) var description = ""
 
         func run() async throws {
@@ -124,7 +126,7 @@ struct NamespaceCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Change a namespace's visibility.")
         @OptionGroup var options: ConfigurationOptions
         @Argument var name: String
-        @Option(name: .long, help: "private, protected or public.") var visibility: Namespace.Visibility
+        @Option(name: .long, help: "private, protected or public.") var visibility: Visibility
 
         func run() async throws {
             try await failing {
@@ -147,7 +149,7 @@ struct NamespaceCommand: AsyncParsableCommand {
         @Argument(help: "The namespace (omit with --unknown).") var name: String?
         @Flag(name: .long, help: "Adopt every namespace in storage that has no owner.") var unknown = false
         @Option(name: .long, help: "The owning team.") var team: String
-        @Option(name: .long, help: "private, protected or public.") var visibility: Namespace.Visibility = .private
+        @Option(name: .long, help: "private, protected or public.") var visibility: Visibility = .private
 
         func run() async throws {
             try await failing {

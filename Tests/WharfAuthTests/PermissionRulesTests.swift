@@ -1,4 +1,5 @@
 import Testing
+import WharfCore
 
 @testable import WharfAuth
 
@@ -164,7 +165,8 @@ import Testing
 
     struct Key: Hashable {
         var subject: SubjectKind
-        var role: TeamRole
+        /// nil: not a member (`none` in the tables).
+        var role: TeamRole?
         var kind: NamespaceKind
         var visibility: Visibility
     }
@@ -175,7 +177,7 @@ import Testing
             let fields = line.split(separator: " ")
             precondition(fields.count == 6, "bad row: \(line)")
             let subject = SubjectKind(rawValue: String(fields[0]))!
-            let role = TeamRole(rawValue: String(fields[1]))!
+            let role: TeamRole? = fields[1] == "none" ? nil : TeamRole(rawValue: String(fields[1]))!
             let kind = NamespaceKind(rawValue: String(fields[2]))!
             for (visibility, cell) in zip(Visibility.allCases, fields[3...]) {
                 let key = Key(subject: subject, role: role, kind: kind, visibility: visibility)
@@ -208,7 +210,7 @@ import Testing
     }
 
     static let allKeys: [Key] = SubjectKind.allCases.flatMap { subject in
-        TeamRole.allCases.flatMap { role in
+        ([nil] + TeamRole.allCases.map(Optional.some)).flatMap { (role: TeamRole?) in
             NamespaceKind.allCases.flatMap { kind in
                 Visibility.allCases.map { Key(subject: subject, role: role, kind: kind, visibility: $0) }
             }

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import Testing
-import WharfAuth
+@testable import WharfAuth
 import WharfCore
 import WharfDatabase
 import WharfStorage
@@ -337,12 +337,12 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
             configuration.dataDirectory = folder
             _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: Self.logger)
             let service = try makeTokenService(configuration: configuration, database: pool, passwords: PasswordHasher(cost: 4))
-            let alice = TokenService.subject(try await accounts.createUser(name: "alice", password: "alice-password"))
-            let bob = TokenService.subject(try await accounts.createUser(name: "bob", password: "bob-password"))
+            let alice = Authenticator.subject(try await accounts.createUser(name: "alice", password: "alice-password"))
+            let bob = Authenticator.subject(try await accounts.createUser(name: "bob", password: "bob-password"))
 
             let name = try RepositoryName("fresh/app")
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<8 { group.addTask { try await service.ensureNamespace(for: name, subject: alice) } }
+                for _ in 0..<8 { group.addTask { try await service.authorizer.ensureNamespace(for: name, subject: alice) } }
                 try await group.waitForAll()
             }
             #expect(try await pool.read { try $0.namespaces.access(name: "fresh", userID: alice.userID)?.role } == .owner)
@@ -352,10 +352,10 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
                 for subject in [alice, bob, alice, bob] {
                     group.addTask {
                         do {
-                            try await service.ensureNamespace(for: contested, subject: subject)
+                            try await service.authorizer.ensureNamespace(for: contested, subject: subject)
                             return (subject.name, true)
                         } catch {
-                            #expect((error as? RegistryError)?.code == .denied, "\(error)")
+                            #expect((error as? AuthError)?.code == .denied, "\(error)")
                             return (subject.name, false)
                         }
                     }

@@ -4,7 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
-import WharfAuth
+@testable import WharfAuth
 import WharfCore
 import WharfDatabase
 import WharfStorage
@@ -44,8 +44,9 @@ import WharfStorage
         do {
             _ = try await body()
             return nil
-        } catch let error as TokenError {
-            return error.code
+        } catch let error as AuthError {
+            // What the token endpoint would answer.
+            return TokenError(error).code
         } catch {
             Issue.record("unexpected \(error)")
             return nil
@@ -61,12 +62,12 @@ import WharfStorage
                 try await accounts.createUser(name: name, password: "right-password")
                 await withTaskGroup(of: Void.self) { group in
                     for guess in 0..<8 {
-                        group.addTask { _ = try? await service.authenticate(username: name, password: "wrong-\(guess)", client: "10.0.0.\(guess)") }
+                        group.addTask { _ = try? await service.authenticator.authenticate(username: name, password: "wrong-\(guess)", client: "10.0.0.\(guess)") }
                     }
                 }
                 let user = try #require(try await pool.read { try $0.users.find(name: name) })
                 #expect(user.isLocked(), "burst \(burst) on \(backend) did not lock")
-                #expect(await isRefused { try await service.authenticate(username: name, password: "right-password", client: "10.0.1.1") } == .unauthorized)
+                #expect(await isRefused { try await service.authenticator.authenticate(username: name, password: "right-password", client: "10.0.1.1") } == .unauthorized)
             }
         }
     }
@@ -79,12 +80,12 @@ import WharfStorage
         try await withLogins(backend, attempts: 10, pool: single, cost: 8) { service, _, pool in
             let outcome = await withTaskGroup(of: TokenError.Code?.self) { group in
                 for guess in 0..<30 {
-                    group.addTask { await isRefused { try await service.authenticate(username: "alice", password: "guess-\(guess)", client: "203.0.113.9") } }
+                    group.addTask { await isRefused { try await service.authenticator.authenticate(username: "alice", password: "guess-\(guess)", client: "203.0.113.9") } }
                 }
                 // The right password arrives while the guesses wait for the password thread.
                 let deadline = ContinuousClock.now + .seconds(10)
                 while single.queued < 10, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
-                let right = await isRefused { try await service.authenticate(username: "alice", password: "alice-password", client: "203.0.113.9") }
+                let right = await isRefused { try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "203.0.113.9") }
                 await group.waitForAll()
                 return right
             }
@@ -98,11 +99,11 @@ import WharfStorage
     /// within a minute counts once; another password or another client counts again.
     @Test func aRepeatedWrongPasswordCountsOnce() async throws {
         try await withLogins(.sqlite) { service, _, pool in
-            for _ in 0..<5 { _ = await isRefused { try await service.authenticate(username: "alice", password: "typo-password", client: "192.0.2.1") } }
+            for _ in 0..<5 { _ = await isRefused { try await service.authenticator.authenticate(username: "alice", password: "typo-password", client: "192.0.2.1") } }
             let once = try await pool.read { try $0.users.find(name: "alice") }
             #expect(once?.failedLogins == 1)
-            _ = await isRefused { try await service.authenticate(username: "alice", password: "typo-password", client: "192.0.2.2") }
-            _ = await isRefused { try await service.authenticate(username: "alice", password: "other-typo", client: "192.0.2.1") }
+            _ = await isRefused { try await service.authenticator.authenticate(username: "alice", password: "typo-password", client: "192.0.2.2") }
+            _ = await isRefused { try await service.authenticator.authenticate(username: "alice", password: "other-typo", client: "192.0.2.1") }
             let thrice = try await pool.read { try $0.users.find(name: "alice") }
             #expect(thrice?.failedLogins == 3)
         }
@@ -113,18 +114,19 @@ import WharfStorage
     @Test func anAddressWithTooManyFailuresWaits() async throws {
         try await withLogins(.sqlite, attempts: 0, failuresPerAddress: 5) { service, _, _ in
             for guess in 0..<5 {
-                #expect(await isRefused { try await service.authenticate(username: "alice", password: "guess-\(guess)", client: "198.51.100.7") } == .unauthorized)
+                #expect(await isRefused { try await service.authenticator.authenticate(username: "alice", password: "guess-\(guess)", client: "198.51.100.7") } == .unauthorized)
             }
             do {
-                _ = try await service.authenticate(username: "alice", password: "alice-password", client: "198.51.100.7")
+                _ = try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "198.51.100.7")
                 Issue.record("the sixth login from a guessing address was checked")
-            } catch let error as TokenError {
-                #expect(error.code == .tooManyRequests)
-                #expect((error.retryAfterSeconds ?? 0) > 0)
+            } catch let error as AuthError {
+                let answer = TokenError(error)
+                #expect(answer.code == .tooManyRequests)
+                #expect((answer.retryAfterSeconds ?? 0) > 0)
             }
-            #expect(try await service.authenticate(username: "alice", password: "alice-password", client: "198.51.100.8").subject.name == "alice")
+            #expect(try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "198.51.100.8").subject.name == "alice")
             let farm = try await withThrowingTaskGroup(of: String.self) { group in
-                for _ in 0..<50 { group.addTask { try await service.authenticate(username: "alice", password: "alice-password", client: "198.51.100.9").subject.name } }
+                for _ in 0..<50 { group.addTask { try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "198.51.100.9").subject.name } }
                 return try await group.reduce(into: [String]()) { $0.append($1) }
             }
             #expect(farm.count == 50 && farm.allSatisfy { $0 == "alice" })
@@ -138,39 +140,39 @@ import WharfStorage
         try await withLogins(backend) { service, accounts, pool in
             for ending in ["revoke", "expire"] {
                 let (token, secret) = try await accounts.createToken(user: "alice", label: "ci-\(ending)")
-                let caller = try await service.authenticate(username: "alice", password: secret, client: "192.0.2.10")
+                let caller = try await service.authenticator.authenticate(username: "alice", password: secret, client: "192.0.2.10")
                 #expect(caller.credential == "app:\(token.id)")
-                let refresh = try #require(try await service.createRefreshToken(for: caller, clientID: "docker"))
-                let refreshed = try await service.exchangeRefreshToken(refresh, clientID: "docker")
+                let refresh = try #require(try await service.authenticator.createRefreshToken(for: caller, clientID: "docker"))
+                let refreshed = try await service.authenticator.exchangeRefreshToken(refresh, clientID: "docker")
                 let credential = try #require(refreshed.credential)
-                #expect(try await service.activeSubject(name: "alice", credential: credential) != nil)
+                #expect(try await service.authenticator.activeSubject(name: "alice", credential: credential) != nil)
                 if ending == "revoke" {
                     try await accounts.revokeToken(user: "alice", label: "ci-revoke")
                 } else {
                     _ = try await pool.write { try $0.execute("UPDATE application_tokens SET expires_at = ? WHERE id = ?", [Date().addingTimeInterval(-1), token.id]) }
                 }
-                #expect(await isRefused { try await service.exchangeRefreshToken(refresh, clientID: "docker") } == .unauthorized, "\(ending)")
+                #expect(await isRefused { try await service.authenticator.exchangeRefreshToken(refresh, clientID: "docker") } == .unauthorized, "\(ending)")
                 // Access tokens carry refresh:ID; their account check is remembered for a second.
                 try await Task.sleep(for: .milliseconds(1100))
-                #expect(try await service.activeSubject(name: "alice", credential: credential) == nil, "\(ending)")
+                #expect(try await service.authenticator.activeSubject(name: "alice", credential: credential) == nil, "\(ending)")
             }
             // A refresh token from a password login is unaffected by tokens being revoked.
-            let caller = try await service.authenticate(username: "alice", password: "alice-password", client: "192.0.2.10")
-            let refresh = try #require(try await service.createRefreshToken(for: caller, clientID: "docker"))
-            #expect(try await service.exchangeRefreshToken(refresh, clientID: "docker").subject.name == "alice")
+            let caller = try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "192.0.2.10")
+            let refresh = try #require(try await service.authenticator.createRefreshToken(for: caller, clientID: "docker"))
+            #expect(try await service.authenticator.exchangeRefreshToken(refresh, clientID: "docker").subject.name == "alice")
         }
     }
 
     /// The service account's password is checked with bcrypt like everyone's, and counts as a failure.
     @Test func theServiceAccountCostsABcryptCheck() async throws {
         try await withLogins(.sqlite, failuresPerAddress: 3) { service, _, _ in
-            let account = try #require(service.serviceAccount)
+            let account = try #require(service.authenticator.serviceAccount)
             #expect(account.passwordHash.hasPrefix("$2"))
-            #expect(try await service.authenticate(username: "portus", password: "a-service-password-of-length", client: "192.0.2.20").subject.kind == .service)
+            #expect(try await service.authenticator.authenticate(username: "portus", password: "a-service-password-of-length", client: "192.0.2.20").subject.kind == .service)
             for guess in 0..<3 {
-                #expect(await isRefused { try await service.authenticate(username: "portus", password: "guess-\(guess)", client: "192.0.2.21") } == .unauthorized)
+                #expect(await isRefused { try await service.authenticator.authenticate(username: "portus", password: "guess-\(guess)", client: "192.0.2.21") } == .unauthorized)
             }
-            #expect(await isRefused { try await service.authenticate(username: "portus", password: "a-service-password-of-length", client: "192.0.2.21") } == .tooManyRequests)
+            #expect(await isRefused { try await service.authenticator.authenticate(username: "portus", password: "a-service-password-of-length", client: "192.0.2.21") } == .tooManyRequests)
         }
         var configuration = ServerConfiguration()
         #expect(throws: ConfigurationError.self) {
@@ -184,7 +186,7 @@ import WharfStorage
     @Test func theFirstLoginDoesNotMakeAnAdmin() async throws {
         try await withLogins(.sqlite) { service, accounts, pool in
             #expect(try await !accounts.adminExists())
-            let caller = try await service.authenticate(username: "alice", password: "alice-password", client: "192.0.2.30")
+            let caller = try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "192.0.2.30")
             #expect(caller.subject.kind == .user)
             #expect(try await pool.read { try $0.users.find(name: "alice") }?.isAdmin == false)
         }
@@ -196,7 +198,7 @@ import WharfStorage
         try await withLogins(.sqlite, pool: tiny, cost: 10) { service, _, _ in
             let codes = await withTaskGroup(of: TokenError.Code?.self) { group in
                 for index in 0..<12 {
-                    group.addTask { await isRefused { try await service.authenticate(username: "alice", password: "alice-password", client: "192.0.2.\(index)") } }
+                    group.addTask { await isRefused { try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "192.0.2.\(index)") } }
                 }
                 return await group.reduce(into: [TokenError.Code?]()) { $0.append($1) }
             }

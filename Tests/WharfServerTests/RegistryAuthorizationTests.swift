@@ -127,7 +127,7 @@ import WharfDatabase
         try await withAuthServer { fixture in
             let token = try await Self.token(fixture, "alice", "repository:newteam/app:pull,push")
             try await Self.pushImage(fixture, "newteam/app", "v1", Self.bearer(token))
-            let (namespace, role) = try await fixture.pool.read { transaction -> (Namespace?, WharfDatabase.TeamRole?) in
+            let (namespace, role) = try await fixture.pool.read { transaction -> (Namespace?, TeamRole?) in
                 let alice = try transaction.users.find(name: "alice")!
                 let access = try transaction.namespaces.access(name: "newteam", userID: alice.id)
                 return (access?.namespace, access?.role)

@@ -1,3 +1,5 @@
+import WharfCore
+
 /// Who is asking, as far as the permission rules care.
 ///
 /// An application token acts as the user it belongs to; a disabled or deleted account never reaches the rules
@@ -14,35 +16,6 @@ public enum SubjectKind: String, Sendable, Hashable, CaseIterable {
     case service
 }
 
-/// The caller's role in the team that owns a namespace (`none` when not a member). A user is the owner of their
-/// personal namespace.
-public enum TeamRole: String, Sendable, Hashable, CaseIterable {
-    case none
-    case viewer
-    case contributor
-    case owner
-}
-
-/// Which kind of namespace a repository lives in.
-public enum NamespaceKind: String, Sendable, Hashable, CaseIterable {
-    /// A user's own namespace (named after the user).
-    case personal
-    /// Repository names without a slash: admins push, every logged-in user pulls.
-    case global
-    /// A namespace owned by a team.
-    case team
-}
-
-/// Who may pull from a namespace besides its members.
-public enum Visibility: String, Sendable, Hashable, CaseIterable {
-    /// Members only.
-    case `private`
-    /// Any logged-in user.
-    case protected
-    /// Anyone, anonymous callers too when anonymous pull is enabled.
-    case `public`
-}
-
 /// Which non-admins may push.
 public enum PushPolicy: String, Sendable, Hashable, CaseIterable {
     /// Owners and contributors of the namespace's team (a user owns their personal namespace).
@@ -57,16 +30,16 @@ public enum PushPolicy: String, Sendable, Hashable, CaseIterable {
 public struct NamespaceFacts: Hashable, Sendable, CustomStringConvertible {
     public var kind: NamespaceKind
     public var visibility: Visibility
-    /// The caller's role in the owning team.
-    public var role: TeamRole
+    /// The caller's role in the owning team; nil when not a member. A user owns their personal namespace.
+    public var role: TeamRole?
 
-    public init(kind: NamespaceKind, visibility: Visibility, role: TeamRole) {
+    public init(kind: NamespaceKind, visibility: Visibility, role: TeamRole?) {
         self.kind = kind
         self.visibility = visibility
         self.role = role
     }
 
-    public var description: String { "\(kind)/\(visibility)/\(role)" }
+    public var description: String { "\(kind)/\(visibility)/\(role?.rawValue ?? "none")" }
 }
 
 /// The configurable parts of the rules, with the defaults of issue 4.
@@ -143,28 +116,43 @@ public struct PermissionRules: Hashable, Sendable {
 
     /// Whether `subject` may do `action` on `target`.
     public func isAllowed(_ action: Action, for subject: SubjectKind, on target: PermissionTarget) -> Bool {
+        decide(action, for: subject, on: target).allowed
+    }
+
+    /// Whether `subject` may do `action` on `target`, and the row of the table that decides it.
+    public func decide(_ action: Action, for subject: SubjectKind, on target: PermissionTarget) -> PermissionDecision {
+        let unrestricted = subject == .admin || subject == .service
         switch target {
         case .catalog:
-            return action == .catalog && (subject != .anonymous || policy.anonymousPull)
+            guard action == .catalog else { return PermissionDecision(false, .notApplicable) }
+            if unrestricted { return PermissionDecision(true, .unrestricted) }
+            if subject == .anonymous && !policy.anonymousPull { return PermissionDecision(false, .anonymousPullDisabled) }
+            return PermissionDecision(true, .catalogForEveryone)
         case .missingNamespace:
             switch action {
-            case .pull: return subject == .admin || subject == .service || mayCreateNamespace(subject)
-            case .push: return mayCreateNamespace(subject)
-            case .delete, .catalog: return false
+            case .pull where unrestricted:
+                return PermissionDecision(true, .unrestricted)
+            case .pull, .push:
+                if mayCreateNamespace(subject) { return PermissionDecision(true, .futureOwner) }
+                return PermissionDecision(false, policy.createNamespaceOnPush ? .missingNamespace : .namespacesNotCreatedOnPush)
+            case .delete: return PermissionDecision(false, .missingNamespace)
+            case .catalog: return PermissionDecision(false, .notApplicable)
             }
         case .unownedNamespace:
             switch action {
-            case .pull: return subject == .admin || subject == .service
-            case .push: return subject == .admin
-            case .delete: return subject == .admin && policy.deleteEnabled
-            case .catalog: return false
+            case .pull: return PermissionDecision(unrestricted, unrestricted ? .unrestricted : .unownedContent)
+            case .push: return PermissionDecision(subject == .admin, subject == .admin ? .unrestricted : .unownedContent)
+            case .delete:
+                guard policy.deleteEnabled else { return PermissionDecision(false, .deletesDisabled) }
+                return PermissionDecision(subject == .admin, subject == .admin ? .unrestricted : .unownedContent)
+            case .catalog: return PermissionDecision(false, .notApplicable)
             }
         case .namespace(let facts):
             switch action {
-            case .pull: return mayPull(subject, facts)
-            case .push: return mayPush(subject, facts)
-            case .delete: return mayDelete(subject, facts)
-            case .catalog: return false
+            case .pull: return pullDecision(subject, facts)
+            case .push: return pushDecision(subject, facts)
+            case .delete: return deleteDecision(subject, facts)
+            case .catalog: return PermissionDecision(false, .notApplicable)
             }
         }
     }
@@ -179,36 +167,48 @@ public struct PermissionRules: Hashable, Sendable {
         }
     }
 
-    private func mayPull(_ subject: SubjectKind, _ facts: NamespaceFacts) -> Bool {
+    private func pullDecision(_ subject: SubjectKind, _ facts: NamespaceFacts) -> PermissionDecision {
         switch subject {
-        case .service, .admin: true
-        case .anonymous: facts.visibility == .public && policy.anonymousPull
-        case .user, .bot: facts.role != .none || facts.visibility != .private || facts.kind == .global
+        case .service, .admin:
+            return PermissionDecision(true, .unrestricted)
+        case .anonymous:
+            guard facts.visibility == .public else { return PermissionDecision(false, .notVisible) }
+            return PermissionDecision(policy.anonymousPull, policy.anonymousPull ? .visible : .anonymousPullDisabled)
+        case .user, .bot:
+            if facts.kind == .global { return PermissionDecision(true, .globalNamespace) }
+            if facts.role != nil { return PermissionDecision(true, .member) }
+            return PermissionDecision(facts.visibility != .private, facts.visibility != .private ? .visible : .notVisible)
         }
     }
 
-    private func mayPush(_ subject: SubjectKind, _ facts: NamespaceFacts) -> Bool {
+    private func pushDecision(_ subject: SubjectKind, _ facts: NamespaceFacts) -> PermissionDecision {
         switch subject {
-        case .admin: return true
-        case .anonymous, .service: return false
+        case .admin: return PermissionDecision(true, .unrestricted)
+        case .anonymous, .service: return PermissionDecision(false, .readOnly)
         case .user, .bot:
-            guard facts.kind != .global else { return false }
+            guard facts.kind != .global else { return PermissionDecision(false, .globalNamespace) }
             switch policy.push {
-            case .allowTeams: return facts.role == .owner || facts.role == .contributor
-            case .allowPersonal: return facts.kind == .personal && facts.role == .owner
-            case .adminOnly: return false
+            case .allowTeams:
+                let allowed = facts.role == .owner || facts.role == .contributor
+                return PermissionDecision(allowed, allowed ? .member : .roleTooLow)
+            case .allowPersonal:
+                let allowed = facts.kind == .personal && facts.role == .owner
+                return PermissionDecision(allowed, allowed ? .member : .pushPolicy)
+            case .adminOnly:
+                return PermissionDecision(false, .pushPolicy)
             }
         }
     }
 
-    private func mayDelete(_ subject: SubjectKind, _ facts: NamespaceFacts) -> Bool {
-        guard policy.deleteEnabled else { return false }
+    private func deleteDecision(_ subject: SubjectKind, _ facts: NamespaceFacts) -> PermissionDecision {
+        guard policy.deleteEnabled else { return PermissionDecision(false, .deletesDisabled) }
         switch subject {
-        case .admin: return true
-        case .anonymous, .service: return false
+        case .admin: return PermissionDecision(true, .unrestricted)
+        case .anonymous, .service: return PermissionDecision(false, .readOnly)
         case .user, .bot:
-            guard facts.kind != .global else { return false }
-            return facts.role == .owner || (facts.role == .contributor && policy.contributorsMayDelete)
+            guard facts.kind != .global else { return PermissionDecision(false, .globalNamespace) }
+            let allowed = facts.role == .owner || (facts.role == .contributor && policy.contributorsMayDelete)
+            return PermissionDecision(allowed, allowed ? .member : .roleTooLow)
         }
     }
 }

@@ -1,33 +1,10 @@
 import Foundation
+import WharfCore
 
 public struct Namespace: Sendable, Equatable, RowDecodable {
-    public enum Kind: String, Sendable, SQLValueConvertible {
-        /// A user's own namespace, named after them.
-        case personal
-        /// Names without a prefix (`library`-style); admins push.
-        case global
-        /// Owned by a team; the members' roles apply.
-        case team
-
-        public var sqlValue: SQLValue { .text(rawValue) }
-        public init?(sqlValue: SQLValue) { self.init(rawValue: String(sqlValue: sqlValue) ?? "") }
-    }
-
-    public enum Visibility: String, Sendable, SQLValueConvertible {
-        /// Members only.
-        case `private`
-        /// Any logged-in user pulls.
-        case protected
-        /// Anyone, anonymous too, pulls.
-        case `public`
-
-        public var sqlValue: SQLValue { .text(rawValue) }
-        public init?(sqlValue: SQLValue) { self.init(rawValue: String(sqlValue: sqlValue) ?? "") }
-    }
-
     public var id: Int64
     public var name: String
-    public var kind: Kind
+    public var kind: NamespaceKind
     public var visibility: Visibility
     public var teamID: Int64?
     public var ownerID: Int64?
@@ -61,8 +38,8 @@ public struct NamespaceStore: Store {
     @discardableResult
     public func create(
         name: String,
-        kind: Namespace.Kind,
-        visibility: Namespace.Visibility,
+        kind: NamespaceKind,
+        visibility: Visibility,
         teamID: Int64? = nil,
         ownerID: Int64? = nil,
         description: String = ""
@@ -107,7 +84,7 @@ public struct NamespaceStore: Store {
         try transaction.fetch("SELECT \(Self.columns) FROM namespaces WHERE team_id = ? ORDER BY name", [teamID])
     }
 
-    public func update(id: Int64, visibility: Namespace.Visibility, description: String) throws {
+    public func update(id: Int64, visibility: Visibility, description: String) throws {
         try transaction.execute(
             "UPDATE namespaces SET visibility = ?, description = ? WHERE id = ?",
             [visibility, try Validation.text(description, "namespace description"), id]
@@ -117,7 +94,7 @@ public struct NamespaceStore: Store {
     /// Makes a namespace (a personal one, whose user is leaving) a team namespace of `teamID`, keeping its
     /// visibility, repositories and webhooks.
     public func transfer(id: Int64, teamID: Int64) throws {
-        try transaction.execute("UPDATE namespaces SET kind = ?, team_id = ?, owner_id = NULL WHERE id = ?", [Namespace.Kind.team, teamID, id])
+        try transaction.execute("UPDATE namespaces SET kind = ?, team_id = ?, owner_id = NULL WHERE id = ?", [NamespaceKind.team, teamID, id])
     }
 
     /// Removes the namespace with its repositories, tags and webhooks.

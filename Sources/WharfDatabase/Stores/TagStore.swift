@@ -1,7 +1,8 @@
 import Foundation
 
-/// A tag in the catalogue mirror: what it points at and who pushed it.
-public struct Tag: Sendable, Equatable, RowDecodable {
+/// A tag in the catalogue mirror: what it points at and who pushed it (a row, not the name grammar: that is
+/// WharfCore's `Tag`).
+public struct CatalogTag: Sendable, Equatable, RowDecodable {
     public var id: Int64
     public var repositoryID: Int64
     public var name: String
@@ -76,7 +77,7 @@ public struct TagStore: Store {
 
     /// Creates the tag or moves it to the new content (a push over an existing tag).
     @discardableResult
-    public func upsert(repositoryID: Int64, _ tag: TagRecord) throws -> Tag {
+    public func upsert(repositoryID: Int64, _ tag: TagRecord) throws -> CatalogTag {
         let columns = [
             "repository_id", "name", "digest", "media_type", "size", "config_digest", "platforms", "pushed_by", "pushed_by_name", "pushed_at",
         ]
@@ -98,12 +99,12 @@ public struct TagStore: Store {
         return try find(repositoryID: repositoryID, name: tag.name)!
     }
 
-    public func find(repositoryID: Int64, name: String) throws -> Tag? {
+    public func find(repositoryID: Int64, name: String) throws -> CatalogTag? {
         try transaction.fetchOne("SELECT \(Self.columns) FROM tags WHERE repository_id = ? AND name = ?", [repositoryID, name])
     }
 
     /// Tags of a repository by name, after `name`: a page of the tag list.
-    public func list(repositoryID: Int64, after name: String? = nil, limit: Int = 100) throws -> [Tag] {
+    public func list(repositoryID: Int64, after name: String? = nil, limit: Int = 100) throws -> [CatalogTag] {
         try transaction.fetch(
             "SELECT \(Self.columns) FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?",
             [repositoryID, name ?? "", pageSize(limit)]
@@ -111,7 +112,7 @@ public struct TagStore: Store {
     }
 
     /// Every tag (in any repository) pointing at `digest`.
-    public func list(digest: String) throws -> [Tag] {
+    public func list(digest: String) throws -> [CatalogTag] {
         try transaction.fetch("SELECT \(Self.columns) FROM tags WHERE digest = ? ORDER BY repository_id, name", [digest])
     }
 

@@ -1,19 +1,5 @@
 import Foundation
-
-/// A team's role: what its members may do in the team's namespaces.
-public enum TeamRole: String, Sendable, CaseIterable, Comparable, SQLValueConvertible {
-    /// Pull.
-    case viewer
-    /// Pull and push.
-    case contributor
-    /// Pull, push, delete, and manage the team and its namespaces.
-    case owner
-
-    public var sqlValue: SQLValue { .text(rawValue) }
-    public init?(sqlValue: SQLValue) { self.init(rawValue: String(sqlValue: sqlValue) ?? "") }
-
-    public static func < (a: TeamRole, b: TeamRole) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
-}
+import WharfCore
 
 public struct Team: Sendable, Equatable, RowDecodable {
     public var id: Int64

@@ -108,7 +108,7 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
         logger: logger
     )
     app.addServices(services.purger, database)
-    if let tokens { app.addServices(tokens.recorder) }
+    if let tokens { app.addServices(tokens.authenticator.recorder) }
     app.beforeServerStarts { await database.waitForFirstAttempt() }
     return app
 }
@@ -163,25 +163,23 @@ func makeTokenService(
             throw ConfigurationError("auth.service_password: \(error.message)")
         }
     }
-    var service = TokenService(
+    let authenticator = Authenticator(
         pool: database,
         passwords: passwords,
         applicationTokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey),
-        issuer: issuer,
-        rules: PermissionRules(policy: configuration.permissions),
-        defaultService: configuration.tokenService,
         lockout: LockoutPolicy(
             attempts: configuration.lockoutAttempts,
             window: configuration.lockoutWindow,
             duration: configuration.lockoutDuration
         ),
-        serviceAccount: serviceAccount,
         failures: FailureLimiter(limit: configuration.failuresPerAddress, window: configuration.failuresWindow),
+        serviceAccount: serviceAccount,
         logger: logger
     )
-    // The folder WharfServices serves from; the token service only lists namespace folders in it.
-    service.content = NamespaceContent(driver: FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync))
-    return service
+    // The folder WharfServices serves from; the rules only list namespace folders in it.
+    let content = NamespaceContent(driver: FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync))
+    let authorizer = Authorizer(pool: database, rules: PermissionRules(policy: configuration.permissions), content: content, logger: logger)
+    return TokenService(authenticator: authenticator, authorizer: authorizer, issuer: issuer, defaultService: configuration.tokenService)
 }
 
 /// Creates the data folder (0700: it holds secrets) and the storage root, and proves they are writable before

@@ -30,13 +30,13 @@ final class RegistryAccess: Sendable {
     /// granted), else from the rules.
     func mayPull(_ name: RepositoryName) async throws -> Bool {
         if let claims { return claims.allows(.pull, on: name) }
-        return try await !service.grant([AccessScope(.repository(name), actions: [.pull])], to: caller.subject).isEmpty
+        return try await !service.authorizer.grant([AccessScope(.repository(name), actions: [.pull])], to: caller.subject).isEmpty
     }
 
     /// The subset of `names` the caller may pull (by the rules, whatever the token lists: the catalogue shows
     /// what one could pull).
     func pullable(_ names: [RepositoryName]) async throws -> [RepositoryName] {
-        try await service.pullable(names, by: caller.subject)
+        try await service.authorizer.pullable(names, by: caller.subject)
     }
 }
 
@@ -79,7 +79,7 @@ enum RegistryRequirement: Equatable {
 /// 401 with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` naming the scope it needed.
 ///
 /// - Tokens are verified by ``TokenIssuer`` (signature, issuer, audience, time; verifications cached), then the
-///   account and the credential they came from are checked to be still good (``TokenService/activeSubject(name:credential:)``, cached
+///   account and the credential they came from are checked to be still good (``Authenticator/activeSubject(name:credential:)``, cached
 ///   for a second), so a disabled user or a revoked application or refresh token stops working at once.
 /// - A request continuing an upload session may use a token that expired after the session began, when it is
 ///   for the same repository with push: a push longer than the token's lifetime finishes.
@@ -97,7 +97,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
     let resolver: ExternalURLResolver
     let blobs: BlobStore
     private let basicLogins = ExpiringCache<String, Caller>(lifetime: Self.basicLifetime)
-    private let grants = ExpiringCache<String, Set<Action>>(lifetime: .seconds(1))
+    private let decisions = ExpiringCache<String, AccessDecision>(lifetime: .seconds(1))
 
     init(service: TokenService, resolver: ExternalURLResolver, blobs: BlobStore) {
         self.service = service
@@ -117,12 +117,14 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
             let access = try await authorize(request, route: route, requirement: requirement, context: context)
             context.registryAccess = access
             if case .repository(let name, let actions) = requirement, actions.contains(.push), Self.startsPush(route, request.method) {
-                try await service.ensureNamespace(for: name, subject: access.caller.subject)
+                try await service.authorizer.ensureNamespace(for: name, subject: access.caller.subject)
             }
         } catch let failure as Failure {
             return challenge(failure, request: request, context: context, requirement: requirement)
         } catch let error as RegistryError {
             return Self.render(error, method: request.method)
+        } catch let error as AuthError where error.code == .denied {
+            return Self.render(RegistryError(.denied, detail: error.message), method: request.method)
         } catch let error as DatabaseError {
             // The accounts could not be read (the gate answers 503 too once the pool notices the database is gone).
             context.logger.warning("authorization failed on the database", metadata: ["error": "\(error)"])
@@ -238,7 +240,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
             let started = Int(session.startedAt)
             guard started >= claims.nbf, started < claims.exp else { throw Failure.unauthenticated("the token has expired") }
         }
-        guard let subject = try await service.activeSubject(name: claims.sub, credential: claims.credential) else {
+        guard let subject = try await service.authenticator.activeSubject(name: claims.sub, credential: claims.credential) else {
             throw Failure.unauthenticated("the account or credential is no longer valid")
         }
         return (claims, subject)
@@ -261,25 +263,16 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         case .repository(let name, let actions): scope = AccessScope(.repository(name), actions: actions)
         }
         let key = "\(caller.subject.name)|\(caller.subject.kind)|\(scope)"
-        let granted: Set<Action>
-        if let known = grants.value(for: key) {
-            granted = known
+        let decision: AccessDecision
+        if let known = decisions.value(for: key) {
+            decision = known
         } else {
-            granted = try await service.grant([scope], to: caller.subject).first?.actions ?? []
-            grants.set(granted, for: key)
+            decision = try await service.authorizer.decide(scope, for: caller.subject)
+            decisions.set(decision, for: key)
         }
-        guard granted.isSuperset(of: scope.actions) else {
-            if caller.subject.kind == .anonymous { throw Failure.unauthenticated("authentication required") }
-            throw Failure.denied(try await denialReason(caller, scope))
-        }
-    }
-
-    /// A reason a person can act on, which tells a namespace's existence only to those who may see or create it
-    /// (``AccessDenial``).
-    func denialReason(_ caller: Caller, _ scope: AccessScope) async throws -> String {
-        guard case .repository(let name) = scope.resource else { return "the catalogue is not available to \(caller.subject.name)" }
-        let target = try await service.target(for: name, subject: caller.subject)
-        return AccessDenial.reason(subject: caller.subject, actions: scope.actions, name: name, target: target, rules: service.rules)
+        guard let reason = decision.reason else { return }
+        if caller.subject.kind == .anonymous { throw Failure.unauthenticated("authentication required") }
+        throw Failure.denied(reason)
     }
 
     /// The caller behind Basic credentials, remembered briefly by a hash of the header; the account's status is
@@ -287,7 +280,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
     func basicCaller(_ header: String, client: String) async throws -> Caller {
         let key = SHA256.hash(data: Data(header.utf8)).map { String(format: "%02x", $0) }.joined()
         if let known = basicLogins.value(for: key) {
-            guard let subject = try await service.activeSubject(name: known.subject.name, credential: known.credential) else {
+            guard let subject = try await service.authenticator.activeSubject(name: known.subject.name, credential: known.credential) else {
                 throw Failure.unauthenticated("the account is no longer valid")
             }
             return Caller(subject: subject, credential: known.credential)
@@ -295,12 +288,15 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         let caller: Caller
         do {
             let (username, password) = try TokenController<Context>.basicCredentials(header)
-            caller = try await service.authenticate(username: username, password: password, client: client)
-        } catch let error as TokenError {
-            switch error.code {
+            caller = try await service.authenticator.authenticate(username: username, password: password, client: client)
+        } catch is TokenError {
+            throw Failure.unauthenticated("invalid username or password")
+        } catch let error as AuthError {
+            let refusal = TokenError(error)
+            switch refusal.code {
             case .tooManyRequests, .unavailable:
-                let code: RegistryError.Code = error.code == .unavailable ? .unavailable : .tooManyRequests
-                throw RegistryError(code, error.message, detail: nil, headers: error.retryAfterSeconds.map { [("Retry-After", String($0))] } ?? [])
+                let code: RegistryError.Code = refusal.code == .unavailable ? .unavailable : .tooManyRequests
+                throw RegistryError(code, refusal.message, detail: nil, headers: refusal.retryAfterSeconds.map { [("Retry-After", String($0))] } ?? [])
             default:
                 throw Failure.unauthenticated("invalid username or password")
             }

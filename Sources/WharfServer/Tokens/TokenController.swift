@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import WharfAuth
+import WharfCore
 
 /// The Docker token endpoint, `/v2/token`: `GET` as the token specification describes it (`service`, repeated
 /// `scope`, `account`, `offline_token`; Basic credentials or none) and `POST` with the OAuth2 form
@@ -36,7 +37,7 @@ struct TokenController<Context: WharfContext>: RouterMiddleware {
         } catch let error as TokenError {
             return Self.render(error, method: request.method)
         } catch let error as AuthError {
-            return Self.render(TokenError(.scopeInvalid, error.message), method: request.method)
+            return Self.render(TokenError(error), method: request.method)
         } catch is NIOTooManyBytesError {
             return Self.render(TokenError(.requestInvalid, "the form is larger than \(Self.maxFormSize) bytes"), method: request.method)
         } catch {
@@ -55,13 +56,13 @@ struct TokenController<Context: WharfContext>: RouterMiddleware {
             if let account = query.first("account"), !account.isEmpty, account != username {
                 throw TokenError(.unauthorized, "the account does not match the credentials")
             }
-            caller = try await service.authenticate(username: username, password: password, client: client)
+            caller = try await service.authenticator.authenticate(username: username, password: password, client: client)
         }
-        let issued = try service.issue(to: caller, service: query.first("service"), access: try await service.grant(scopes, to: caller.subject))
+        let issued = try service.issue(to: caller, service: query.first("service"), access: try await service.authorizer.grant(scopes, to: caller.subject))
         var response = TokenResponse(issued, scope: nil)
-        if query.first("offline_token") == "true", caller.credential?.hasPrefix("refresh:") != true {
+        if query.first("offline_token") == "true", !Self.isRefreshToken(caller.credential) {
             let clientID = try Self.clientID(query.first("client_id").flatMap { $0.isEmpty ? nil : $0 } ?? "docker")
-            response.refreshToken = try await service.createRefreshToken(for: caller, clientID: clientID)
+            response.refreshToken = try await service.authenticator.createRefreshToken(for: caller, clientID: clientID)
         }
         return Self.json(response)
     }
@@ -73,24 +74,30 @@ struct TokenController<Context: WharfContext>: RouterMiddleware {
         let caller: Caller
         switch grantType {
         case "password":
-            caller = try await service.authenticate(
+            caller = try await service.authenticator.authenticate(
                 username: try Self.required(form, "username"),
                 password: try Self.required(form, "password"),
                 client: client
             )
         case "refresh_token":
-            caller = try await service.exchangeRefreshToken(try Self.required(form, "refresh_token"), clientID: clientID)
+            caller = try await service.authenticator.exchangeRefreshToken(try Self.required(form, "refresh_token"), clientID: clientID)
         default:
             throw TokenError(.unsupportedGrantType, "grant_type \(grantType.prefix(40)) is not supported; use password or refresh_token")
         }
         let scopes = try AccessScope.parseAll(form.all("scope"))
-        let granted = try await service.grant(scopes, to: caller.subject)
+        let granted = try await service.authorizer.grant(scopes, to: caller.subject)
         let issued = try service.issue(to: caller, service: form.first("service"), access: granted)
         var response = TokenResponse(issued, scope: granted.map(\.description).joined(separator: " "))
         if grantType == "password", form.first("access_type") == "offline" {
-            response.refreshToken = try await service.createRefreshToken(for: caller, clientID: clientID)
+            response.refreshToken = try await service.authenticator.createRefreshToken(for: caller, clientID: clientID)
         }
         return Self.json(response)
+    }
+
+    /// Whether a login used a refresh token (which gets no new refresh token: it already is one).
+    static func isRefreshToken(_ credential: String?) -> Bool {
+        if case .refreshToken = credential.flatMap(CredentialID.init) { return true }
+        return false
     }
 
     /// The most bytes of a `client_id` (it labels refresh tokens in `wharf token list`).

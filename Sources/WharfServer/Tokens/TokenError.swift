@@ -1,3 +1,5 @@
+import WharfAuth
+
 /// Why the token endpoint refused a request. Every code is something a client can cause; the endpoint maps them
 /// in one place (`TokenController.render`) to a status and to the body of the request's form: the registry's
 /// `{"errors":[…]}` for `GET`, OAuth2's `{"error","error_description"}` for `POST`.
@@ -43,4 +45,17 @@ struct TokenError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     var description: String { "\(code): \(message)" }
+}
+
+extension TokenError {
+    /// The one mapping of the domain's refusals to the token endpoint's: wrong credentials are `UNAUTHORIZED`
+    /// alike, throttled and busy password checks say when to ask again, and scope errors name the scope.
+    init(_ error: AuthError) {
+        switch error.code {
+        case .invalidCredentials: self.init(.unauthorized, error.message)
+        case .passwordChecksThrottled: self.init(.tooManyRequests, error.message, retryAfter: error.retryAfter ?? .seconds(1))
+        case .passwordChecksBusy: self.init(.unavailable, error.message, retryAfter: error.retryAfter ?? .seconds(1))
+        default: self.init(.scopeInvalid, error.message)
+        }
+    }
 }

@@ -5,7 +5,7 @@ import WharfCore
 ///
 /// A namespace's content is any entry of its folder other than distribution's own `_manifests`, `_layers` and
 /// `_uploads`, which belong to a global repository of the same name (in the global namespace, not this one).
-public struct NamespaceContent: Sendable {
+public struct NamespaceContent: NamespaceStorage {
     public let driver: any StorageDriver
 
     public init(driver: any StorageDriver) {

@@ -1,8 +1,6 @@
 import Foundation
-import WharfAuth
 import WharfCore
 import WharfDatabase
-import WharfStorage
 
 /// Users and their application tokens, as the CLI (and later the portal and the API) manage them.
 ///
@@ -19,37 +17,20 @@ public struct AccountService: Sendable {
     let tokens: ApplicationTokenHasher
     /// Names no user may take (the service account's, whether or not its password is set now).
     let reservedNames: Set<String>
-    let content: NamespaceContent
+    let content: any NamespaceStorage
 
     public init(
         pool: DatabasePool,
-        storage: any StorageDriver,
-        passwords: PasswordHasher = PasswordHasher(),
+        content: any NamespaceStorage,
+        passwords: PasswordHasher,
         tokens: ApplicationTokenHasher,
         reservedNames: Set<String> = []
     ) {
         self.pool = pool
-        content = NamespaceContent(driver: storage)
+        self.content = content
         self.passwords = passwords
         self.tokens = tokens
         self.reservedNames = reservedNames
-    }
-
-    /// The service as every Wharf process on a data folder builds it: application tokens keyed by its `secrets`.
-    public init(
-        pool: DatabasePool,
-        storage: any StorageDriver,
-        secrets: ServerSecrets,
-        passwords: PasswordHasher = PasswordHasher(),
-        reservedNames: Set<String> = []
-    ) {
-        self.init(
-            pool: pool,
-            storage: storage,
-            passwords: passwords,
-            tokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey),
-            reservedNames: reservedNames
-        )
     }
 
     /// Creates a user; a person (not a bot) gets a private personal namespace of the same name in the same

@@ -1,7 +1,6 @@
 import Foundation
 import WharfCore
 import WharfDatabase
-import WharfStorage
 
 /// Teams and namespaces, as the CLI (and later the portal and the API) manage them: who belongs to which team
 /// with which role, and which team owns which namespace with which visibility; and content in storage whose
@@ -9,11 +8,11 @@ import WharfStorage
 /// admin adopts for a team or purges. One transaction per operation.
 public struct OrganizationService: Sendable {
     let pool: DatabasePool
-    let content: NamespaceContent
+    let content: any NamespaceStorage
 
-    public init(pool: DatabasePool, storage: any StorageDriver) {
+    public init(pool: DatabasePool, content: any NamespaceStorage) {
         self.pool = pool
-        content = NamespaceContent(driver: storage)
+        self.content = content
     }
 
     /// Creates a team; `owner` (a user) becomes its first owner.
@@ -63,7 +62,7 @@ public struct OrganizationService: Sendable {
 
     /// Creates a namespace owned by `team`.
     @discardableResult
-    public func createNamespace(name: String, team: String, visibility: Namespace.Visibility = .private, description: String = "")
+    public func createNamespace(name: String, team: String, visibility: Visibility = .private, description: String = "")
         async throws -> Namespace
     {
         try AccountService.validateName(name, what: "namespace")
@@ -74,7 +73,7 @@ public struct OrganizationService: Sendable {
         }
     }
 
-    public func setVisibility(namespace name: String, _ visibility: Namespace.Visibility) async throws {
+    public func setVisibility(namespace name: String, _ visibility: Visibility) async throws {
         try await pool.write { transaction in
             guard let namespace = try transaction.namespaces.find(name: name) else {
                 throw AccountError(.unknownNamespace, "unknown namespace \(name)")
@@ -101,7 +100,7 @@ public struct OrganizationService: Sendable {
     /// namespace of `team` with `visibility`. Fails when the namespace exists or storage holds nothing under it.
     /// Returns the repositories adopted.
     @discardableResult
-    public func adoptNamespace(name: String, team: String, visibility: Namespace.Visibility = .private, actor: ActivityActor = .commandLine)
+    public func adoptNamespace(name: String, team: String, visibility: Visibility = .private, actor: ActivityActor = .commandLine)
         async throws -> [RepositoryName]
     {
         try AccountService.validateName(name, what: "namespace")
@@ -124,7 +123,7 @@ public struct OrganizationService: Sendable {
     /// Adopts every namespace in storage that holds content and has no row, for `team`, in one transaction.
     /// Repositories without a slash are in the global namespace and adopt nothing. Returns what was adopted, by
     /// namespace (empty when every namespace has an owner).
-    public func adoptUnknownNamespaces(team: String, visibility: Namespace.Visibility = .private, actor: ActivityActor = .commandLine)
+    public func adoptUnknownNamespaces(team: String, visibility: Visibility = .private, actor: ActivityActor = .commandLine)
         async throws -> [(namespace: String, repositories: [RepositoryName])]
     {
         let content = self.content
@@ -175,9 +174,9 @@ public struct OrganizationService: Sendable {
     private static func adopt(
         _ name: String,
         team: Team,
-        visibility: Namespace.Visibility,
+        visibility: Visibility,
         actor: ActivityActor,
-        content: NamespaceContent,
+        content: any NamespaceStorage,
         in transaction: Transaction
     ) throws -> [RepositoryName] {
         let repositories = try content.repositories(in: name)

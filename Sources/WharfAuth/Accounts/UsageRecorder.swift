@@ -7,7 +7,7 @@ import WharfDatabase
 /// Remembers when users logged in and when application and refresh tokens were used, and writes those times to
 /// the database in one transaction every ``interval`` (and at shutdown) instead of once per request: a push
 /// authenticates on every request, and a write each time would put the database on the hot path.
-final class UsageRecorder: Service, Sendable {
+public final class UsageRecorder: Service, Sendable {
     private struct Pending {
         var logins: [Int64: Date] = [:]
         var applicationTokens: [Int64: Date] = [:]
@@ -20,7 +20,7 @@ final class UsageRecorder: Service, Sendable {
     let interval: Duration
     let logger: Logger
 
-    init(pool: DatabasePool, interval: Duration = .seconds(30), logger: Logger) {
+    public init(pool: DatabasePool, interval: Duration = .seconds(30), logger: Logger) {
         self.pool = pool
         self.interval = interval
         self.logger = logger
@@ -49,7 +49,7 @@ final class UsageRecorder: Service, Sendable {
         }
     }
 
-    func run() async throws {
+    public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
             await flush()

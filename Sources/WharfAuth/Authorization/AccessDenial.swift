@@ -1,4 +1,3 @@
-import WharfAuth
 import WharfCore
 
 /// The reasons the registry gives when it refuses a repository request, in one place.
@@ -14,7 +13,7 @@ enum AccessDenial {
         let who = subject.name
         let refused = "\(who) may not \(actions.sorted().map(\.rawValue).joined(separator: ",")) \(name.value)"
         // The global namespace is every logged-in user's to see.
-        guard let namespace = TokenService.namespaceName(of: name) else { return refused }
+        guard let namespace = name.namespace else { return refused }
         let mayKnow = subject.kind == .admin || subject.kind == .service || rules.mayCreateNamespace(subject.kind)
         switch target {
         case .namespace where rules.isAllowed(.pull, for: subject.kind, on: target):
