@@ -304,4 +304,29 @@ import WharfCore
             #expect(PermissionRules().allowed([.pull, .push], for: subject, on: .unownedNamespace).isEmpty)
         }
     }
+
+    /// Each decision names the row that made it, so every surface gives the same reason.
+    @Test func decisionsNameTheirRule() {
+        let rules = PermissionRules()
+        let privateTeam = PermissionTarget.namespace(NamespaceFacts(kind: .team, visibility: .private, role: nil))
+        let global = PermissionTarget.namespace(NamespaceFacts(kind: .global, visibility: .protected, role: nil))
+        let viewer = PermissionTarget.namespace(NamespaceFacts(kind: .team, visibility: .private, role: .viewer))
+        #expect(rules.decide(.push, for: .admin, on: privateTeam) == PermissionDecision(true, .unrestricted))
+        #expect(rules.decide(.pull, for: .service, on: .unownedNamespace) == PermissionDecision(true, .unrestricted))
+        #expect(rules.decide(.push, for: .service, on: privateTeam) == PermissionDecision(false, .readOnly))
+        #expect(rules.decide(.pull, for: .user, on: global) == PermissionDecision(true, .globalNamespace))
+        #expect(rules.decide(.push, for: .user, on: global) == PermissionDecision(false, .globalNamespace))
+        #expect(rules.decide(.pull, for: .user, on: privateTeam) == PermissionDecision(false, .notVisible))
+        #expect(rules.decide(.push, for: .user, on: viewer) == PermissionDecision(false, .roleTooLow))
+        #expect(rules.decide(.pull, for: .user, on: .missingNamespace) == PermissionDecision(true, .futureOwner))
+        #expect(rules.decide(.delete, for: .admin, on: .missingNamespace) == PermissionDecision(false, .missingNamespace))
+        #expect(rules.decide(.push, for: .user, on: .unownedNamespace) == PermissionDecision(false, .unownedContent))
+        let noCreation = PermissionRules(policy: PermissionPolicy(createNamespaceOnPush: false))
+        #expect(noCreation.decide(.push, for: .admin, on: .missingNamespace) == PermissionDecision(false, .namespacesNotCreatedOnPush))
+        let closed = PermissionRules(policy: PermissionPolicy(deleteEnabled: false, anonymousPull: false))
+        #expect(closed.decide(.delete, for: .admin, on: privateTeam) == PermissionDecision(false, .deletesDisabled))
+        #expect(closed.decide(.catalog, for: .anonymous, on: .catalog) == PermissionDecision(false, .anonymousPullDisabled))
+        #expect(PermissionRule.globalNamespace.description.contains("the global namespace is protected"))
+        #expect(PermissionRule.unrestricted.description.contains("admins and the service account are unrestricted"))
+    }
 }

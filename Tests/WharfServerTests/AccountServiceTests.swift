@@ -369,4 +369,32 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
             #expect(try await pool.read { try $0.namespaces.access(name: "contested", userID: ownerID)?.role } == .owner)
         }
     }
+
+    /// The Authorizer answers with what is granted and, for the rest, the reason a person sees: it never tells
+    /// a stranger whether a namespace exists, and tells a would-be creator what to do.
+    @Test(arguments: AccountBackend.available)
+    func authorizerDecisionsCarryTheirReason(_ backend: AccountBackend) async throws {
+        try await withAccounts(backend) { accounts, pool, folder in
+            var configuration = ServerConfiguration()
+            configuration.dataDirectory = folder
+            _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: Self.logger)
+            let authorizer = try makeTokenService(configuration: configuration, database: pool, passwords: PasswordHasher(cost: 4)).authorizer
+            let alice = Authenticator.subject(try await accounts.createUser(name: "alice", password: "alice-password"))
+            let bob = Authenticator.subject(try await accounts.createUser(name: "bob", password: "bob-password"))
+
+            let own = try await authorizer.decide(AccessScope(.repository(try RepositoryName("alice/app")), actions: [.pull, .push]), for: alice)
+            #expect(own == AccessDecision(granted: [.pull, .push], reason: nil))
+            let foreign = try await authorizer.decide(AccessScope(.repository(try RepositoryName("alice/app")), actions: [.push]), for: bob)
+            #expect(foreign.granted.isEmpty)
+            #expect(foreign.reason == "bob may not push alice/app: no namespace alice that bob may push to; ask an admin to create it or to give bob access")
+            // bob could create a missing namespace by pushing, so he may learn that it does not exist.
+            let missing = try await authorizer.decide(AccessScope(.repository(try RepositoryName("ghost/app")), actions: [.delete]), for: bob)
+            #expect(missing == AccessDecision(granted: [], reason: "bob may not delete ghost/app: namespace ghost does not exist"))
+            let global = try await authorizer.decide(AccessScope(.repository(try RepositoryName("base")), actions: [.pull, .push]), for: bob)
+            #expect(global == AccessDecision(granted: [.pull], reason: "bob may not pull,push base"))
+            let catalog = try await authorizer.decide(AccessScope(.catalog, actions: [.catalog]), for: .anonymous)
+            #expect(catalog.isAllowed)
+        }
+    }
+
 }
