@@ -246,7 +246,7 @@ struct TokenCommand: AsyncParsableCommand {
                 }
                 for token in refreshTokens {
                     print(
-                        "refresh:\(token.id) client=\(token.clientID) created=\(timestamp(token.createdAt)) last_used=\(token.lastUsedAt.map(timestamp) ?? "never")"
+                        "\(CredentialID.refreshToken(token.id)) client=\(token.clientID) created=\(timestamp(token.createdAt)) last_used=\(token.lastUsedAt.map(timestamp) ?? "never")"
                     )
                 }
             }

@@ -246,7 +246,7 @@ public struct AccountService: Sendable {
     public func revokeToken(user name: String, label: String) async throws {
         try await pool.write { transaction in
             let user = try Self.user(name, in: transaction)
-            if label.hasPrefix("refresh:"), let id = Int64(label.dropFirst("refresh:".count)) {
+            if case .refreshToken(let id) = CredentialID(label) {
                 guard try transaction.refreshTokens.delete(id: id, userID: user.id) else {
                     throw AccountError(.unknownToken, "user \(name) has no refresh token \(label)")
                 }
