@@ -157,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WharfStorageTests",
-            dependencies: ["WharfStorage"],
+            dependencies: ["WharfStorage", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
