@@ -45,6 +45,9 @@ public final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sen
         }
     }
 
+    /// Entries held, expired ones not yet dropped included (for tests and metrics).
+    public var count: Int { entries.withLock { $0.count } }
+
     public func removeAll() {
         entries.withLock { $0.removeAll() }
     }
