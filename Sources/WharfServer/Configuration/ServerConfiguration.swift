@@ -95,11 +95,23 @@ public struct ServerConfiguration: Sendable, Equatable {
         lockoutDuration = .zero
         failuresPerAddress = 0
         failuresWindow = .zero
-        permissions = PermissionPolicy(push: .adminOnly, deleteEnabled: false, contributorsMayDelete: false, anonymousPull: false, createNamespaceOnPush: false)
+        permissions = PermissionPolicy(
+            push: .adminOnly,
+            deleteEnabled: false,
+            contributorsMayDelete: false,
+            anonymousPull: false,
+            createNamespaceOnPush: false
+        )
         externalURL = nil
         trustedProxies = []
         tlsMinimumVersion = .tls13
-        connectionLimits = ConnectionLimits(handshakeTimeout: .zero, requestHeadTimeout: .zero, idleTimeout: .zero, bodyIdleTimeout: .zero, maxConnections: nil)
+        connectionLimits = ConnectionLimits(
+            handshakeTimeout: .zero,
+            requestHeadTimeout: .zero,
+            idleTimeout: .zero,
+            bodyIdleTimeout: .zero,
+            maxConnections: nil
+        )
     }
 
     /// The `iss` of registry tokens: `auth.issuer`, else the external hostname, else `wharf`.
