@@ -164,7 +164,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WharfStorageTests",
-            dependencies: ["WharfStorage"],
+            dependencies: ["WharfStorage", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -8,7 +8,7 @@ import _CryptoExtras
 /// cached verification every later request of a push pays.
 func tokenBenchmarks() {
     let key = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
-    let issuer = try! TokenIssuer(privateKeyPEM: key.pemRepresentation, issuer: "wharf", cacheLimit: 1 << 20)
+    let issuer = try! TokenIssuer(privateKeyPEM: key.pemRepresentation, issuer: "wharf", lifetime: .seconds(900), cacheLimit: 1 << 20)
     let access = [AccessScope(.repository(try! RepositoryName("bench/app")), actions: [.pull, .push])]
 
     let single = Benchmark.Configuration(maxDuration: .seconds(5), maxIterations: 300)

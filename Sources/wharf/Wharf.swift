@@ -16,7 +16,7 @@ struct Wharf: AsyncParsableCommand {
 
 /// Options every subcommand that reads the configuration takes, exactly as `wharf serve` does.
 struct ConfigurationOptions: ParsableArguments {
-    @Option(name: .long, help: "Data folder (WHARF_DATA, default ./wharf-data).")
+    @Option(name: .long, help: .configuration("data"))
     var data: String?
 
     @Option(name: .long, help: "YAML configuration file (WHARF_CONFIG).")
@@ -26,6 +26,15 @@ struct ConfigurationOptions: ParsableArguments {
         var flags = extraFlags
         if let data { flags["data"] = data }
         return try ConfigurationKey.load(file: config, environment: ProcessInfo.processInfo.environment, flags: flags)
+    }
+}
+
+extension ArgumentHelp {
+    /// The help of a flag that sets configuration key `key`: the configuration table's summary, environment
+    /// variable and default (never a default of the flag's own).
+    static func configuration(_ key: String) -> ArgumentHelp {
+        guard let entry = ConfigurationKey.named(key) else { preconditionFailure("no configuration key \(key)") }
+        return ArgumentHelp(entry.flagHelp)
     }
 }
 
@@ -46,16 +55,16 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
-    @Option(name: .long, help: "HOST:PORT to listen on (WHARF_LISTEN, default 0.0.0.0:5000).")
+    @Option(name: .long, help: .configuration("listen"))
     var listen: String?
 
-    @Option(name: .long, help: "on: HTTPS from DATA/certs (generated when missing); off: plain HTTP (WHARF_TLS).")
+    @Option(name: .long, help: .configuration("tls"))
     var tls: String?
 
-    @Option(name: .long, help: "on: every /v2 request is authorised (default); off: an open registry (WHARF_AUTH_ENABLED).")
+    @Option(name: .long, help: .configuration("auth.enabled"))
     var auth: String?
 
-    @Option(name: .long, help: "Log level (WHARF_LOG_LEVEL, default info).")
+    @Option(name: .long, help: .configuration("log_level"))
     var logLevel: String?
 
     func run() async throws {

@@ -94,7 +94,7 @@ import _CryptoExtras
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         let expected = Self.grouped(Self.base32(Array(Array(SHA256.hash(data: der)).prefix(30))))
-        let issuer = try TokenIssuer(privateKeyPEM: key.pemRepresentation, issuer: Self.issuer)
+        let issuer = try TokenIssuer(privateKeyPEM: key.pemRepresentation, issuer: Self.issuer, lifetime: .seconds(900))
         #expect(issuer.keyID == expected)
     }
 
@@ -161,7 +161,7 @@ import _CryptoExtras
     }
 
     @Test func rejectsAKeyThatIsNotRSA() {
-        #expect(throws: AuthError.self) { try TokenIssuer(privateKeyPEM: "not a key", issuer: Self.issuer) }
+        #expect(throws: AuthError.self) { try TokenIssuer(privateKeyPEM: "not a key", issuer: Self.issuer, lifetime: .seconds(900)) }
     }
 
     // MARK: Verifying
@@ -281,7 +281,7 @@ import _CryptoExtras
 
     @Test func tokenOfAnotherIssuerKey() async throws {
         let other = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-        let otherIssuer = try TokenIssuer(privateKeyPEM: other.pemRepresentation, issuer: Self.issuer)
+        let otherIssuer = try TokenIssuer(privateKeyPEM: other.pemRepresentation, issuer: Self.issuer, lifetime: .seconds(900))
         try await expectRejected(try validToken(otherIssuer), .tokenUnknownKey)
         let noKeyID = try forge(header: ["alg": "RS256", "typ": "JWT"], claims: goodClaims(), sign: Self.rs256(other))
         try await expectRejected(noKeyID, .tokenUnknownKey)
@@ -392,7 +392,7 @@ import _CryptoExtras
     }
 
     @Test func cacheIsBounded() async throws {
-        let issuer = try TokenIssuer(privateKeyPEM: testKeyPEM, issuer: Self.issuer, cacheLimit: 4)
+        let issuer = try TokenIssuer(privateKeyPEM: testKeyPEM, issuer: Self.issuer, lifetime: .seconds(900), cacheLimit: 4)
         for _ in 0..<10 {
             let token = try validToken(issuer)
             _ = try await issuer.verify(token, audience: Self.service, now: Self.now)

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import Synchronization
+import WharfCore
 import _CryptoExtras
 
 /// A signed registry token and what the token endpoint reports about it.
@@ -16,9 +16,9 @@ public struct IssuedToken: Sendable {
 /// Issues and verifies the registry's RS256 JWTs (the Docker token specification's bearer tokens).
 ///
 /// It owns the signing key and a small cache of verified tokens, so the requests of one push do not pay for an
-/// RSA verification each. The cache is a map behind a lock rather than actor state: every registry request
-/// looks a token up, and the lookup (about 300 ns) is far cheaper than the two task switches of an actor call;
-/// the RSA work runs in the caller's task (the key is immutable).
+/// RSA verification each. The cache is an ``ExpiringCache`` (a map behind a lock) rather than actor state: every
+/// registry request looks a token up, and the lookup (about 300 ns) is far cheaper than the two task switches of
+/// an actor call; the RSA work runs in the caller's task (the key is immutable).
 ///
 /// Verification fails closed: only `alg` RS256 with this key's `kid` is accepted, then the signature, `iss`,
 /// `aud` and the `nbf`/`exp` window (with ``leeway`` for clock skew) are checked before any claim is believed.
@@ -27,7 +27,7 @@ public final class TokenIssuer: Sendable {
     public let keyID: String
     /// The `iss` written into and required from tokens.
     public let issuer: String
-    /// How long an issued token is valid (15 minutes by default).
+    /// How long an issued token is valid (`auth.token_expiry`).
     public let lifetime: Duration
     /// Clock skew tolerated on `nbf` and `exp` when verifying.
     public let leeway: Duration
@@ -37,8 +37,9 @@ public final class TokenIssuer: Sendable {
     private let privateKey: _RSA.Signing.PrivateKey
     private let publicKey: _RSA.Signing.PublicKey
     private let encodedHeader: String
-    private let cache = Mutex<[String: TokenClaims]>([:])
-    private let cacheLimit: Int
+    /// Verified claims by token. Only the signature check is remembered: the time window and audience are checked
+    /// on every use, so an entry may outlive its token; it lives as long as a token is valid, which bounds memory.
+    private let cache: ExpiringCache<String, TokenClaims>
 
     /// - Parameters:
     ///   - privateKeyPEM: the server key (`certs/server.key`), RSA of at least 2048 bits.
@@ -46,7 +47,7 @@ public final class TokenIssuer: Sendable {
     public init(
         privateKeyPEM: String,
         issuer: String,
-        lifetime: Duration = .seconds(15 * 60),
+        lifetime: Duration,
         leeway: Duration = .seconds(5),
         cacheLimit: Int = 4096
     ) throws(AuthError) {
@@ -60,7 +61,7 @@ public final class TokenIssuer: Sendable {
         self.issuer = issuer
         self.lifetime = lifetime
         self.leeway = leeway
-        self.cacheLimit = cacheLimit
+        cache = ExpiringCache(lifetime: lifetime + leeway, limit: cacheLimit)
         encodedHeader = Base64URL.encode(Data(#"{"alg":"RS256","typ":"JWT","kid":"\#(keyID)"}"#.utf8))
     }
 
@@ -114,13 +115,13 @@ public final class TokenIssuer: Sendable {
         now: Date = Date(),
         acceptingExpired: Bool = false
     ) async throws(AuthError) -> TokenClaims {
-        if let claims = cachedClaims(token) {
+        if let claims = cache.value(for: token) {
             try checkTimeAndAudience(claims, audience: audience, now: now, acceptingExpired: acceptingExpired)
             return claims
         }
         let claims = try verifySignatureAndIssuer(token)
         try checkTimeAndAudience(claims, audience: audience, now: now, acceptingExpired: acceptingExpired)
-        remember(token, claims, now: now)
+        cache.set(claims, for: token)
         return claims
     }
 
@@ -129,22 +130,8 @@ public final class TokenIssuer: Sendable {
         Int(now.timeIntervalSince1970) - Int(leeway.components.seconds) >= claims.exp
     }
 
-    private func cachedClaims(_ token: String) -> TokenClaims? { cache.withLock { $0[token] } }
-
-    private func remember(_ token: String, _ claims: TokenClaims, now: Date) {
-        let cutoff = Int(now.timeIntervalSince1970) - Int(leeway.components.seconds)
-        let limit = cacheLimit
-        cache.withLock { cache in
-            if cache.count >= limit {
-                cache = cache.filter { $0.value.exp > cutoff }
-                if cache.count >= limit { cache.removeAll(keepingCapacity: true) }
-            }
-            cache[token] = claims
-        }
-    }
-
     /// The number of cached verifications (for tests and metrics).
-    public var cachedCount: Int { cache.withLock { $0.count } }
+    public var cachedCount: Int { cache.count }
 
     private struct Header: Decodable {
         var alg: String

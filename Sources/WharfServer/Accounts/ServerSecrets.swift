@@ -1,13 +1,6 @@
 import Crypto
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import WharfStorage
 
 /// The server's own secret, `DATA/secrets`: 32 random bytes, created 0600 and atomically when missing, reused
 /// otherwise, so every process on the same data folder (the server, the CLI, replicas sharing the folder) derives
@@ -39,14 +32,11 @@ public struct ServerSecrets: Sendable {
             var bytes = [UInt8](repeating: 0, count: byteCount)
             var generator = SystemRandomNumberGenerator()
             for index in bytes.indices { bytes[index] = generator.next() }
-            let temporary = try CertificateBootstrap.writeTemporaryFile(bytes, for: path, mode: 0o600)
             do {
-                try CertificateBootstrap.publish(temporary, as: path)
-                CertificateBootstrap.syncDirectory(dataDirectory)
+                try AtomicFile.write(bytes, to: path, permissions: 0o600, durability: .fileAndFolder, publication: .creatingOnly)
             } catch {
-                unlink(temporary)
                 // Another process created it meanwhile: use theirs.
-                guard CertificateBootstrap.entryExists(path) else { throw error }
+                guard CertificateBootstrap.entryExists(path) else { throw TLSError(.fileSystem, "\(error)") }
             }
         }
         let bytes = try CertificateBootstrap.readFile(at: path)

@@ -14,8 +14,6 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     let bytes: [UInt8]
     let prefix: Int
 
-    public static let loopback: [IPAddressRange] = [IPAddressRange(bytes: [127, 0, 0, 0], prefix: 8), IPAddressRange(bytes: Array(repeating: 0, count: 15) + [1], prefix: 128)]
-
     init(bytes: [UInt8], prefix: Int) {
         self.prefix = prefix
         self.bytes = Self.masked(bytes, prefix)

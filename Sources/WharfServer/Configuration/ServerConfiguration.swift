@@ -10,52 +10,109 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 }
 
 /// Everything `wharf serve` can be told. Built from defaults, then the YAML file, then `WHARF_*` environment
-/// variables, then command-line flags (each later source wins).
-public struct ServerConfiguration: Sendable {
-    public var dataDirectory = "./wharf-data"
-    public var listen = "0.0.0.0:5000"
-    public var tls = true
-    public var externalHostname: String? = nil
-    public var uploadPurgeAfter: Duration = .seconds(24 * 3600)
-    public var uploadPurgeInterval: Duration = .seconds(3600)
+/// variables, then command-line flags (each later source wins). The defaults are those of ``ConfigurationKey/all``,
+/// the only place that states them.
+public struct ServerConfiguration: Sendable, Equatable {
+    public var dataDirectory: String
+    public var listen: String
+    public var tls: Bool
+    public var externalHostname: String?
+    public var uploadPurgeAfter: Duration
+    public var uploadPurgeInterval: Duration
     /// `uploads.max_open_per_account`: open upload sessions per account (per client address without auth); 0: no limit.
-    public var uploadMaxOpenPerAccount = 100
+    public var uploadMaxOpenPerAccount: Int
     /// `uploads.max_blob_size`: the largest blob a push may upload, in bytes; nil: no limit.
-    public var uploadMaxBlobSize: Int64? = nil
-    public var storageFsync = true
-    public var logLevel = "info"
+    public var uploadMaxBlobSize: Int64?
+    public var storageFsync: Bool
+    public var logLevel: String
     /// `database.url`; nil for the default, `wharf.sqlite` in the data folder.
-    public var database: DatabaseLocation? = nil
+    public var database: DatabaseLocation?
     /// `auth.token_expiry`: how long a registry token is valid.
-    public var tokenExpiry: Duration = .seconds(15 * 60)
+    public var tokenExpiry: Duration
     /// `auth.issuer`; nil for the default, see ``tokenIssuer``.
-    public var issuer: String? = nil
+    public var issuer: String?
     /// `auth.enabled`: off serves an open registry (no accounts checked), like distribution without `auth`.
-    public var authEnabled = true
+    public var authEnabled: Bool
     /// `auth.service_account` and `auth.service_password`: the account that pulls everything and reads the
     /// catalogue (Portus's `portus` user); it exists only while a password is set.
-    public var serviceAccount = "portus"
-    public var servicePassword: String? = nil
+    public var serviceAccount: String
+    public var servicePassword: String?
     /// `auth.lockout_*`: failed password logins allowed within the window (0: no lockout), and the lock's length.
-    public var lockoutAttempts = 10
-    public var lockoutWindow: Duration = .seconds(600)
-    public var lockoutDuration: Duration = .seconds(600)
+    public var lockoutAttempts: Int
+    public var lockoutWindow: Duration
+    public var lockoutDuration: Duration
     /// `auth.failures_per_address` and `auth.failures_window`: failed password checks one client address may
     /// make per window before it must wait (0: no limit).
-    public var failuresPerAddress = 20
-    public var failuresWindow: Duration = .seconds(60)
+    public var failuresPerAddress: Int
+    public var failuresWindow: Duration
     /// The permission rules' switches (`permissions.*`, `auth.anonymous_pull`, `namespaces.create_on_push`).
-    public var permissions = PermissionPolicy()
+    public var permissions: PermissionPolicy
     /// `external_url`: how clients reach Wharf (`https://registry.example.com`), for token realms and `Location`s.
-    public var externalURL: String? = nil
+    public var externalURL: String?
     /// `trusted_proxies`: peers whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed.
-    public var trustedProxies: [IPAddressRange] = IPAddressRange.loopback
+    public var trustedProxies: [IPAddressRange]
     /// `tls.min_version`: the oldest TLS version offered (TLS 1.2 with ECDHE and AEAD suites only, or TLS 1.3).
-    public var tlsMinimumVersion: TLSMinimumVersion = .tls12
+    public var tlsMinimumVersion: TLSMinimumVersion
     /// `http.*`: connection timeouts and the connection cap.
-    public var connectionLimits = ConnectionLimits()
+    public var connectionLimits: ConnectionLimits
 
-    public init() {}
+    /// The defaults: every key of ``ConfigurationKey/all`` set to its `defaultValue`.
+    public init() { self = Self.defaults }
+
+    private static let defaults: ServerConfiguration = {
+        var configuration = ServerConfiguration(unset: ())
+        for key in ConfigurationKey.all {
+            do {
+                try key.apply(&configuration, key.defaultValue)
+            } catch {
+                preconditionFailure("the configuration table's default of \(key.key) does not parse: \(error)")
+            }
+        }
+        return configuration
+    }()
+
+    /// Blank values for ``defaults`` to overwrite from the table; never a configuration anyone sees (the table test
+    /// checks that every key's default is what ``init()`` holds).
+    private init(unset: Void) {
+        dataDirectory = ""
+        listen = ""
+        tls = false
+        externalHostname = nil
+        uploadPurgeAfter = .zero
+        uploadPurgeInterval = .zero
+        uploadMaxOpenPerAccount = 0
+        uploadMaxBlobSize = nil
+        storageFsync = false
+        logLevel = ""
+        database = nil
+        tokenExpiry = .zero
+        issuer = nil
+        authEnabled = false
+        serviceAccount = ""
+        servicePassword = nil
+        lockoutAttempts = 0
+        lockoutWindow = .zero
+        lockoutDuration = .zero
+        failuresPerAddress = 0
+        failuresWindow = .zero
+        permissions = PermissionPolicy(
+            push: .adminOnly,
+            deleteEnabled: false,
+            contributorsMayDelete: false,
+            anonymousPull: false,
+            createNamespaceOnPush: false
+        )
+        externalURL = nil
+        trustedProxies = []
+        tlsMinimumVersion = .tls13
+        connectionLimits = ConnectionLimits(
+            handshakeTimeout: .zero,
+            requestHeadTimeout: .zero,
+            idleTimeout: .zero,
+            bodyIdleTimeout: .zero,
+            maxConnections: nil
+        )
+    }
 
     /// The `iss` of registry tokens: `auth.issuer`, else the external hostname, else `wharf`.
     public var tokenIssuer: String { issuer ?? externalHostname ?? "wharf" }
@@ -104,6 +161,18 @@ public struct ConfigurationKey: Sendable {
 
     public var environmentName: String {
         "WHARF_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    /// The key named `key` (its YAML name), if the table has it.
+    public static func named(_ key: String) -> ConfigurationKey? {
+        all.first { $0.key == key }
+    }
+
+    /// The command-line help of the key's flag: its summary, environment variable and default, so `--help` never
+    /// states a default of its own.
+    public var flagHelp: String {
+        let summary = summary.replacingOccurrences(of: "`", with: "")
+        return defaultValue.isEmpty ? "\(summary) (\(environmentName))" : "\(summary) (\(environmentName), default \(defaultValue))"
     }
 
     public static let all: [ConfigurationKey] = [
@@ -209,8 +278,8 @@ public struct ConfigurationKey: Sendable {
         .init(
             key: "database.url",
             flag: nil,
-            defaultValue: "sqlite://DATA/wharf.sqlite",
-            summary: "`sqlite:///path/file.sqlite`, or `mysql://user:password@host:3306/db` (`mariadb://` too) with options "
+            defaultValue: "",
+            summary: "Empty: `wharf.sqlite` in the data folder; `sqlite:///path/file.sqlite`, or `mysql://user:password@host:3306/db` (`mariadb://` too) with options "
                 + "`?pool=10&tls=verify&tls_ca=FILE&connect_timeout=5s&read_timeout=30s&write_timeout=30s` (`tls`: `off`, `required`, `verify`)."
         ) {
             do {

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import WharfStorage
 
 /// The few POSIX file operations the bootstrap needs, with error texts that name the file and say why.
 extension CertificateBootstrap {
@@ -65,76 +66,25 @@ extension CertificateBootstrap {
         }
     }
 
-    /// Writes `bytes` to a new hidden file next to `finalPath` (created with O_EXCL, then fsynced) and returns its path.
-    static func writeTemporaryFile(_ bytes: [UInt8], for finalPath: String, mode: mode_t) throws -> String {
-        let slash = finalPath.lastIndex(of: "/")
-        let directory = slash.map { String(finalPath[...$0]) } ?? ""
-        let name = slash.map { String(finalPath[finalPath.index(after: $0)...]) } ?? finalPath
-        let suffix = (0..<8).map { _ in hexByte(UInt8.random(in: 0...255)) }.joined()
-        let temporaryPath = "\(directory).\(name).\(suffix).tmp"
-
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard descriptor >= 0 else {
-            throw TLSError(.fileSystem, "\(temporaryPath): cannot create: \(lastErrorText())")
-        }
-        func fail(_ action: String) -> TLSError {
-            let error = TLSError(.fileSystem, "\(temporaryPath): cannot \(action): \(lastErrorText())")
-            close(descriptor)
-            unlink(temporaryPath)
-            return error
-        }
-        // The umask may have cleared bits of `mode`; the result must be exactly `mode`.
-        guard fchmod(descriptor, mode) == 0 else { throw fail("set permissions") }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { raw in
-                write(descriptor, raw.baseAddress! + written, raw.count - written)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw fail("write")
-            }
-            written += count
-        }
-        guard fsync(descriptor) == 0 else { throw fail("fsync") }
-        guard close(descriptor) == 0 else {
-            let error = TLSError(.fileSystem, "\(temporaryPath): cannot write: \(lastErrorText())")
-            unlink(temporaryPath)
-            throw error
-        }
-        return temporaryPath
-    }
-
-    /// Gives the fully written `temporaryPath` its final name without ever replacing an existing `finalPath`:
-    /// `link` fails if the name exists; filesystems without hard links fall back to `rename` after a check.
-    static func publish(_ temporaryPath: String, as finalPath: String) throws {
-        let appeared = TLSError(
-            .incompleteKeyPair,
-            "\(finalPath) appeared while Wharf was generating it; is another wharf using the same data folder?"
-        )
-        if link(temporaryPath, finalPath) == 0 {
-            unlink(temporaryPath)
-            return
-        }
-        switch errno {
-        case EEXIST:
-            throw appeared
-        case EPERM, ENOTSUP, EOPNOTSUPP, EMLINK, ENOSYS, EXDEV:
-            guard !entryExists(finalPath) else { throw appeared }
-            guard rename(temporaryPath, finalPath) == 0 else {
-                throw TLSError(.fileSystem, "\(finalPath): cannot create: \(lastErrorText())")
-            }
-        default:
-            throw TLSError(.fileSystem, "\(finalPath): cannot create: \(lastErrorText())")
+    /// Writes `bytes` under a temporary name next to `path` with exactly `mode`, flushed to disk, ready to publish.
+    static func prepareFile(_ bytes: [UInt8], for path: String, mode: mode_t) throws -> AtomicFile {
+        do {
+            return try AtomicFile.prepare(bytes, for: path, permissions: mode, syncing: true)
+        } catch {
+            throw TLSError(.fileSystem, "\(error)")
         }
     }
 
-    /// Makes the new directory entries durable; best effort, as some filesystems cannot fsync a folder.
-    static func syncDirectory(_ path: String) {
-        let descriptor = open(path.isEmpty ? "." : path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return }
-        _ = fsync(descriptor)
-        close(descriptor)
+    /// Gives a prepared file its final name without ever replacing an entry that appeared meanwhile; on failure the
+    /// temporary file is gone.
+    static func publishNew(_ file: AtomicFile) throws {
+        do {
+            try file.publish(.creatingOnly)
+        } catch let error as AtomicFileError where error.code == .exists {
+            throw TLSError(.incompleteKeyPair, "\(file.path) appeared while Wharf was generating it; is another wharf using the same data folder?")
+        } catch {
+            throw TLSError(.fileSystem, "\(error)")
+        }
     }
 
     static func lastErrorText() -> String {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import SwiftASN1
+import WharfStorage
 import X509
 import _CryptoExtras
 
@@ -57,30 +58,28 @@ extension CertificateBootstrap {
 
         try makeDirectory(certsDirectory)
         // PKCS#8 ("BEGIN PRIVATE KEY"): read by NIOSSL, swift-certificates and _RSA (jwt-kit) alike.
-        let keyTemporary = try writeTemporaryFile(Array(rsaKey.pkcs8PEMRepresentation.utf8), for: keyPath, mode: 0o600)
-        let certificateTemporary: String
+        let key = try prepareFile(Array(rsaKey.pkcs8PEMRepresentation.utf8), for: keyPath, mode: 0o600)
+        let certificateFile: AtomicFile
         do {
-            certificateTemporary = try writeTemporaryFile(Array(certificatePEM.utf8), for: certificatePath, mode: 0o644)
+            certificateFile = try prepareFile(Array(certificatePEM.utf8), for: certificatePath, mode: 0o644)
         } catch {
-            unlink(keyTemporary)
+            key.discard()
             throw error
         }
         do {
-            try publish(keyTemporary, as: keyPath)
+            try publishNew(key)
         } catch {
-            unlink(keyTemporary)
-            unlink(certificateTemporary)
+            certificateFile.discard()
             throw error
         }
         do {
-            try publish(certificateTemporary, as: certificatePath)
+            try publishNew(certificateFile)
         } catch {
             // The key was published by us a moment ago; take it back so the folder is as we found it.
             unlink(keyPath)
-            unlink(certificateTemporary)
             throw error
         }
-        syncDirectory(certsDirectory)
+        AtomicFile.syncFolder(of: certificatePath)
 
         logger.info(
             "Generated a self-signed TLS certificate",

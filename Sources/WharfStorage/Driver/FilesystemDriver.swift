@@ -79,32 +79,19 @@ public struct FilesystemDriver: StorageDriver {
         var attempts = 0
         while true {
             attempts += 1
-            let temporary = Self.temporaryName(for: full)
             do {
                 try makeParents(of: full)
             } catch where attempts < 10 {
                 continue
             }
-            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                if errno == ENOENT && attempts < 10 { continue }
-                throw Self.error("create", temporary)
-            }
             do {
-                try contents.withUnsafeBytes { try Self.writeAll(fd, $0, at: 0, path: temporary) }
-                if durable && self.durable { try await Self.sync(fd, path: temporary) }
-                _ = close(fd)
-            } catch {
-                _ = close(fd)
-                _ = unlink(temporary)
-                throw error
+                try await AtomicFile.write(contents, to: full, durability: durable && self.durable ? .file : .none, threadPool: .singleton)
+                return
+            } catch let error as AtomicFileError {
+                // ENOENT on create or rename: the folder went away meanwhile.
+                if error.systemError == ENOENT, error.code == .create || error.code == .publish, attempts < 10 { continue }
+                throw StorageError(.io, error.description)
             }
-            if rename(temporary, full) == 0 { return }
-            let vanished = errno == ENOENT
-            let failure = Self.error("rename", full)
-            _ = unlink(temporary)
-            if vanished && attempts < 10 { continue }
-            throw failure
         }
     }
 
@@ -230,11 +217,6 @@ public struct FilesystemDriver: StorageDriver {
     static func sync(_ fd: Int32, path: String) async throws {
         let result = try await NIOThreadPool.singleton.runIfActive { fsync(fd) == 0 ? 0 : errno }
         if result != 0 { throw StorageError(.io, "fsync \(path): \(String(cString: strerror(result)))") }
-    }
-
-    static func temporaryName(for full: String) -> String {
-        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        return "\(full).tmp-\(suffix)"
     }
 
     static func error(_ operation: String, _ path: String) -> StorageError {

@@ -11,8 +11,27 @@ public enum RegistryPaths {
     public static let repositoriesRoot = "\(v2)/repositories"
     public static let blobsRoot = "\(v2)/blobs"
 
+    /// The folders distribution keeps in a repository's folder. The folder holding `_manifests` is a repository.
+    public static let manifestsFolder = "_manifests"
+    public static let layersFolder = "_layers"
+    public static let uploadsFolder = "_uploads"
+
+    /// Whether an entry of a folder under `repositories/` can be a component of a repository name: not one of
+    /// distribution's own `_`-prefixed folders (its catalog never descends into them), nor a `.`-prefixed temporary
+    /// (``AtomicFile``) or hidden file. The name grammar starts a component with a letter or digit, so skipping
+    /// them never misses a repository.
+    public static func isNameComponent(_ entry: String) -> Bool {
+        !entry.hasPrefix("_") && !entry.hasPrefix(".")
+    }
+
+    /// A folder under `repositories/` by its path relative to it (empty: the root), for walking folders before
+    /// their names are validated. The parts must be entries a listing returned (the driver refuses `.` and `..`).
+    public static func repositoriesFolder(_ relative: String) -> String {
+        relative.isEmpty ? repositoriesRoot : "\(repositoriesRoot)/\(relative)"
+    }
+
     public static func blobData(_ digest: OCIDigest) -> String {
-        "\(blobsRoot)/\(digest.algorithm.rawValue)/\(digest.hex.prefix(2))/\(digest.hex)/data"
+        "\(blobDirectory(digest))/data"
     }
 
     public static func blobDirectory(_ digest: OCIDigest) -> String {
@@ -29,48 +48,58 @@ public enum RegistryPaths {
         "\(repositoriesRoot)/\(namespace.value)"
     }
 
+    /// The folder holding one layer link; removing it unlinks the layer from the repository.
+    public static func layerDirectory(_ name: RepositoryName, _ digest: OCIDigest) -> String {
+        "\(repository(name))/\(layersFolder)/\(digest.algorithm.rawValue)/\(digest.hex)"
+    }
+
     public static func layerLink(_ name: RepositoryName, _ digest: OCIDigest) -> String {
-        "\(repository(name))/_layers/\(digest.algorithm.rawValue)/\(digest.hex)/link"
+        "\(layerDirectory(name, digest))/link"
     }
 
     public static func manifestsDirectory(_ name: RepositoryName) -> String {
-        "\(repository(name))/_manifests"
+        "\(repository(name))/\(manifestsFolder)"
     }
 
     public static func revisionsDirectory(_ name: RepositoryName, _ algorithm: OCIDigest.Algorithm) -> String {
-        "\(repository(name))/_manifests/revisions/\(algorithm.rawValue)"
+        "\(manifestsDirectory(name))/revisions/\(algorithm.rawValue)"
     }
 
     public static func revisionLink(_ name: RepositoryName, _ digest: OCIDigest) -> String {
-        "\(repository(name))/_manifests/revisions/\(digest.algorithm.rawValue)/\(digest.hex)/link"
+        "\(revisionDirectory(name, digest))/link"
     }
 
     public static func revisionDirectory(_ name: RepositoryName, _ digest: OCIDigest) -> String {
-        "\(repository(name))/_manifests/revisions/\(digest.algorithm.rawValue)/\(digest.hex)"
+        "\(revisionsDirectory(name, digest.algorithm))/\(digest.hex)"
     }
 
     public static func tagsDirectory(_ name: RepositoryName) -> String {
-        "\(repository(name))/_manifests/tags"
+        "\(manifestsDirectory(name))/tags"
     }
 
     public static func tagDirectory(_ name: RepositoryName, _ tag: Tag) -> String {
-        "\(repository(name))/_manifests/tags/\(tag.value)"
+        "\(tagsDirectory(name))/\(tag.value)"
     }
 
     public static func tagCurrentLink(_ name: RepositoryName, _ tag: Tag) -> String {
         "\(tagDirectory(name, tag))/current/link"
     }
 
+    /// The folder of one entry of a tag's history; removing it drops that digest from the history.
+    public static func tagIndexDirectory(_ name: RepositoryName, _ tag: Tag, _ digest: OCIDigest) -> String {
+        "\(tagDirectory(name, tag))/index/\(digest.algorithm.rawValue)/\(digest.hex)"
+    }
+
     public static func tagIndexLink(_ name: RepositoryName, _ tag: Tag, _ digest: OCIDigest) -> String {
-        "\(tagDirectory(name, tag))/index/\(digest.algorithm.rawValue)/\(digest.hex)/link"
+        "\(tagIndexDirectory(name, tag, digest))/link"
     }
 
     public static func uploadsDirectory(_ name: RepositoryName) -> String {
-        "\(repository(name))/_uploads"
+        "\(repository(name))/\(uploadsFolder)"
     }
 
     public static func uploadDirectory(_ name: RepositoryName, _ id: UploadID) -> String {
-        "\(repository(name))/_uploads/\(id.value)"
+        "\(uploadsDirectory(name))/\(id.value)"
     }
 
     public static func uploadData(_ name: RepositoryName, _ id: UploadID) -> String {

@@ -230,7 +230,7 @@ public actor ManifestIndex {
             if try readLink(RegistryPaths.tagCurrentLink(repository, tag)) == digest {
                 try driver.remove(RegistryPaths.tagDirectory(repository, tag))
             } else {
-                try driver.remove(RegistryPaths.tagIndexLink(repository, tag, digest).dropLastComponent())
+                try driver.remove(RegistryPaths.tagIndexDirectory(repository, tag, digest))
             }
         }
         try driver.remove(RegistryPaths.revisionDirectory(repository, digest))

@@ -49,5 +49,6 @@ public struct NamespaceContent: NamespaceStorage {
         if try driver.list(directory)?.isEmpty == true { try driver.remove(directory) }
     }
 
-    static func isContent(_ entry: String) -> Bool { !entry.hasPrefix("_") && !entry.hasPrefix(".") }
+    /// distribution's own folders and temporary files are not a namespace's content (see ``RegistryPaths``).
+    static func isContent(_ entry: String) -> Bool { RegistryPaths.isNameComponent(entry) }
 }

@@ -1,7 +1,7 @@
 import WharfCore
 
 /// Finds repositories in storage the way distribution's catalog does: a folder with a `_manifests` child is a
-/// repository; folders whose names start with `_` are never descended into.
+/// repository; folders whose names start with `_` are never descended into (``RegistryPaths`` knows both names).
 public struct RepositoryWalker: Sendable {
     public let driver: any StorageDriver
 
@@ -25,17 +25,17 @@ public struct RepositoryWalker: Sendable {
     }
 
     private func walk(prefix: String, into found: inout [RepositoryName], includeUploadsOnly: Bool) throws {
-        let path = prefix.isEmpty ? RegistryPaths.repositoriesRoot : "\(RegistryPaths.repositoriesRoot)/\(prefix)"
-        guard let entries = try driver.list(path) else { return }
-        if !prefix.isEmpty, entries.contains("_manifests") || (includeUploadsOnly && entries.contains("_uploads")),
+        guard let entries = try driver.list(RegistryPaths.repositoriesFolder(prefix)) else { return }
+        if !prefix.isEmpty,
+            entries.contains(RegistryPaths.manifestsFolder) || (includeUploadsOnly && entries.contains(RegistryPaths.uploadsFolder)),
             let name = try? RepositoryName(prefix)
         {
             found.append(name)
         }
-        for entry in entries where !entry.hasPrefix("_") && !entry.hasPrefix(".") {
+        for entry in entries where RegistryPaths.isNameComponent(entry) {
             let child = prefix.isEmpty ? entry : "\(prefix)/\(entry)"
             guard child.utf8.count <= RepositoryName.maxLength else { continue }
-            if try driver.info("\(RegistryPaths.repositoriesRoot)/\(child)")?.isDirectory == true {
+            if try driver.info(RegistryPaths.repositoriesFolder(child))?.isDirectory == true {
                 try walk(prefix: child, into: &found, includeUploadsOnly: includeUploadsOnly)
             }
         }

@@ -54,7 +54,7 @@ public actor BlobStore {
         guard try readLink(RegistryPaths.layerLink(repository, digest)) == digest else {
             throw RegistryError(.blobUnknown, detail: digest.description)
         }
-        try driver.remove(RegistryPaths.layerLink(repository, digest).dropLastComponent())
+        try driver.remove(RegistryPaths.layerDirectory(repository, digest))
     }
 
     /// Links an existing blob into `repository` (a cross-repository mount). Returns its size, or nil when the
@@ -351,12 +351,5 @@ public actor BlobStore {
             return try? Date(String(trimmed[..<dot]) + String(trimmed[zone...]), strategy: .iso8601)
         }
         return nil
-    }
-}
-
-extension String {
-    func dropLastComponent() -> String {
-        guard let slash = lastIndex(of: "/") else { return self }
-        return String(self[..<slash])
     }
 }
