@@ -51,6 +51,9 @@ func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router
     if let tokens {
         // Before the registry's middleware, which would read /v2/token as a repository.
         router.add(middleware: TokenController<WharfRequestContext>(service: tokens, resolver: resolver))
+    }
+    router.add(middleware: RegistryResponseMiddleware<WharfRequestContext>())
+    if let tokens {
         router.add(middleware: RegistryAuthorization<WharfRequestContext>(service: tokens, resolver: resolver, blobs: services.blobs))
     }
     router.add(

@@ -120,24 +120,10 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
                 try await service.ensureNamespace(for: name, subject: access.caller.subject)
             }
         } catch let failure as Failure {
-            return challenge(failure, request: request, context: context, requirement: requirement)
-        } catch let error as RegistryError {
-            return Self.render(error, method: request.method)
-        } catch let error as DatabaseError {
-            // The accounts could not be read (the gate answers 503 too once the pool notices the database is gone).
-            context.logger.warning("authorization failed on the database", metadata: ["error": "\(error)"])
-            return Self.render(
-                RegistryError(.unavailable, detail: "the account database did not answer", headers: [("Retry-After", "5")]),
-                method: request.method
-            )
+            // Any other error (a database that did not answer: 503) is rendered by ``OCIErrorResponse``.
+            throw challenge(failure, request: request, context: context, requirement: requirement)
         }
         return try await next(request, context)
-    }
-
-    static func render(_ error: RegistryError, method: HTTPRequest.Method) -> Response {
-        var response = OCIErrorResponse.render(error, method: method)
-        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
-        return response
     }
 
     /// The request that turns an upload session into a blob (the final `PUT`).
@@ -310,7 +296,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
     }
 
     /// The 401 or 403 for `failure`, with the challenge that tells a client where to get a token.
-    func challenge(_ failure: Failure, request: Request, context: Context, requirement: RegistryRequirement) -> Response {
+    func challenge(_ failure: Failure, request: Request, context: Context, requirement: RegistryRequirement) -> RegistryError {
         let base = resolver.resolve(request, peer: context.remoteAddress).base
         var parameters = [#"realm="\#(base)\#(TokenController<Context>.path)""#, #"service="\#(Self.quoted(service.defaultService))""#]
         if var scope = requirement.challengeScope {
@@ -320,7 +306,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
             }
             parameters.append(#"scope="\#(scope)""#)
         }
-        let error: RegistryError
+        var error: RegistryError
         switch failure {
         case .unauthenticated(let reason):
             error = RegistryError(.unauthorized, detail: reason)
@@ -330,10 +316,8 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         case .denied(let reason):
             error = RegistryError(.denied, detail: reason)
         }
-        var response = OCIErrorResponse.render(error, method: request.method)
-        if error.code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer " + parameters.joined(separator: ",") }
-        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
-        return response
+        if error.code == .unauthorized { error.headers.append(("WWW-Authenticate", "Bearer " + parameters.joined(separator: ","))) }
+        return error
     }
 
     static func quoted(_ text: String) -> String {

@@ -9,8 +9,8 @@ import WharfStorage
 /// The OCI distribution API under `/v2`.
 ///
 /// A router middleware rather than routes: repository names contain slashes and even endpoint words, so the
-/// endpoint is parsed from the end of the path (`RegistryRoute`). Every response, errors included, carries
-/// `Docker-Distribution-API-Version`.
+/// endpoint is parsed from the end of the path (`RegistryRoute`). Errors are thrown: ``RegistryResponseMiddleware``
+/// renders them and finishes every response.
 struct RegistryController<Context: WharfContext>: RouterMiddleware {
     let blobs: BlobStore
     let manifests: ManifestIndex
@@ -29,24 +29,14 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         guard path == "/v2" || path.hasPrefix("/v2/") else { return try await next(request, context) }
-        var response: Response
-        do {
-            response = try await dispatch(request, path: path, context: context)
-        } catch {
-            response = OCIErrorResponse.response(for: error, method: request.method, logger: context.logger)
-        }
-        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
-        if !context.externalBase.isEmpty, let location = response.headers[.location], location.hasPrefix("/") {
-            response.headers[.location] = context.externalBase + location
-        }
-        return response
+        return try await dispatch(request, path: path, context: context)
     }
 
     func dispatch(_ request: Request, path: String, context: Context) async throws -> Response {
         let route: RegistryRoute
         do {
             route = try context.registryRoute ?? RegistryRoute(path: path)
-        } catch let error as RegistryError where error.code == .tagInvalid && request.method != .put {
+        } catch let error as ContentError where error.code == .tagInvalid && request.method != .put {
             // A reference that cannot be a tag names no manifest: reading or deleting it is a 404.
             throw RegistryError(.manifestUnknown, detail: error.detail)
         }
@@ -332,7 +322,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
     /// `uploads.max_blob_size` can never be committed, so its session ends with the 413 (nothing of it stays).
     func checkIn(_ session: UploadSession, after error: any Error) async -> any Error {
         let reported = await blobs.checkIn(session, after: error)
-        if let failure = error as? RegistryError, failure.code == .tooLarge {
+        if let failure = error as? ContentError, failure.code == .tooLarge {
             try? await blobs.cancel(session.id, in: session.repository)
             quota.close(session.id)
         }
@@ -378,7 +368,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
         }
         do {
             _ = try await blobs.commit(session, expected: digest)
-        } catch let error as RegistryError where error.code == .digestInvalid {
+        } catch let error as ContentError where error.code == .digestInvalid {
             // A wrong digest removes the session.
             quota.close(id)
             throw error
