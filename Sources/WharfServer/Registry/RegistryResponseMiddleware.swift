@@ -1,11 +1,10 @@
 import Hummingbird
 
-/// Every `/v2` response passes here on its way out: an error thrown by the door or the registry becomes OCI error
-/// JSON (``OCIErrorResponse``, the one mapping), and every response gets `Docker-Distribution-API-Version` and
-/// absolute `Location`s.
+/// The first middleware of the `/v2` group: every response passes here on its way out. An error thrown by the door
+/// or the registry becomes OCI error JSON (``OCIErrorResponse``, the one mapping), and every response gets
+/// `Docker-Distribution-API-Version` and absolute `Location`s.
 struct RegistryResponseMiddleware<Context: WharfContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path == "/v2" || request.uri.path.hasPrefix("/v2/") else { return try await next(request, context) }
         var response: Response
         do {
             response = try await next(request, context)
