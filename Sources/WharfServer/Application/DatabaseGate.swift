@@ -17,7 +17,8 @@ struct DatabaseGate<Next: HTTPResponder>: HTTPResponder {
         }
         let retryAfter = String(OCIErrorResponse.databaseRetryAfterSeconds)
         if request.uri.path == "/v2" || request.uri.path.hasPrefix("/v2/") {
-            var response = OCIErrorResponse.render(RegistryError(.unavailable, detail: reason, headers: [("Retry-After", retryAfter)]), method: request.method)
+            let error = RegistryError(.unavailable, detail: reason, headers: [("Retry-After", retryAfter)])
+            var response = OCIErrorResponse.render(error, method: request.method)
             response.finishRegistryResponse(externalBase: "")
             return response
         }
