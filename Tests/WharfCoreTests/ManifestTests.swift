@@ -204,14 +204,12 @@ struct ManifestTests {
     // MARK: Rejected
 
     @Test func mediaTypeMismatchWithContentType() {
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(Self.dockerV2, contentType: MediaType.ociManifest) }
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(Self.ociIndex, contentType: MediaType.ociManifest) }
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(Self.dockerList, contentType: MediaType.ociIndex) }
-        let error = expectRegistryError(.manifestInvalid) {
+        expectContentError(.manifestInvalid) { _ = try Self.parse(Self.dockerV2, contentType: MediaType.ociManifest) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(Self.ociIndex, contentType: MediaType.ociManifest) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(Self.dockerList, contentType: MediaType.ociIndex) }
+        expectContentError(.manifestInvalid) {
             _ = try Self.parse(Self.ociArtifact, contentType: MediaType.dockerManifest)
         }
-        #expect(error?.code.status == 400)
-        #expect(error?.code.rawValue == "MANIFEST_INVALID")
     }
 
     static let schema1 = """
@@ -228,25 +226,25 @@ struct ManifestTests {
 
     @Test(arguments: [nil, MediaType.dockerSchema1, MediaType.dockerSchema1Signed, "application/json"])
     func schema1IsRejected(contentType: String?) {
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(Self.schema1, contentType: contentType) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(Self.schema1, contentType: contentType) }
     }
 
     @Test func schema1MediaTypeInBodyIsRejected() {
         let json = #"{"schemaVersion":1,"mediaType":"\#(MediaType.dockerSchema1)","name":"a","tag":"b","fsLayers":[]}"#
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: nil) }
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: MediaType.dockerSchema1) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: nil) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: MediaType.dockerSchema1) }
     }
 
     @Test func schemaVersion1WithModernMediaTypeIsRejected() {
         let json = Self.dockerV2.replacingOccurrences(of: #""schemaVersion": 2"#, with: #""schemaVersion": 1"#)
         #expect(json != Self.dockerV2)
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: MediaType.dockerManifest) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: MediaType.dockerManifest) }
     }
 
     @Test func dockerManifestNeedsSchemaVersion2() {
         let json = Self.dockerV2.replacingOccurrences(of: #""schemaVersion": 2,"#, with: "")
         #expect(json != Self.dockerV2)
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: MediaType.dockerManifest) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: MediaType.dockerManifest) }
     }
 
     /// The OCI image spec says `schemaVersion` MUST be 2 for image manifests and indexes (distribution enforces it).
@@ -257,27 +255,27 @@ struct ManifestTests {
             ? #""manifests":[\#(Self.descriptor(MediaType.ociManifest, Self.child1))]"#
             : #""config":\#(Self.descriptor("application/vnd.oci.image.config.v1+json", Self.config)),"layers":[]"#
         let json = #"{"schemaVersion":3,"mediaType":"\#(mediaType)",\#(body)}"#
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: mediaType) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: mediaType) }
     }
 
     @Test(arguments: [MediaType.ociManifest, MediaType.dockerManifest])
     func missingConfig(mediaType: String) {
         let json = #"{"schemaVersion":2,"mediaType":"\#(mediaType)","layers":[\#(Self.descriptor("application/octet-stream", Self.layer1))]}"#
-        let error = expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: mediaType) }
+        let error = expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: mediaType) }
         #expect(error?.detail?.contains("config") == true)
     }
 
     @Test(arguments: [MediaType.ociManifest, MediaType.dockerManifest])
     func missingLayers(mediaType: String) {
         let json = #"{"schemaVersion":2,"mediaType":"\#(mediaType)","config":\#(Self.descriptor("application/octet-stream", Self.config))}"#
-        let error = expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: mediaType) }
+        let error = expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: mediaType) }
         #expect(error?.detail?.contains("layers") == true)
     }
 
     @Test(arguments: [MediaType.ociIndex, MediaType.dockerManifestList])
     func indexWithoutManifests(mediaType: String) {
         let json = #"{"schemaVersion":2,"mediaType":"\#(mediaType)"}"#
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: mediaType) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: mediaType) }
     }
 
     @Test func indexWithLayers() {
@@ -285,7 +283,7 @@ struct ManifestTests {
             {"schemaVersion":2,"mediaType":"\(MediaType.ociIndex)","manifests":[],
              "layers":[\(Self.descriptor("application/octet-stream", Self.layer1))]}
             """
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: MediaType.ociIndex) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: MediaType.ociIndex) }
     }
 
     @Test func imageManifestWithManifests() {
@@ -294,7 +292,7 @@ struct ManifestTests {
              "config":\(Self.descriptor("application/octet-stream", Self.config)),"layers":[],
              "manifests":[\(Self.descriptor(MediaType.ociManifest, Self.child1))]}
             """
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: MediaType.ociManifest) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: MediaType.ociManifest) }
     }
 
     @Test(arguments: [
@@ -312,7 +310,7 @@ struct ManifestTests {
         let inIndex = #"{"schemaVersion":2,"mediaType":"\#(MediaType.ociIndex)","manifests":[\#(bad)]}"#
         let inSubject = #"{"schemaVersion":2,"mediaType":"\#(MediaType.ociManifest)","config":\#(good),"layers":[],"subject":\#(bad)}"#
         for json in [inLayer, inConfig, inIndex, inSubject] {
-            expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: nil) }
+            expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: nil) }
         }
     }
 
@@ -322,7 +320,7 @@ struct ManifestTests {
              "config":\(Self.descriptor("application/octet-stream", Self.config)),
              "layers":[\(Self.descriptor("application/octet-stream", Self.layer1, size: -1))]}
             """
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: nil) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: nil) }
     }
 
     @Test func descriptorFieldOfWrongType() {
@@ -330,16 +328,16 @@ struct ManifestTests {
             {"schemaVersion":2,"mediaType":"\(MediaType.ociManifest)",
              "config":{"mediaType":"a","digest":"\(Self.config)","size":"ten"},"layers":[]}
             """
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: nil) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: nil) }
     }
 
     @Test(arguments: ["", "not json", "{", "[]", "null", "42", #""string""#, "{}", "\u{FEFF}garbage", #"{"schemaVersion":"two"}"#])
     func nonJSONOrShapelessBody(body: String) {
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(body, contentType: MediaType.ociManifest) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(body, contentType: MediaType.ociManifest) }
     }
 
     @Test func invalidUTF8Body() {
-        expectRegistryError(.manifestInvalid) {
+        expectContentError(.manifestInvalid) {
             _ = try Manifest(parsing: [0x7b, 0xff, 0xfe, 0x7d], contentType: MediaType.ociManifest)
         }
     }
@@ -349,20 +347,18 @@ struct ManifestTests {
             of: #""schemaVersion": 2,"#,
             with: #""schemaVersion": 2, "mediaType": "application/vnd.oci.image.config.v1+json","#
         )
-        expectRegistryError(.manifestInvalid) { _ = try Self.parse(json, contentType: nil) }
+        expectContentError(.manifestInvalid) { _ = try Self.parse(json, contentType: nil) }
     }
 
     @Test func bodyOverFourMiBIsTooLarge() {
         var bytes = Array(Self.ociManifestNoMediaType.utf8)
         bytes += [UInt8](repeating: UInt8(ascii: " "), count: Manifest.maxSize + 1 - bytes.count)
-        let error = expectRegistryError(.tooLarge) { _ = try Manifest(parsing: bytes, contentType: MediaType.ociManifest) }
-        #expect(error?.code.status == 413)
+        let error = expectContentError(.tooLarge) { _ = try Manifest(parsing: bytes, contentType: MediaType.ociManifest) }
         #expect(error?.code != .sizeInvalid)
     }
 
     @Test func hugeGarbageIsTooLargeNotInvalid() {
         let bytes = [UInt8](repeating: UInt8(ascii: "x"), count: 5 * 1024 * 1024)
-        let error = expectRegistryError(.tooLarge) { _ = try Manifest(parsing: bytes, contentType: nil) }
-        #expect(error?.code.status == 413)
+        expectContentError(.tooLarge) { _ = try Manifest(parsing: bytes, contentType: nil) }
     }
 }

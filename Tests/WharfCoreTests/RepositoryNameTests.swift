@@ -69,13 +69,11 @@ struct RepositoryNameTests {
         "a\nb",
     ])
     func rejectsInvalid(_ text: String) {
-        expectRegistryError(.nameInvalid) { _ = try RepositoryName(text) }
+        expectContentError(.nameInvalid) { _ = try RepositoryName(text) }
     }
 
     @Test func nameInvalidIs400() {
-        let error = expectRegistryError(.nameInvalid) { _ = try RepositoryName("UPPER") }
-        #expect(error?.code.rawValue == "NAME_INVALID")
-        #expect(error?.code.status == 400)
+        expectContentError(.nameInvalid) { _ = try RepositoryName("UPPER") }
     }
 
     @Test func namespace() throws {
@@ -132,8 +130,7 @@ struct TagTests {
     ])
     func rejectsInvalid(_ text: String) {
         #expect(!Tag.isValid(text))
-        let error = expectRegistryError(.tagInvalid) { _ = try Tag(text) }
-        #expect(error?.code.status == 400)
+        expectContentError(.tagInvalid) { _ = try Tag(text) }
     }
 
     @Test func ordering() throws {
@@ -168,15 +165,15 @@ struct ReferenceTests {
     }
 
     @Test func invalidDigestIsDigestInvalid() {
-        expectRegistryError(.digestInvalid) { _ = try Reference("sha256:abc") }
-        expectRegistryError(.digestInvalid) { _ = try Reference("latest:") }
-        expectRegistryError(.digestInvalid) { _ = try Reference("md5:d41d8cd98f00b204e9800998ecf8427e") }
+        expectContentError(.digestInvalid) { _ = try Reference("sha256:abc") }
+        expectContentError(.digestInvalid) { _ = try Reference("latest:") }
+        expectContentError(.digestInvalid) { _ = try Reference("md5:d41d8cd98f00b204e9800998ecf8427e") }
     }
 
     @Test func invalidTagIsTagInvalid() {
-        expectRegistryError(.tagInvalid) { _ = try Reference("") }
-        expectRegistryError(.tagInvalid) { _ = try Reference(".x") }
-        expectRegistryError(.tagInvalid) { _ = try Reference(String(repeating: "t", count: 129)) }
-        expectRegistryError(.tagInvalid) { _ = try Reference("a/b") }
+        expectContentError(.tagInvalid) { _ = try Reference("") }
+        expectContentError(.tagInvalid) { _ = try Reference(".x") }
+        expectContentError(.tagInvalid) { _ = try Reference(String(repeating: "t", count: 129)) }
+        expectContentError(.tagInvalid) { _ = try Reference("a/b") }
     }
 }

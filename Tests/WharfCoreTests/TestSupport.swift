@@ -1,14 +1,14 @@
 import Testing
 import WharfCore
 
-/// Runs `body`, expects it to throw a `RegistryError` with `code`, and returns the error for further checks.
+/// Runs `body`, expects it to throw a `ContentError` with `code`, and returns the error for further checks.
 @discardableResult
-func expectRegistryError(
-    _ code: RegistryError.Code,
+func expectContentError(
+    _ code: ContentError.Code,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () throws -> Void
-) -> RegistryError? {
-    let error = #expect(throws: RegistryError.self, sourceLocation: sourceLocation) { try body() }
+) -> ContentError? {
+    let error = #expect(throws: ContentError.self, sourceLocation: sourceLocation) { try body() }
     #expect(error?.code == code, "got \(error.map(String.init(describing:)) ?? "no error")", sourceLocation: sourceLocation)
     return error
 }

@@ -50,7 +50,7 @@ struct BlobStoreTests {
             #expect(Array(head.readableBytesView) == Array(content[..<10]))
 
             // The session is gone once committed.
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.checkOut(session.id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.checkOut(session.id, in: Self.repo) }
         }
     }
 
@@ -73,15 +73,14 @@ struct BlobStoreTests {
             try await store.append(Chunks("hello, ", "world"), to: &session)
             let wrong = OCIDigest.of(Array("something else".utf8))
 
-            let error = await expectRegistryError(.digestInvalid) { _ = try await store.commit(session, expected: wrong) }
-            #expect(error?.code.status == 400)
+            await expectContentError(.digestInvalid) { _ = try await store.commit(session, expected: wrong) }
             #expect(!storage.exists(storage.uploadPath("library/app", session.id)))
             #expect(!storage.exists(storage.blobDataPath(wrong)))
             #expect(!storage.exists(storage.blobDataPath(OCIDigest.of(content))))
             #expect(!storage.exists(storage.layerLinkPath("library/app", wrong)))
             #expect(!storage.exists(storage.v2("blobs")) || storage.entries(storage.v2("blobs/sha256")).isEmpty)
             #expect(try store.blobSize(wrong, in: Self.repo) == nil)
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.checkOut(session.id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.checkOut(session.id, in: Self.repo) }
         }
     }
 
@@ -111,7 +110,7 @@ struct BlobStoreTests {
             session = try await store.checkOut(session.id, in: Self.repo)
             try await store.append(Chunks("abc"), to: &session)
             let wrong = OCIDigest.of(Array("abd".utf8), algorithm: .sha512)
-            await expectRegistryError(.digestInvalid) { _ = try await store.commit(session, expected: wrong) }
+            await expectContentError(.digestInvalid) { _ = try await store.commit(session, expected: wrong) }
             #expect(!storage.exists(storage.uploadPath("library/app", session.id)))
             #expect(!storage.exists(storage.blobDataPath(wrong)))
         }
@@ -138,7 +137,7 @@ struct BlobStoreTests {
             let store = BlobStore(driver: storage.driver)
             var session = try await store.startUpload(in: Self.repo)
             session = try await store.checkOut(session.id, in: Self.repo)
-            await expectRegistryError(.sizeInvalid) {
+            await expectContentError(.sizeInvalid) {
                 try await store.append(Chunks("abc", "def"), to: &session, limit: 5)
             }
             #expect(session.offset == 3)
@@ -225,8 +224,8 @@ struct BlobStoreTests {
             let store = BlobStore(driver: storage.driver)
             let session = try await store.startUpload(in: Self.repo)
             var held = try await store.checkOut(session.id, in: Self.repo)
-            let error = await expectRegistryError(.blobUploadOutOfOrder) { _ = try await store.checkOut(session.id, in: Self.repo) }
-            #expect(error?.code.status == 416)
+            let error = await expectContentError(.outOfOrder) { _ = try await store.checkOut(session.id, in: Self.repo) }
+            #expect(error?.uploadOffset == 0)
 
             // Given back, it can be taken again.
             try await store.append(Chunks("abc"), to: &held)
@@ -259,7 +258,7 @@ struct BlobStoreTests {
             #expect(outcomes.filter { $0 == nil }.count == 1)
             let failures = outcomes.compactMap { $0 }
             #expect(failures.count == 7)
-            #expect(failures.allSatisfy { ($0 as? RegistryError)?.code == .blobUploadOutOfOrder })
+            #expect(failures.allSatisfy { ($0 as? ContentError)?.code == .outOfOrder })
         }
     }
 
@@ -280,12 +279,12 @@ struct BlobStoreTests {
             let store = BlobStore(driver: storage.driver)
             let session = try await store.startUpload(in: Self.repo)
             let other = try RepositoryName("other")
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.checkOut(session.id, in: other) }
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.status(of: session.id, in: other) }
-            await expectRegistryError(.blobUploadUnknown) { try await store.cancel(session.id, in: other) }
+            await expectContentError(.uploadUnknown) { _ = try await store.checkOut(session.id, in: other) }
+            await expectContentError(.uploadUnknown) { _ = try await store.status(of: session.id, in: other) }
+            await expectContentError(.uploadUnknown) { try await store.cancel(session.id, in: other) }
             // After a restart the session is found only through its own repository too.
             let restarted = BlobStore(driver: storage.driver)
-            await expectRegistryError(.blobUploadUnknown) { _ = try await restarted.checkOut(session.id, in: other) }
+            await expectContentError(.uploadUnknown) { _ = try await restarted.checkOut(session.id, in: other) }
             #expect(try await restarted.checkOut(session.id, in: Self.repo).offset == 0)
         }
     }
@@ -294,9 +293,9 @@ struct BlobStoreTests {
         try await TemporaryStorage.with { storage in
             let store = BlobStore(driver: storage.driver)
             let id = UploadID.random()
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.checkOut(id, in: Self.repo) }
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.status(of: id, in: Self.repo) }
-            await expectRegistryError(.blobUploadUnknown) { try await store.cancel(id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.checkOut(id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.status(of: id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { try await store.cancel(id, in: Self.repo) }
         }
     }
 
@@ -343,8 +342,8 @@ struct BlobStoreTests {
 
             try await store.cancel(session.id, in: Self.repo)
             #expect(!storage.exists(storage.uploadPath("library/app", session.id)))
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.checkOut(session.id, in: Self.repo) }
-            await expectRegistryError(.blobUploadUnknown) { try await store.cancel(session.id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.checkOut(session.id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { try await store.cancel(session.id, in: Self.repo) }
         }
     }
 
@@ -368,8 +367,8 @@ struct BlobStoreTests {
             let kept = await store.checkIn(session)
             #expect(!kept)
             #expect(!storage.exists(storage.uploadPath("library/app", started.id)))
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.status(of: started.id, in: Self.repo) }
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.checkOut(started.id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.status(of: started.id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.checkOut(started.id, in: Self.repo) }
         }
     }
 
@@ -380,12 +379,12 @@ struct BlobStoreTests {
             let session = try await store.checkOut(started.id, in: Self.repo)
             try await store.cancel(started.id, in: Self.repo)
             let reported = await store.checkIn(session, after: StorageError(.io, "open: No such file or directory"))
-            #expect((reported as? RegistryError)?.code == .blobUploadUnknown)
+            #expect((reported as? ContentError)?.code == .uploadUnknown)
 
             let other = try await store.startUpload(in: Self.repo)
             let held = try await store.checkOut(other.id, in: Self.repo)
-            let kept = await store.checkIn(held, after: RegistryError(.sizeInvalid))
-            #expect((kept as? RegistryError)?.code == .sizeInvalid)
+            let kept = await store.checkIn(held, after: ContentError(.sizeInvalid))
+            #expect((kept as? ContentError)?.code == .sizeInvalid)
         }
     }
 
@@ -397,11 +396,11 @@ struct BlobStoreTests {
             var session = try await store.checkOut(started.id, in: Self.repo)
             try await store.append(Chunks([ByteBuffer(bytes: content)]), to: &session)
             try await store.cancel(started.id, in: Self.repo)
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.commit(session, expected: OCIDigest.of(content)) }
-            await expectRegistryError(.blobUploadUnknown) {
+            await expectContentError(.uploadUnknown) { _ = try await store.commit(session, expected: OCIDigest.of(content)) }
+            await expectContentError(.uploadUnknown) {
                 _ = try await store.commit(session, expected: OCIDigest.of(content, algorithm: .sha512))
             }
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.status(of: started.id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.status(of: started.id, in: Self.repo) }
             #expect(!storage.exists(storage.uploadPath("library/app", started.id)))
             #expect(!(try store.blobExists(OCIDigest.of(content))))
         }
@@ -416,8 +415,8 @@ struct BlobStoreTests {
             await store.checkIn(session)
             // Another replica (or distribution on the same folder) purges the session.
             try FileManager.default.removeItem(atPath: storage.uploadPath("library/app", session.id))
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.status(of: session.id, in: Self.repo) }
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.checkOut(session.id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.status(of: session.id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.checkOut(session.id, in: Self.repo) }
             #expect(!storage.exists(storage.uploadPath("library/app", session.id)))
         }
     }
@@ -454,7 +453,7 @@ struct BlobStoreTests {
             #expect(removed == 1)
             #expect(!storage.exists(storage.uploadPath("library/app", old.id)))
             #expect(storage.exists(storage.uploadPath("library/app", fresh.id)))
-            await expectRegistryError(.blobUploadUnknown) { _ = try await store.checkOut(old.id, in: Self.repo) }
+            await expectContentError(.uploadUnknown) { _ = try await store.checkOut(old.id, in: Self.repo) }
             #expect(try await store.checkOut(fresh.id, in: Self.repo).offset == 0)
         }
     }
@@ -592,7 +591,7 @@ struct BlobStoreTests {
             #expect(!storage.exists(storage.layerLinkPath("library/app", digest)))
             #expect(try store.blobSize(digest, in: Self.repo) == nil)
             #expect(storage.exists(storage.blobDataPath(digest)))
-            await expectRegistryError(.blobUnknown) { try store.unlinkBlob(digest, in: Self.repo) }
+            await expectContentError(.blobUnknown) { try store.unlinkBlob(digest, in: Self.repo) }
         }
     }
 }

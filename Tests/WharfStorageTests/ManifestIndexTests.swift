@@ -103,8 +103,7 @@ struct ManifestIndexTests {
     @Test func putWithMissingBlobIsManifestBlobUnknown() async throws {
         try await Self.with { f in
             let bytes = try await f.imageManifest(seed: "orphan", pushBlobs: false)
-            let error = await expectRegistryError(.manifestBlobUnknown) { try await f.put(bytes, "v1") }
-            #expect(error?.code.status == 404)
+            await expectContentError(.manifestBlobUnknown) { try await f.put(bytes, "v1") }
             #expect(try f.index.resolve(Reference("v1"), in: Self.repo) == nil)
             #expect(try f.index.resolve(.digest(OCIDigest.of(bytes)), in: Self.repo) == nil)
             #expect(!f.storage.exists(f.manifestsPath("tags/v1")))
@@ -116,7 +115,7 @@ struct ManifestIndexTests {
         try await Self.with { f in
             let elsewhere = try RepositoryName("elsewhere")
             let bytes = try await f.imageManifest(in: elsewhere, seed: "x")
-            await expectRegistryError(.manifestBlobUnknown) { try await f.put(bytes, "v1") }
+            await expectContentError(.manifestBlobUnknown) { try await f.put(bytes, "v1") }
             #expect(try await f.put(bytes, "v1", in: elsewhere) == OCIDigest.of(bytes))
         }
     }
@@ -147,9 +146,9 @@ struct ManifestIndexTests {
         try await Self.with { f in
             let bytes = try await f.imageManifest(seed: "mismatch")
             let other = OCIDigest.of(Array("other".utf8))
-            await expectRegistryError(.digestInvalid) { try await f.put(bytes, other.description) }
+            await expectContentError(.digestInvalid) { try await f.put(bytes, other.description) }
             let otherAlgorithm = OCIDigest.of(Array("other".utf8), algorithm: .sha512)
-            await expectRegistryError(.digestInvalid) { try await f.put(bytes, otherAlgorithm.description) }
+            await expectContentError(.digestInvalid) { try await f.put(bytes, otherAlgorithm.description) }
             #expect(!f.storage.exists(f.manifestsPath("revisions/sha256/\(other.hex)")))
             #expect(!f.storage.exists(f.storage.blobDataPath(other)))
             #expect(try f.index.revisions(in: Self.repo) == [])
@@ -158,7 +157,7 @@ struct ManifestIndexTests {
 
     @Test func invalidManifestIsRejectedBeforeWriting() async throws {
         try await Self.with { f in
-            await expectRegistryError(.manifestInvalid) { try await f.put(Array("{".utf8), "v1") }
+            await expectContentError(.manifestInvalid) { try await f.put(Array("{".utf8), "v1") }
             let tags = try f.index.tags(in: Self.repo)
             #expect(tags == nil)
         }
@@ -172,7 +171,7 @@ struct ManifestIndexTests {
                 #"{"schemaVersion":2,"mediaType":"\#(MediaType.ociIndex)","manifests":[{"mediaType":"\#(MediaType.ociManifest)","digest":"\#(childDigest)","size":\#(child.count)}]}"#
                     .utf8
             )
-            await expectRegistryError(.manifestBlobUnknown) {
+            await expectContentError(.manifestBlobUnknown) {
                 _ = try await f.index.put(indexBytes, contentType: MediaType.ociIndex, reference: Reference("multi"), in: Self.repo, blobs: f.blobs)
             }
             try await f.put(child, childDigest.description)
@@ -247,7 +246,7 @@ struct ManifestIndexTests {
     @Test func deleteUnknownDigestIsManifestUnknown() async throws {
         try await Self.with { f in
             let digest = OCIDigest.of(Array("nothing".utf8))
-            await expectRegistryError(.manifestUnknown) { try f.index.delete(digest, in: Self.repo) }
+            await expectContentError(.manifestUnknown) { try f.index.delete(digest, in: Self.repo) }
         }
     }
 
@@ -265,8 +264,8 @@ struct ManifestIndexTests {
             #expect(try await f.index.get(.digest(digest), in: Self.repo)?.bytes == bytes)
             #expect(f.storage.text(f.manifestsPath("revisions/sha256/\(digest.hex)/link")) == digest.description)
             #expect(!f.storage.exists(f.manifestsPath("tags/latest")))
-            await expectRegistryError(.manifestUnknown) { try f.index.deleteTag(Tag("latest"), in: Self.repo) }
-            await expectRegistryError(.manifestUnknown) { try f.index.deleteTag(Tag("never"), in: Self.repo) }
+            await expectContentError(.manifestUnknown) { try f.index.deleteTag(Tag("latest"), in: Self.repo) }
+            await expectContentError(.manifestUnknown) { try f.index.deleteTag(Tag("never"), in: Self.repo) }
         }
     }
 

@@ -95,14 +95,14 @@ struct FailingChunks: AsyncSequence, Sendable {
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: buffers[...]) }
 }
 
-/// Expects `body` to throw a `RegistryError` with `code`.
+/// Expects `body` to throw a `ContentError` with `code`.
 @discardableResult
-func expectRegistryError(
-    _ code: RegistryError.Code,
+func expectContentError(
+    _ code: ContentError.Code,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () async throws -> Void
-) async -> RegistryError? {
-    let error = await #expect(throws: RegistryError.self, sourceLocation: sourceLocation) { try await body() }
+) async -> ContentError? {
+    let error = await #expect(throws: ContentError.self, sourceLocation: sourceLocation) { try await body() }
     #expect(error?.code == code, "got \(error.map(String.init(describing:)) ?? "no error")", sourceLocation: sourceLocation)
     return error
 }

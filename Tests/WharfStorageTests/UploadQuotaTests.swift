@@ -9,12 +9,12 @@ import WharfStorage
 struct UploadQuotaTests {
     func ids(_ count: Int) -> [UploadID] { (0..<count).map { _ in UploadID.random() } }
 
-    func refusal(_ body: () throws -> Void) -> RegistryError? {
+    func refusal(_ body: () throws -> Void) -> ContentError? {
         do {
             try body()
             return nil
         } catch {
-            return error as? RegistryError
+            return error as? ContentError
         }
     }
 
@@ -22,10 +22,8 @@ struct UploadQuotaTests {
         let quota = UploadQuota(limit: 3, maxAge: .seconds(3600))
         for id in ids(3) { try quota.open(id, account: "account:alice") }
         let error = try #require(refusal { try quota.open(.random(), account: "account:alice") })
-        #expect(error.code == .tooManyRequests)
-        #expect(error.code.status == 429)
-        #expect(error.code.rawValue == "TOOMANYREQUESTS")
-        #expect(error.headers.contains { $0.name == "Retry-After" && Int($0.value) != nil })
+        #expect(error.code == .tooManyUploads)
+        #expect(error.retryAfterSeconds.map { $0 > 0 } == true)
         #expect(quota.openCount(for: "account:alice") == 3)
     }
 
@@ -121,10 +119,8 @@ struct BlobStoreSizeLimitTests {
             do {
                 try await store.append(body(pieces), to: &session, maxSize: 1000)
                 Issue.record("2000 bytes were accepted under a 1000-byte limit")
-            } catch let error as RegistryError {
+            } catch let error as ContentError {
                 #expect(error.code == .tooLarge)
-                #expect(error.code.status == 413)
-                #expect(error.code.rawValue == "SIZE_INVALID")
             }
             // Nothing past the limit reached the file.
             #expect(session.offset == 800)

@@ -18,16 +18,16 @@ public struct Manifest: Sendable {
 
     /// Validates `bytes` as a manifest sent with `contentType` (the request's Content-Type, possibly empty).
     ///
-    /// Errors are `MANIFEST_INVALID` with a detail that says what is wrong.
+    /// Errors are `manifestInvalid` with a detail that says what is wrong.
     public init(parsing bytes: [UInt8], contentType: String?) throws {
         guard bytes.count <= Self.maxSize else {
-            throw RegistryError(.tooLarge, "manifest too large", detail: "limit is \(Self.maxSize) bytes")
+            throw ContentError(.tooLarge, "manifest too large", detail: "limit is \(Self.maxSize) bytes")
         }
         let raw: RawManifest
         do {
             raw = try JSONDecoder().decode(RawManifest.self, from: Data(bytes))
         } catch {
-            throw RegistryError(.manifestInvalid, detail: "not a valid manifest document: \(Self.describe(error))")
+            throw ContentError(.manifestInvalid, detail: "not a valid manifest document: \(Self.describe(error))")
         }
         let declared = contentType.map(MediaType.essence).flatMap { $0.isEmpty ? nil : $0 }
         let inBody = raw.mediaType.map(MediaType.essence)
@@ -40,7 +40,7 @@ public struct Manifest: Sendable {
         switch (declared, inBody) {
         case (let d?, let b?):
             guard d == b else {
-                throw RegistryError(.manifestInvalid, detail: "Content-Type \(d) does not match the manifest's mediaType \(b)")
+                throw ContentError(.manifestInvalid, detail: "Content-Type \(d) does not match the manifest's mediaType \(b)")
             }
             mediaType = d
         case (let d?, nil) where MediaType.manifests.contains(d):
@@ -49,32 +49,32 @@ public struct Manifest: Sendable {
             mediaType = b
         default:
             guard let inferred else {
-                throw RegistryError(.manifestInvalid, detail: "cannot tell the manifest's media type")
+                throw ContentError(.manifestInvalid, detail: "cannot tell the manifest's media type")
             }
             mediaType = inferred
         }
 
         if mediaType == MediaType.dockerSchema1 || mediaType == MediaType.dockerSchema1Signed || raw.schemaVersion == 1 {
-            throw RegistryError(.manifestInvalid, detail: "Docker schema 1 manifests are not supported")
+            throw ContentError(.manifestInvalid, detail: "Docker schema 1 manifests are not supported")
         }
         guard MediaType.manifests.contains(mediaType) else {
-            throw RegistryError(.manifestInvalid, detail: "unsupported manifest media type \(OCIDigest.excerpt(mediaType))")
+            throw ContentError(.manifestInvalid, detail: "unsupported manifest media type \(OCIDigest.excerpt(mediaType))")
         }
 
         var blobs: [Descriptor] = []
         var children: [Descriptor] = []
         switch mediaType {
         case MediaType.dockerManifest, MediaType.ociManifest:
-            guard raw.schemaVersion == 2 else { throw RegistryError(.manifestInvalid, detail: "schemaVersion must be 2") }
-            guard let config = raw.config else { throw RegistryError(.manifestInvalid, detail: "config is missing") }
-            guard let layers = raw.layers else { throw RegistryError(.manifestInvalid, detail: "layers is missing") }
-            guard raw.manifests == nil else { throw RegistryError(.manifestInvalid, detail: "an image manifest has no manifests") }
+            guard raw.schemaVersion == 2 else { throw ContentError(.manifestInvalid, detail: "schemaVersion must be 2") }
+            guard let config = raw.config else { throw ContentError(.manifestInvalid, detail: "config is missing") }
+            guard let layers = raw.layers else { throw ContentError(.manifestInvalid, detail: "layers is missing") }
+            guard raw.manifests == nil else { throw ContentError(.manifestInvalid, detail: "an image manifest has no manifests") }
             blobs = [config] + layers
         case MediaType.dockerManifestList, MediaType.ociIndex:
-            guard raw.schemaVersion == 2 else { throw RegistryError(.manifestInvalid, detail: "schemaVersion must be 2") }
-            guard let manifests = raw.manifests else { throw RegistryError(.manifestInvalid, detail: "manifests is missing") }
+            guard raw.schemaVersion == 2 else { throw ContentError(.manifestInvalid, detail: "schemaVersion must be 2") }
+            guard let manifests = raw.manifests else { throw ContentError(.manifestInvalid, detail: "manifests is missing") }
             guard raw.config == nil, raw.layers == nil else {
-                throw RegistryError(.manifestInvalid, detail: "an index has no config or layers")
+                throw ContentError(.manifestInvalid, detail: "an index has no config or layers")
             }
             children = manifests
         default:  // artifact manifest
@@ -84,14 +84,14 @@ public struct Manifest: Sendable {
         var blobDigests: [OCIDigest] = []
         for descriptor in blobs {
             let digest = try Self.digest(of: descriptor)
-            guard descriptor.size >= 0 else { throw RegistryError(.manifestInvalid, detail: "negative size for \(digest)") }
+            guard descriptor.size >= 0 else { throw ContentError(.manifestInvalid, detail: "negative size for \(digest)") }
             let isForeign = descriptor.mediaType == MediaType.dockerForeignLayer || !(descriptor.urls ?? []).isEmpty
             if !isForeign { blobDigests.append(digest) }
         }
         var childDigests: [OCIDigest] = []
         for descriptor in children {
             let digest = try Self.digest(of: descriptor)
-            guard descriptor.size >= 0 else { throw RegistryError(.manifestInvalid, detail: "negative size for \(digest)") }
+            guard descriptor.size >= 0 else { throw ContentError(.manifestInvalid, detail: "negative size for \(digest)") }
             childDigests.append(digest)
         }
         self.mediaType = mediaType
@@ -112,7 +112,7 @@ public struct Manifest: Sendable {
         do {
             return try OCIDigest(parsing: descriptor.digest)
         } catch {
-            throw RegistryError(.manifestInvalid, detail: "invalid digest in descriptor: \(OCIDigest.excerpt(descriptor.digest))")
+            throw ContentError(.manifestInvalid, detail: "invalid digest in descriptor: \(OCIDigest.excerpt(descriptor.digest))")
         }
     }
 

@@ -13,7 +13,7 @@ public enum ByteRange {
     }
 
     /// A `Range` request header against a blob of `size` bytes: returns the satisfiable range, `nil` for a header
-    /// that is not a single byte range (served whole, as RFC 9110 allows), or throws `RANGE_INVALID` when unsatisfiable.
+    /// that is not a single byte range (served whole, as RFC 9110 allows), or throws `rangeInvalid` (with the content's size) when unsatisfiable.
     public static func parseRangeHeader(_ value: String, size: Int64) throws -> ClosedRange<Int64>? {
         let text = value.trimmingSpaces()
         guard text.hasPrefix("bytes=") else { return nil }
@@ -21,7 +21,7 @@ public enum ByteRange {
         guard !spec.contains(",") else { return nil }
         let parts = spec.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2 else { return nil }
-        let unsatisfiable = RegistryError(.rangeInvalid, detail: "range \(OCIDigest.excerpt(text)) of \(size) bytes", headers: [("Content-Range", "bytes */\(size)")])
+        let unsatisfiable = ContentError(.rangeInvalid, detail: "range \(OCIDigest.excerpt(text)) of \(size) bytes", contentSize: size)
         if parts[0].isEmpty {
             guard let suffix = parseNumber(parts[1]) else { return nil }
             guard suffix > 0, size > 0 else { throw unsatisfiable }

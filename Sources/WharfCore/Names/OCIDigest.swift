@@ -26,25 +26,25 @@ public struct OCIDigest: Hashable, Sendable, CustomStringConvertible, Comparable
 
     public init(algorithm: Algorithm, hex: String) throws {
         guard hex.utf8.count == algorithm.hexLength, hex.utf8.allSatisfy(Self.isLowerHex) else {
-            throw RegistryError(.digestInvalid, "invalid digest", detail: "\(algorithm.rawValue) needs \(algorithm.hexLength) lowercase hex digits")
+            throw ContentError(.digestInvalid, "invalid digest", detail: "\(algorithm.rawValue) needs \(algorithm.hexLength) lowercase hex digits")
         }
         self.algorithm = algorithm
         self.hex = hex
     }
 
-    /// Parses `sha256:<64 hex>` or `sha512:<128 hex>`; anything else is `DIGEST_INVALID`.
+    /// Parses `sha256:<64 hex>` or `sha512:<128 hex>`; anything else is `digestInvalid`.
     public init(parsing string: some StringProtocol) throws {
         let text = String(string)
         guard let colon = text.firstIndex(of: ":") else {
-            throw RegistryError(.digestInvalid, "invalid digest", detail: Self.excerpt(text))
+            throw ContentError(.digestInvalid, "invalid digest", detail: Self.excerpt(text))
         }
         let algorithmText = String(text[..<colon])
         let encoded = String(text[text.index(after: colon)...])
         guard Self.isValidAlgorithmGrammar(algorithmText), !encoded.isEmpty, encoded.utf8.count <= 1024 else {
-            throw RegistryError(.digestInvalid, "invalid digest", detail: Self.excerpt(text))
+            throw ContentError(.digestInvalid, "invalid digest", detail: Self.excerpt(text))
         }
         guard let algorithm = Algorithm(rawValue: algorithmText) else {
-            throw RegistryError(.digestInvalid, "unsupported digest algorithm", detail: Self.excerpt(algorithmText))
+            throw ContentError(.digestInvalid, "unsupported digest algorithm", detail: Self.excerpt(algorithmText))
         }
         try self.init(algorithm: algorithm, hex: encoded)
     }

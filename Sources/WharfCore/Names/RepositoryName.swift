@@ -10,14 +10,14 @@ public struct RepositoryName: Hashable, Sendable, CustomStringConvertible, Compa
     public init(_ text: some StringProtocol) throws {
         let string = String(text)
         guard !string.isEmpty else {
-            throw RegistryError(.nameInvalid, detail: "empty repository name")
+            throw ContentError(.nameInvalid, detail: "empty repository name")
         }
         guard string.utf8.count <= Self.maxLength else {
-            throw RegistryError(.nameInvalid, detail: "repository name longer than \(Self.maxLength) characters")
+            throw ContentError(.nameInvalid, detail: "repository name longer than \(Self.maxLength) characters")
         }
         for component in string.split(separator: "/", omittingEmptySubsequences: false) {
             guard Self.isValidComponent(component.utf8) else {
-                throw RegistryError(.nameInvalid, detail: "invalid repository name: \(OCIDigest.excerpt(string))")
+                throw ContentError(.nameInvalid, detail: "invalid repository name: \(OCIDigest.excerpt(string))")
             }
         }
         value = string
@@ -57,7 +57,7 @@ public struct Tag: Hashable, Sendable, CustomStringConvertible, Comparable {
     public init(_ text: some StringProtocol) throws {
         let string = String(text)
         guard Self.isValid(string) else {
-            throw RegistryError(.tagInvalid, "invalid tag", detail: OCIDigest.excerpt(string))
+            throw ContentError(.tagInvalid, "invalid tag", detail: OCIDigest.excerpt(string))
         }
         value = string
     }

@@ -41,27 +41,23 @@ public struct WharfServices: Sendable {
 }
 
 /// The router with every surface Wharf serves. Tests call it to exercise routes in-process. Without `tokens`
-/// (`auth.enabled: off`) there is no token endpoint and `/v2` is open; with them every `/v2` request passes
-/// ``RegistryAuthorization`` first.
+/// (`auth.enabled: off`) there is no token endpoint and `/v2` is open; with them every request in the `/v2` group
+/// passes ``RegistryAuthorization`` first, and `/v2/token` is a route of its own outside the group.
 func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router<WharfRequestContext> {
     let configuration = services.configuration
     let router = Router(context: WharfRequestContext.self)
     let resolver = ExternalURLResolver(externalURL: configuration.externalURL, trustedProxies: configuration.trustedProxies, tls: configuration.tls)
     router.add(middleware: ExternalURLMiddleware(resolver: resolver))
-    if let tokens {
-        // Before the registry's middleware, which would read /v2/token as a repository.
-        router.add(middleware: TokenController<WharfRequestContext>(service: tokens, resolver: resolver))
-        router.add(middleware: RegistryAuthorization<WharfRequestContext>(service: tokens, resolver: resolver, blobs: services.blobs))
-    }
-    router.add(
-        middleware: RegistryController<WharfRequestContext>(
-            blobs: services.blobs,
-            manifests: services.manifests,
-            walker: RepositoryWalker(driver: services.driver),
-            quota: services.uploadQuota,
-            maxBlobSize: configuration.uploadMaxBlobSize
-        )
-    )
+    if let tokens { TokenController<WharfRequestContext>(service: tokens, resolver: resolver).addRoutes(to: router) }
+    let registry = router.group("v2").add(middleware: RegistryResponseMiddleware<WharfRequestContext>())
+    if let tokens { registry.add(middleware: RegistryAuthorization<WharfRequestContext>(service: tokens, resolver: resolver, blobs: services.blobs)) }
+    RegistryController<WharfRequestContext>(
+        blobs: services.blobs,
+        manifests: services.manifests,
+        walker: RepositoryWalker(driver: services.driver),
+        quota: services.uploadQuota,
+        maxBlobSize: configuration.uploadMaxBlobSize
+    ).addRoutes(to: registry)
     router.get("/health") { _, _ in "ok" }
     return router
 }

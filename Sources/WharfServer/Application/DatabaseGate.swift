@@ -15,15 +15,16 @@ struct DatabaseGate<Next: HTTPResponder>: HTTPResponder {
         guard let reason = health.unavailableReason, request.uri.path != "/health" else {
             return try await next.respond(to: request, context: context)
         }
-        let retry = [(name: "Retry-After", value: "5")]
+        let retryAfter = String(OCIErrorResponse.databaseRetryAfterSeconds)
         if request.uri.path == "/v2" || request.uri.path.hasPrefix("/v2/") {
-            var response = OCIErrorResponse.render(RegistryError(.unavailable, detail: reason, headers: retry), method: request.method)
-            response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
+            let error = RegistryError(.unavailable, detail: reason, headers: [("Retry-After", retryAfter)])
+            var response = OCIErrorResponse.render(error, method: request.method)
+            response.finishRegistryResponse(externalBase: "")
             return response
         }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; charset=utf-8"
-        headers[.retryAfter] = "5"
+        headers[.retryAfter] = retryAfter
         return Response(
             status: .serviceUnavailable,
             headers: headers,

@@ -3,32 +3,82 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import WharfAuth
 import WharfCore
+import WharfDatabase
 import WharfStorage
 
-/// The one place that turns any error thrown under `/v2` into the spec's error JSON and status.
+/// The one place that turns any error thrown under `/v2` into the spec's error JSON and status: the HTTP layer's
+/// own ``RegistryError``, the domain's ``ContentError`` (its facts become headers), storage failures (500, a bug or
+/// a broken disk), database failures (503 `UNAVAILABLE`: the accounts or permissions could not be read, trying
+/// again later may work), bodies over a limit, cancellation.
 enum OCIErrorResponse {
+    /// What a client is told to wait before retrying when the database did not answer (as ``DatabaseGate`` says).
+    static var databaseRetryAfterSeconds: Int { 5 }
+
     static func response(for error: any Error, method: HTTPRequest.Method, logger: Logger) -> Response {
-        let registryError: RegistryError
+        render(registryError(for: error, logger: logger), method: method)
+    }
+
+    static func registryError(for error: any Error, logger: Logger) -> RegistryError {
         switch error {
         case let error as RegistryError:
-            registryError = error
+            return error
+        case let error as ContentError:
+            return registryError(for: error)
+        case let error as AuthError where error.code == .denied:
+            // The Authorizer's refusal (a push into a namespace that cannot be created): its reason as it is.
+            return RegistryError(.denied, detail: error.message)
         case is NIOTooManyBytesError:
-            registryError = RegistryError(.tooLarge, detail: "request body too large")
+            return RegistryError(.tooLarge, detail: "request body too large")
         case let error as StorageError:
             logger.error("storage failure", metadata: ["error": "\(error)"])
-            registryError = RegistryError(.unknown, "storage failure")
+            return RegistryError(.unknown, "storage failure")
+        case let error as DatabaseError:
+            logger.warning("database failure on /v2", metadata: ["error": "\(error)"])
+            return RegistryError(
+                .unavailable,
+                detail: "the account database did not answer",
+                headers: [("Retry-After", String(databaseRetryAfterSeconds))]
+            )
         case let error as any HTTPResponseError:
             let status = error.status.code
             let code: RegistryError.Code = status == 413 ? .tooLarge : status == 404 ? .notFound : status == 405 ? .unsupported : .unknown
-            registryError = RegistryError(code, detail: "\(error.status.reasonPhrase)")
+            return RegistryError(code, detail: "\(error.status.reasonPhrase)")
         case is CancellationError:
-            registryError = RegistryError(.unavailable, "request cancelled")
+            return RegistryError(.unavailable, "request cancelled")
         default:
             logger.error("unexpected error", metadata: ["error": "\(error)"])
-            registryError = RegistryError(.unknown)
+            return RegistryError(.unknown)
         }
-        return render(registryError, method: method)
+    }
+
+    /// The OCI code for a domain failure, with its facts as the headers the spec asks for: where an upload stands
+    /// (`Range`) with an out-of-order chunk, the content's size (`Content-Range`) with an unsatisfiable range, when
+    /// to try again (`Retry-After`).
+    static func registryError(for error: ContentError) -> RegistryError {
+        let code: RegistryError.Code
+        switch error.code {
+        case .digestInvalid: code = .digestInvalid
+        case .manifestInvalid: code = .manifestInvalid
+        case .manifestUnknown: code = .manifestUnknown
+        case .manifestBlobUnknown: code = .manifestBlobUnknown
+        case .blobUnknown: code = .blobUnknown
+        case .uploadUnknown: code = .blobUploadUnknown
+        case .outOfOrder: code = .blobUploadOutOfOrder
+        case .rangeInvalid: code = .rangeInvalid
+        case .nameInvalid: code = .nameInvalid
+        case .tagInvalid: code = .tagInvalid
+        case .sizeInvalid: code = .sizeInvalid
+        case .tooLarge: code = .tooLarge
+        case .tooManyUploads: code = .tooManyRequests
+        default: code = .unknown
+        }
+        var headers: [(name: String, value: String)] = []
+        if let offset = error.uploadOffset { headers.append(("Range", UploadSession.rangeHeader(offset: offset))) }
+        if let size = error.contentSize { headers.append(("Content-Range", "bytes */\(size)")) }
+        if let seconds = error.retryAfterSeconds { headers.append(("Retry-After", String(seconds))) }
+        return RegistryError(code, error.message, detail: error.detail, headers: headers)
     }
 
     static func render(_ error: RegistryError, method: HTTPRequest.Method) -> Response {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdAuth
 import Logging
 import WharfAuth
 import WharfCore
@@ -90,6 +91,9 @@ enum RegistryRequirement: Equatable {
 ///   namespace that does not exist and one the caller may not see are refused alike (``AccessDenial``).
 /// - Before a push starts (upload `POST`, manifest `PUT`) a missing namespace is created for the pusher; content
 ///   in storage whose namespace has no row stays unowned (admins only) until an admin adopts it.
+///
+/// The middleware of the `/v2` group (after ``RegistryResponseMiddleware``, which renders what it throws); the token
+/// endpoint is a route of its own, outside the group.
 struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
     static var basicLifetime: Duration { .seconds(10) }
 
@@ -106,10 +110,8 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard path == "/v2" || path.hasPrefix("/v2/"), path != TokenController<Context>.path else { return try await next(request, context) }
         // A path that does not parse gets the registry's own error (NAME_INVALID and the like), which tells nothing.
-        guard let route = try? RegistryRoute(path: path) else { return try await next(request, context) }
+        guard let route = try? RegistryRoute(path: request.uri.path) else { return try await next(request, context) }
         let requirement = RegistryRequirement(route: route, method: request.method)
         var context = context
         context.registryRoute = route
@@ -120,26 +122,11 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
                 try await service.authorizer.ensureNamespace(for: name, subject: access.caller.subject)
             }
         } catch let failure as Failure {
-            return challenge(failure, request: request, context: context, requirement: requirement)
-        } catch let error as RegistryError {
-            return Self.render(error, method: request.method)
-        } catch let error as AuthError where error.code == .denied {
-            return Self.render(RegistryError(.denied, detail: error.message), method: request.method)
-        } catch let error as DatabaseError {
-            // The accounts could not be read (the gate answers 503 too once the pool notices the database is gone).
-            context.logger.warning("authorization failed on the database", metadata: ["error": "\(error)"])
-            return Self.render(
-                RegistryError(.unavailable, detail: "the account database did not answer", headers: [("Retry-After", "5")]),
-                method: request.method
-            )
+            // Any other error (a refusal from the Authorizer: 403; a database that did not answer: 503) is
+            // rendered by ``OCIErrorResponse``.
+            throw challenge(failure, request: request, context: context, requirement: requirement)
         }
         return try await next(request, context)
-    }
-
-    static func render(_ error: RegistryError, method: HTTPRequest.Method) -> Response {
-        var response = OCIErrorResponse.render(error, method: method)
-        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
-        return response
     }
 
     /// The request that turns an upload session into a blob (the final `PUT`).
@@ -168,9 +155,8 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
 
     func authorize(_ request: Request, route: RegistryRoute, requirement: RegistryRequirement, context: Context) async throws -> RegistryAccess {
         guard let authorization = request.headers[.authorization] else { throw Failure.unauthenticated("authentication required") }
-        switch Self.scheme(of: authorization) {
-        case .bearer(let token):
-            let (claims, subject) = try await verify(token, route: route)
+        if let bearer = request.headers.bearer {
+            let (claims, subject) = try await verify(bearer.token, route: route)
             let access = RegistryAccess(caller: Caller(subject: subject, credential: claims.credential), claims: claims, service: service)
             if try await !tokenAllows(claims, requirement) {
                 // Would a new token carry it? Then say so; otherwise the caller simply may not.
@@ -187,39 +173,15 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
                 try await explainDenial(access.caller, requirement)
             }
             return access
-        case .basic:
-            let caller = try await basicCaller(authorization, client: resolver.clientAddress(request, peer: context.remoteAddress))
+        }
+        if let basic = request.headers.basic {
+            let caller = try await basicCaller(authorization, basic, client: resolver.clientAddress(request, peer: context.remoteAddress))
             let access = RegistryAccess(caller: caller, claims: nil, service: service)
             try await explainDenial(caller, requirement)
             return access
-        case .other:
-            throw Failure.unauthenticated("unsupported authorization scheme")
         }
-    }
-
-    enum Scheme: Equatable {
-        case bearer(String)
-        case basic
-        case other
-    }
-
-    /// The scheme of an `Authorization` header (case-insensitive) and a Bearer token, read on UTF-8 bytes: this
-    /// runs for every request, and Foundation's trimming of an 800-character token cost more than verifying it.
-    static func scheme(of header: String) -> Scheme {
-        let bytes = header.utf8
-        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return .other }
-        let name = String(decoding: bytes[..<space], as: UTF8.self).lowercased()
-        switch name {
-        case "bearer":
-            let rest = bytes[bytes.index(after: space)...]
-            guard let start = rest.firstIndex(where: { $0 != UInt8(ascii: " ") }) else { return .other }
-            let end = rest.lastIndex(where: { $0 != UInt8(ascii: " ") })!
-            return .bearer(String(decoding: rest[start...end], as: UTF8.self))
-        case "basic":
-            return .basic
-        default:
-            return .other
-        }
+        // Credentials that are not Basic's `user:password` in base64 are refused like wrong ones.
+        throw Failure.unauthenticated(authorization.hasPrefix("Basic ") ? "invalid username or password" : "unsupported authorization scheme")
     }
 
     /// A token's claims after all checks, allowing an expired one only to continue an upload session that began
@@ -277,7 +239,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
 
     /// The caller behind Basic credentials, remembered briefly by a hash of the header; the account's status is
     /// still checked on every request.
-    func basicCaller(_ header: String, client: String) async throws -> Caller {
+    func basicCaller(_ header: String, _ credentials: BasicAuthentication, client: String) async throws -> Caller {
         let key = SHA256.hash(data: Data(header.utf8)).map { String(format: "%02x", $0) }.joined()
         if let known = basicLogins.value(for: key) {
             guard let subject = try await service.authenticator.activeSubject(name: known.subject.name, credential: known.credential) else {
@@ -287,10 +249,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         }
         let caller: Caller
         do {
-            let (username, password) = try TokenController<Context>.basicCredentials(header)
-            caller = try await service.authenticator.authenticate(username: username, password: password, client: client)
-        } catch is TokenError {
-            throw Failure.unauthenticated("invalid username or password")
+            caller = try await service.authenticator.authenticate(username: credentials.username, password: credentials.password, client: client)
         } catch let error as AuthError {
             let refusal = TokenError(error)
             switch refusal.code {
@@ -306,7 +265,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
     }
 
     /// The 401 or 403 for `failure`, with the challenge that tells a client where to get a token.
-    func challenge(_ failure: Failure, request: Request, context: Context, requirement: RegistryRequirement) -> Response {
+    func challenge(_ failure: Failure, request: Request, context: Context, requirement: RegistryRequirement) -> RegistryError {
         let base = resolver.resolve(request, peer: context.remoteAddress).base
         var parameters = [#"realm="\#(base)\#(TokenController<Context>.path)""#, #"service="\#(Self.quoted(service.defaultService))""#]
         if var scope = requirement.challengeScope {
@@ -316,7 +275,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
             }
             parameters.append(#"scope="\#(scope)""#)
         }
-        let error: RegistryError
+        var error: RegistryError
         switch failure {
         case .unauthenticated(let reason):
             error = RegistryError(.unauthorized, detail: reason)
@@ -326,10 +285,8 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         case .denied(let reason):
             error = RegistryError(.denied, detail: reason)
         }
-        var response = OCIErrorResponse.render(error, method: request.method)
-        if error.code == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer " + parameters.joined(separator: ",") }
-        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
-        return response
+        if error.code == .unauthorized { error.headers.append(("WWW-Authenticate", "Bearer " + parameters.joined(separator: ","))) }
+        return error
     }
 
     static func quoted(_ text: String) -> String {

@@ -8,10 +8,10 @@ import WharfStorage
 
 /// The OCI distribution API under `/v2`.
 ///
-/// A router middleware rather than routes: repository names contain slashes and even endpoint words, so the
-/// endpoint is parsed from the end of the path (`RegistryRoute`). Every response, errors included, carries
-/// `Docker-Distribution-API-Version`.
-struct RegistryController<Context: WharfContext>: RouterMiddleware {
+/// Repository names contain slashes and even endpoint words, so one recursive wildcard route takes every path
+/// under `/v2` and the endpoint is parsed from the end of the path (`RegistryRoute`). Errors are thrown: the
+/// group's ``RegistryResponseMiddleware`` renders them and finishes every response.
+struct RegistryController<Context: WharfContext>: Sendable {
     let blobs: BlobStore
     let manifests: ManifestIndex
     let walker: RepositoryWalker
@@ -26,27 +26,25 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
     /// The most entries one tags or catalog page returns.
     static var maxPageSize: Int { 10_000 }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard path == "/v2" || path.hasPrefix("/v2/") else { return try await next(request, context) }
-        var response: Response
-        do {
-            response = try await dispatch(request, path: path, context: context)
-        } catch {
-            response = OCIErrorResponse.response(for: error, method: request.method, logger: context.logger)
+    /// Every method: those no endpoint takes get the registry's `UNSUPPORTED` rather than the router's 404.
+    static var methods: [HTTPRequest.Method] { [.get, .head, .post, .put, .patch, .delete, .options, .trace] }
+
+    /// Adds the registry to the `/v2` group: its base, and every path below it through one recursive wildcard.
+    func addRoutes(to group: RouterGroup<Context>) {
+        for method in Self.methods {
+            for path: RouterPath in ["", "**"] {
+                group.on(path, method: method) { request, context in
+                    try await dispatch(request, path: request.uri.path, context: context)
+                }
+            }
         }
-        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
-        if !context.externalBase.isEmpty, let location = response.headers[.location], location.hasPrefix("/") {
-            response.headers[.location] = context.externalBase + location
-        }
-        return response
     }
 
     func dispatch(_ request: Request, path: String, context: Context) async throws -> Response {
         let route: RegistryRoute
         do {
             route = try context.registryRoute ?? RegistryRoute(path: path)
-        } catch let error as RegistryError where error.code == .tagInvalid && request.method != .put {
+        } catch let error as ContentError where error.code == .tagInvalid && request.method != .put {
             // A reference that cannot be a tag names no manifest: reading or deleting it is a 404.
             throw RegistryError(.manifestUnknown, detail: error.detail)
         }
@@ -97,7 +95,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
         let names = repositories.map(\.value)
         let (page, next) = try paginate(names, request: request, defaultSize: 1000)
         var response = json(try encode(["repositories": page]), method: .get)
-        if let next { response.headers[.link] = "</v2/_catalog?\(next)>; rel=\"next\"" }
+        if let next { response.headers[.link] = "<\(RegistryRoute.catalog.path)?\(next)>; rel=\"next\"" }
         return response
     }
 
@@ -107,7 +105,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
         }
         let (page, next) = try paginate(all, request: request, defaultSize: nil)
         var response = json(try encode(TagList(name: name.value, tags: page)), method: .get)
-        if let next { response.headers[.link] = "</v2/\(name.value)/tags/list?\(next)>; rel=\"next\"" }
+        if let next { response.headers[.link] = "<\(RegistryRoute.tags(name).path)?\(next)>; rel=\"next\"" }
         return response
     }
 
@@ -178,7 +176,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
             blobs: blobs
         )
         var headers = HTTPFields()
-        headers[.location] = "/v2/\(name.value)/manifests/\(digest)"
+        headers[.location] = RegistryRoute.manifest(name, .digest(digest)).path
         headers[.dockerContentDigest] = digest.description
         headers[.contentLength] = "0"
         if let subject = manifest.subject { headers[.ociSubject] = subject.description }
@@ -332,7 +330,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
     /// `uploads.max_blob_size` can never be committed, so its session ends with the 413 (nothing of it stays).
     func checkIn(_ session: UploadSession, after error: any Error) async -> any Error {
         let reported = await blobs.checkIn(session, after: error)
-        if let failure = error as? RegistryError, failure.code == .tooLarge {
+        if let failure = error as? ContentError, failure.code == .tooLarge {
             try? await blobs.cancel(session.id, in: session.repository)
             quota.close(session.id)
         }
@@ -378,7 +376,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
         }
         do {
             _ = try await blobs.commit(session, expected: digest)
-        } catch let error as RegistryError where error.code == .digestInvalid {
+        } catch let error as ContentError where error.code == .digestInvalid {
             // A wrong digest removes the session.
             quota.close(id)
             throw error
@@ -406,7 +404,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
             throw RegistryError(
                 .blobUploadOutOfOrder,
                 detail: "chunk starts at \(range.lowerBound), upload is at \(session.offset)",
-                headers: [("Range", session.rangeHeader), ("Location", "/v2/\(session.repository.value)/blobs/uploads/\(session.id)")]
+                headers: [("Range", session.rangeHeader), ("Location", RegistryRoute.upload(session.repository, session.id).path)]
             )
         }
         if let length = declaredLength(request), length != range.upperBound - range.lowerBound + 1 {
@@ -425,7 +423,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
 
     func uploadResponse(_ status: HTTPResponse.Status, _ session: UploadSession) -> Response {
         var headers = HTTPFields()
-        headers[.location] = "/v2/\(session.repository.value)/blobs/uploads/\(session.id)"
+        headers[.location] = RegistryRoute.upload(session.repository, session.id).path
         headers[.range] = session.rangeHeader
         headers[.dockerUploadUUID] = session.id.value
         headers[.contentLength] = "0"
@@ -434,7 +432,7 @@ struct RegistryController<Context: WharfContext>: RouterMiddleware {
 
     func blobCreated(_ name: RepositoryName, _ digest: OCIDigest) -> Response {
         var headers = HTTPFields()
-        headers[.location] = "/v2/\(name.value)/blobs/\(digest)"
+        headers[.location] = RegistryRoute.blob(name, digest).path
         headers[.dockerContentDigest] = digest.description
         headers[.contentLength] = "0"
         return Response(status: .created, headers: headers)

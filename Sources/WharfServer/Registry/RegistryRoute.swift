@@ -1,10 +1,12 @@
 import WharfCore
 import WharfStorage
 
-/// A `/v2` endpoint, parsed from the raw (still percent-encoded) request path.
+/// A `/v2` endpoint, parsed from the raw (still percent-encoded) request path, and rendered back into one
+/// (``path``) for `Location` headers and page links.
 ///
 /// Repository names contain slashes, so the endpoint is read from the end of the path: the last one to three
 /// components name it and everything before them is the repository name, which then has to pass the grammar.
+/// The router hands every path under `/v2` here (one recursive wildcard route) for that reason.
 enum RegistryRoute: Equatable {
     case base
     case catalog
@@ -52,6 +54,20 @@ enum RegistryRoute: Equatable {
             self = .referrers(try name(dropping: 2), try OCIDigest(parsing: parts[n - 1]))
         } else {
             throw RegistryError(.notFound, detail: String(path.prefix(200)))
+        }
+    }
+
+    /// The endpoint's path (what ``init(path:)`` parses back to the same route).
+    var path: String {
+        switch self {
+        case .base: "/v2/"
+        case .catalog: "/v2/_catalog"
+        case .tags(let name): "/v2/\(name.value)/tags/list"
+        case .manifest(let name, let reference): "/v2/\(name.value)/manifests/\(reference)"
+        case .blob(let name, let digest): "/v2/\(name.value)/blobs/\(digest)"
+        case .startUpload(let name): "/v2/\(name.value)/blobs/uploads/"
+        case .upload(let name, let id): "/v2/\(name.value)/blobs/uploads/\(id.value)"
+        case .referrers(let name, let digest): "/v2/\(name.value)/referrers/\(digest)"
         }
     }
 }

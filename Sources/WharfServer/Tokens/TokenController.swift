@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdAuth
 import NIOCore
 import WharfAuth
 import WharfCore
@@ -9,9 +10,10 @@ import WharfCore
 /// `scope`, `account`, `offline_token`; Basic credentials or none) and `POST` with the OAuth2 form
 /// (`grant_type=password` or `refresh_token`; `access_type=offline` asks for a refresh token).
 ///
-/// A middleware placed before the registry's, so `/v2/token` is never read as a repository called `token`; every
-/// other path goes on unchanged. Errors are mapped here only (``render(_:method:)``).
-struct TokenController<Context: WharfContext>: RouterMiddleware {
+/// A route of its own, added before the `/v2` group (the router prefers it to the group's wildcard), so
+/// `/v2/token` is never read as a repository called `token` nor passes the registry's door. Errors are mapped
+/// here only (``render(_:method:)``).
+struct TokenController<Context: WharfContext>: Sendable {
     static var path: String { "/v2/token" }
     /// The largest `POST` form read.
     static var maxFormSize: Int { 64 * 1024 }
@@ -19,8 +21,14 @@ struct TokenController<Context: WharfContext>: RouterMiddleware {
     let service: TokenService
     let resolver: ExternalURLResolver
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path == Self.path else { return try await next(request, context) }
+    /// Adds `/v2/token` for every method (those it does not take get 405 with `Allow`).
+    func addRoutes(to router: Router<Context>) {
+        for method in RegistryController<Context>.methods {
+            router.on(RouterPath(Self.path), method: method) { request, context in try await respond(request, context: context) }
+        }
+    }
+
+    func respond(_ request: Request, context: Context) async throws -> Response {
         var request = request
         do {
             switch request.method {
@@ -51,8 +59,8 @@ struct TokenController<Context: WharfContext>: RouterMiddleware {
         let query = FormParameters(request.uri.query ?? "")
         let scopes = try AccessScope.parseAll(query.all("scope"))
         var caller = Caller.anonymous
-        if let authorization = request.headers[.authorization] {
-            let (username, password) = try Self.basicCredentials(authorization)
+        if request.headers[.authorization] != nil {
+            let (username, password) = try Self.basicCredentials(request.headers)
             if let account = query.first("account"), !account.isEmpty, account != username {
                 throw TokenError(.unauthorized, "the account does not match the credentials")
             }
@@ -116,15 +124,10 @@ struct TokenController<Context: WharfContext>: RouterMiddleware {
         return value
     }
 
-    /// `Basic base64(user:password)`; anything else is refused like wrong credentials.
-    static func basicCredentials(_ header: String) throws(TokenError) -> (String, String) {
-        let refused = TokenError(.unauthorized, "invalid username or password")
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "basic",
-            let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
-            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
-        else { throw refused }
-        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    /// `Basic base64(user:password)` (as hummingbird-auth reads it); anything else is refused like wrong credentials.
+    static func basicCredentials(_ headers: HTTPFields) throws(TokenError) -> (String, String) {
+        guard let basic = headers.basic else { throw TokenError(.unauthorized, "invalid username or password") }
+        return (basic.username, basic.password)
     }
 
     /// The token endpoint's answer: `token` and `access_token` both, for old and new clients.

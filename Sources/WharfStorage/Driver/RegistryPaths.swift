@@ -131,7 +131,7 @@ public struct UploadID: Hashable, Sendable, CustomStringConvertible {
                     : ((byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f")))
             })
         else {
-            throw RegistryError(.blobUploadUnknown, detail: "malformed upload id")
+            throw ContentError(.uploadUnknown, detail: "malformed upload id")
         }
         value = string
     }

@@ -66,21 +66,21 @@ public actor ManifestIndex {
         case .digest(let expected):
             digest = OCIDigest.of(bytes, algorithm: expected.algorithm)
             guard digest == expected else {
-                throw RegistryError(.digestInvalid, detail: "manifest content has digest \(digest), URL names \(expected)")
+                throw ContentError(.digestInvalid, detail: "manifest content has digest \(digest), URL names \(expected)")
             }
         case .tag:
             digest = OCIDigest.of(bytes)
         }
         for blob in manifest.blobReferences {
             guard try blobs.blobSize(blob, in: repository) != nil else {
-                throw RegistryError(.manifestBlobUnknown, detail: "blob \(blob) is not in \(repository)")
+                throw ContentError(.manifestBlobUnknown, detail: "blob \(blob) is not in \(repository)")
             }
         }
         for child in manifest.manifestReferences {
             guard try readLink(RegistryPaths.revisionLink(repository, child)) == child,
                 try blobs.blobExists(child)
             else {
-                throw RegistryError(.manifestBlobUnknown, detail: "manifest \(child) is not in \(repository)")
+                throw ContentError(.manifestBlobUnknown, detail: "manifest \(child) is not in \(repository)")
             }
         }
         if try driver.info(RegistryPaths.blobData(digest))?.size != Int64(bytes.count) {
@@ -222,7 +222,7 @@ public actor ManifestIndex {
     /// Deletes a manifest revision and every tag that points at it.
     public nonisolated func delete(_ digest: OCIDigest, in repository: RepositoryName) throws {
         guard try readLink(RegistryPaths.revisionLink(repository, digest)) == digest else {
-            throw RegistryError(.manifestUnknown, detail: digest.description)
+            throw ContentError(.manifestUnknown, detail: digest.description)
         }
         // Untag first: a crash then leaves a revision without tags, never a tag pointing at nothing.
         for name in try driver.list(RegistryPaths.tagsDirectory(repository)) ?? [] {
@@ -239,7 +239,7 @@ public actor ManifestIndex {
     /// Removes a tag only; the manifest it pointed at stays reachable by digest.
     public nonisolated func deleteTag(_ tag: Tag, in repository: RepositoryName) throws {
         guard try driver.info(RegistryPaths.tagCurrentLink(repository, tag)) != nil else {
-            throw RegistryError(.manifestUnknown, detail: "tag \(tag) is not in \(repository)")
+            throw ContentError(.manifestUnknown, detail: "tag \(tag) is not in \(repository)")
         }
         try driver.remove(RegistryPaths.tagDirectory(repository, tag))
     }

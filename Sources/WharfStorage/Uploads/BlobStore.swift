@@ -52,7 +52,7 @@ public actor BlobStore {
     /// Removes the repository's link to a blob (the data stays until garbage collection). Throws BLOB_UNKNOWN when absent.
     public nonisolated func unlinkBlob(_ digest: OCIDigest, in repository: RepositoryName) throws {
         guard try readLink(RegistryPaths.layerLink(repository, digest)) == digest else {
-            throw RegistryError(.blobUnknown, detail: digest.description)
+            throw ContentError(.blobUnknown, detail: digest.description)
         }
         try driver.remove(RegistryPaths.layerDirectory(repository, digest))
     }
@@ -101,12 +101,12 @@ public actor BlobStore {
     /// The session's state without taking it (for status requests).
     public func status(of id: UploadID, in repository: RepositoryName) throws -> UploadSession {
         if let entry = sessions[id] {
-            guard entry.session.repository == repository else { throw RegistryError(.blobUploadUnknown, detail: id.value) }
+            guard entry.session.repository == repository else { throw ContentError(.uploadUnknown, detail: id.value) }
             if entry.busy { return entry.session }
             // Not being written here: storage may have moved on (another process purged or extended it).
             guard let info = try driver.info(RegistryPaths.uploadData(repository, id)), !info.isDirectory else {
                 sessions[id] = nil
-                throw RegistryError(.blobUploadUnknown, detail: id.value)
+                throw ContentError(.uploadUnknown, detail: id.value)
             }
             if info.size == entry.session.offset { return entry.session }
         }
@@ -118,20 +118,16 @@ public actor BlobStore {
     /// Takes the session for writing; one request at a time may hold it. Give it back with `checkIn`.
     public func checkOut(_ id: UploadID, in repository: RepositoryName) throws -> UploadSession {
         if var entry = sessions[id] {
-            guard entry.session.repository == repository else { throw RegistryError(.blobUploadUnknown, detail: id.value) }
+            guard entry.session.repository == repository else { throw ContentError(.uploadUnknown, detail: id.value) }
             guard !entry.busy else {
-                throw RegistryError(
-                    .blobUploadOutOfOrder,
-                    "another request is writing to this upload",
-                    headers: [("Range", entry.session.rangeHeader)]
-                )
+                throw ContentError(.outOfOrder, "another request is writing to this upload", uploadOffset: entry.session.offset)
             }
             // Another process on the same storage (a replica, distribution) may have purged or extended the
             // session since: writing on at the remembered offset would recreate a sparse file or overwrite its
             // chunk, and the remembered hash would then vouch for content the file does not hold.
             guard let info = try driver.info(RegistryPaths.uploadData(repository, id)), !info.isDirectory else {
                 sessions[id] = nil
-                throw RegistryError(.blobUploadUnknown, detail: id.value)
+                throw ContentError(.uploadUnknown, detail: id.value)
             }
             if info.size != entry.session.offset {
                 entry.session = try loadFromStorage(id, repository)
@@ -159,9 +155,9 @@ public actor BlobStore {
     }
 
     /// Gives a session back after a failure and returns the error to report: the failure itself, or
-    /// `BLOB_UPLOAD_UNKNOWN` when the session was cancelled meanwhile (its folder vanishing mid-write is no 500).
+    /// `uploadUnknown` when the session was cancelled meanwhile (its folder vanishing mid-write is no 500).
     public nonisolated func checkIn(_ session: UploadSession, after error: any Error) async -> any Error {
-        await checkIn(session) ? error : RegistryError(.blobUploadUnknown, detail: session.id.value)
+        await checkIn(session) ? error : ContentError(.uploadUnknown, detail: session.id.value)
     }
 
     /// Forgets a finished or cancelled session.
@@ -173,7 +169,7 @@ public actor BlobStore {
         guard let started = try driver.read(RegistryPaths.uploadStartedAt(repository, id), limit: 1024),
             let info = try driver.info(RegistryPaths.uploadData(repository, id))
         else {
-            throw RegistryError(.blobUploadUnknown, detail: id.value)
+            throw ContentError(.uploadUnknown, detail: id.value)
         }
         let startedAt = Self.parse(String(decoding: started, as: UTF8.self))?.timeIntervalSince1970 ?? info.modified
         return UploadSession(id: id, repository: repository, offset: info.size, hasher: nil, startedAt: startedAt)
@@ -185,7 +181,7 @@ public actor BlobStore {
     /// - Parameters:
     ///   - limit: the most bytes this body may carry (from `Content-Range`/`Content-Length`), or nil.
     ///   - maxSize: the most bytes the whole upload may reach (`uploads.max_blob_size`), or nil. A body that would
-    ///     pass it throws `SIZE_INVALID` (413) before the buffer that crosses it is written, so a body without a
+    ///     pass it throws `tooLarge` before the buffer that crosses it is written, so a body without a
     ///     declared length stops there too.
     public nonisolated func append<Body: AsyncSequence>(
         _ body: Body,
@@ -200,7 +196,7 @@ public actor BlobStore {
         do {
             for try await buffer in body {
                 if let limit, session.offset - start + Int64(buffer.readableBytes) > limit {
-                    throw RegistryError(.sizeInvalid, detail: "body is longer than the declared length of \(limit) bytes")
+                    throw ContentError(.sizeInvalid, detail: "body is longer than the declared length of \(limit) bytes")
                 }
                 if let maxSize, session.offset + Int64(buffer.readableBytes) > maxSize {
                     throw Self.tooLarge(maxSize)
@@ -216,8 +212,8 @@ public actor BlobStore {
     }
 
     /// The error for an upload that would pass `uploads.max_blob_size`.
-    public nonisolated static func tooLarge(_ maxSize: Int64) -> RegistryError {
-        RegistryError(.tooLarge, "blob too large", detail: "the largest blob accepted is \(maxSize) bytes (uploads.max_blob_size)")
+    public nonisolated static func tooLarge(_ maxSize: Int64) -> ContentError {
+        ContentError(.tooLarge, "blob too large", detail: "the largest blob accepted is \(maxSize) bytes (uploads.max_blob_size)")
     }
 
     /// Recomputes the hash of the data already received, after a restart.
@@ -225,7 +221,7 @@ public actor BlobStore {
         guard session.hasher == nil else { return }
         var hasher = ContentHasher()
         let path = RegistryPaths.uploadData(session.repository, session.id)
-        guard let reader = try driver.openForReading(path) else { throw RegistryError(.blobUploadUnknown, detail: session.id.value) }
+        guard let reader = try driver.openForReading(path) else { throw ContentError(.uploadUnknown, detail: session.id.value) }
         session.offset = try hash(reader, upTo: reader.size, into: &hasher)
         session.hasher = hasher
     }
@@ -243,7 +239,7 @@ public actor BlobStore {
     }
 
     /// Finishes a checked-out session: verifies the digest, moves the data into place atomically and links the
-    /// blob into the repository. A wrong digest removes the session and its data and throws `DIGEST_INVALID`.
+    /// blob into the repository. A wrong digest removes the session and its data and throws `digestInvalid`.
     /// Returns the blob's size.
     public nonisolated func commit(_ session: UploadSession, expected: OCIDigest) async throws -> Int64 {
         var session = session
@@ -255,7 +251,7 @@ public actor BlobStore {
                 actual = session.hasher!.finalize()
             } else {
                 var hasher = ContentHasher(algorithm: expected.algorithm)
-                guard let reader = try driver.openForReading(dataPath) else { throw RegistryError(.blobUploadUnknown, detail: session.id.value) }
+                guard let reader = try driver.openForReading(dataPath) else { throw ContentError(.uploadUnknown, detail: session.id.value) }
                 _ = try hash(reader, upTo: reader.size, into: &hasher)
                 actual = hasher.finalize()
             }
@@ -265,7 +261,7 @@ public actor BlobStore {
         guard actual == expected else {
             try? driver.remove(RegistryPaths.uploadDirectory(session.repository, session.id))
             await forget(session.id)
-            throw RegistryError(.digestInvalid, detail: "expected \(expected), content has \(actual)")
+            throw ContentError(.digestInvalid, detail: "expected \(expected), content has \(actual)")
         }
         do {
             if try blobExists(expected) {
@@ -285,11 +281,11 @@ public actor BlobStore {
     /// Cancels an upload and removes its data.
     public func cancel(_ id: UploadID, in repository: RepositoryName) throws {
         if let entry = sessions[id], entry.session.repository != repository {
-            throw RegistryError(.blobUploadUnknown, detail: id.value)
+            throw ContentError(.uploadUnknown, detail: id.value)
         }
         let onDisk = try driver.info(RegistryPaths.uploadDirectory(repository, id)) != nil
         guard sessions[id] != nil || onDisk else {
-            throw RegistryError(.blobUploadUnknown, detail: id.value)
+            throw ContentError(.uploadUnknown, detail: id.value)
         }
         sessions[id] = nil
         try driver.remove(RegistryPaths.uploadDirectory(repository, id))

@@ -34,7 +34,7 @@ public final class UploadQuota: Sendable {
         self.maxAge = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
     }
 
-    /// Counts session `id` for `account`, or throws `TOOMANYREQUESTS` (429, with `Retry-After`) when the account
+    /// Counts session `id` for `account`, or throws `tooManyUploads` (with `retryAfterSeconds`) when the account
     /// already has `limit` sessions open. Check and insert are one critical section, so concurrent starts cannot
     /// overshoot the limit.
     public func open(_ id: UploadID, account: String, now: Date = Date()) throws {
@@ -58,11 +58,11 @@ public final class UploadQuota: Sendable {
             return true
         }
         guard admitted else {
-            throw RegistryError(
-                .tooManyRequests,
+            throw ContentError(
+                .tooManyUploads,
                 "too many open uploads",
                 detail: "\(limit) upload sessions are open for this account; finish or cancel one first (uploads.max_open_per_account)",
-                headers: [("Retry-After", String(Self.retryAfterSeconds))]
+                retryAfterSeconds: Self.retryAfterSeconds
             )
         }
     }

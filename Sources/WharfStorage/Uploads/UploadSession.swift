@@ -13,5 +13,8 @@ public struct UploadSession: Sendable {
     public let startedAt: Double
 
     /// The `Range` header value the protocol reports for this session.
-    public var rangeHeader: String { "0-\(max(offset - 1, 0))" }
+    public var rangeHeader: String { Self.rangeHeader(offset: offset) }
+
+    /// The `Range` header value for an upload holding `offset` bytes (also reported with an out-of-order chunk).
+    public static func rangeHeader(offset: Int64) -> String { "0-\(max(offset - 1, 0))" }
 }

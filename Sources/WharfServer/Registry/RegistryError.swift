@@ -1,7 +1,8 @@
 /// A failure a registry client can cause or observe, in the vocabulary of the OCI distribution spec.
 ///
-/// This is the single table of OCI error codes and the HTTP status each one maps to. Surfaces render it
-/// in their own dialect (the `/v2` routes as `{"errors":[{code,message,detail}]}`).
+/// This is the single table of OCI error codes and the HTTP status each one maps to, rendered on `/v2` as
+/// `{"errors":[{code,message,detail}]}`. Only the HTTP layer throws it: the domain below throws `ContentError`,
+/// `StorageError` or `DatabaseError`, which ``OCIErrorResponse`` turns into one of these.
 public struct RegistryError: Error, Sendable, CustomStringConvertible {
     /// One OCI error code with the status the spec gives it.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
