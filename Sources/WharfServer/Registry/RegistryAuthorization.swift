@@ -143,7 +143,8 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
 
     /// A refusal as clients show it: they print `code: message` and drop `detail`, so a `DENIED` or `UNAUTHORIZED`
     /// whose message is the code's generic one says its reason (the `detail`) there; a 403's status line says it
-    /// too, since containerd prints nothing else of a refusal (HTTP/1.1 only: HTTP/2 has no reason phrase).
+    /// too, since containerd prints nothing else of a refusal (``ReasonPhraseKeeper`` keeps it on HTTP/1.1; HTTP/2
+    /// has no reason phrase).
     static func render(_ error: RegistryError, method: HTTPRequest.Method) -> Response {
         var error = error
         if error.code == .denied || error.code == .unauthorized, error.message == error.code.defaultMessage, let detail = error.detail {
