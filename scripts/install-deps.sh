@@ -3,9 +3,9 @@
 #
 #   scripts/install-deps.sh run    system packages the build/run needs
 #   scripts/install-deps.sh test   the above, plus the test tools and servers:
-#                                  skopeo, Debian's docker-registry (CNCF
-#                                  distribution 2.8), mariadb-server, openssl,
-#                                  curl, and a
+#                                  skopeo, podman, containerd (ctr), Debian's
+#                                  docker-registry (CNCF distribution 2.8),
+#                                  mariadb-server, openssl, curl, and a
 #                                  Python virtualenv (.venv) with pytest,
 #                                  requests and oras-py 0.2.x
 #
@@ -31,7 +31,14 @@ die() { echo "install-deps: error: $*" >&2; exit 1; }
 RUN_PKGS=(libsqlite3-dev libmariadb-dev pkg-config)
 # mariadb-server: the tests start throwaway mariadbd instances on loopback
 # (scripts/mariadb-test-server.sh); its system service is never started.
-TEST_PKGS=(skopeo docker-registry openssl curl ca-certificates mariadb-server)
+# containerd, podman: what their users see of a refusal (test_containerd.py,
+# test_client_messages.py); the tests run their own containerd daemon as root.
+TEST_PKGS=(skopeo podman docker-registry openssl curl ca-certificates mariadb-server)
+# Docker's containerd.io package provides containerd and ctr too (and conflicts
+# with Debian's containerd): only install Debian's when the commands are missing.
+if ! command -v containerd >/dev/null 2>&1 || ! command -v ctr >/dev/null 2>&1; then
+  TEST_PKGS+=(containerd)
+fi
 PY_PKGS=(pytest requests "oras>=0.2,<0.3")
 
 SUDO=()
@@ -133,6 +140,8 @@ disable_service mariadb
 [ -x /usr/bin/docker-registry ] || die "/usr/bin/docker-registry missing after install"
 [ -x /usr/sbin/mariadbd ] || die "/usr/sbin/mariadbd missing after install"
 command -v skopeo >/dev/null 2>&1 || die "skopeo missing after install"
+command -v podman >/dev/null 2>&1 || die "podman missing after install"
+command -v ctr >/dev/null 2>&1 && command -v containerd >/dev/null 2>&1 || die "containerd (ctr) missing after install"
 
 # --- test: Python virtualenv -------------------------------------------------
 PY="$(command -v python3 || true)"

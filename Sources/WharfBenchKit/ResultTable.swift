@@ -28,7 +28,7 @@ public enum ResultTable {
 
     public static func json(_ results: [WorkloadResult]) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(results), as: UTF8.self)
     }
 

@@ -91,7 +91,7 @@ struct UserCommand: AsyncParsableCommand {
                             "created": timestamp($0.createdAt),
                         ]
                     }
-                    let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
+                    let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .withoutEscapingSlashes])
                     print(String(decoding: data, as: UTF8.self))
                 } else {
                     func yesNo(_ flag: Bool) -> String { flag ? "yes" : "no" }

@@ -151,6 +151,9 @@ import WharfDatabase
             #expect(Self.body(response).contains("alice may not push ghost/app: no namespace ghost that alice may push to"))
             let admin = try await Self.pushBlob(fixture, "ghost/app", bytes("x"), Self.basic("admin", "admin-password"))
             #expect(admin.status == .forbidden && Self.body(admin).contains("namespace ghost does not exist"))
+            // The reason is the message too (clients print code: message), and the 403's status line.
+            #expect(Self.body(admin).hasPrefix("DENIED|namespace ghost does not exist and pushing does not create namespaces here"))
+            #expect(admin.head.status.reasonPhrase.hasPrefix("Forbidden: namespace ghost does not exist"))
             #expect(try await fixture.pool.read { try $0.namespaces.find(name: "ghost") } == nil)
             let repositories = fixture.services.configuration.registryDirectory + "/docker/registry/v2/repositories/ghost"
             #expect(!FileManager.default.fileExists(atPath: repositories))
@@ -472,5 +475,72 @@ import WharfDatabase
             let visible = try await Self.pushBlob(fixture, "prot/app", bytes("x"), alice)
             #expect(visible.status == .forbidden && Self.body(visible).hasSuffix("|alice may not push prot/app"))
         }
+    }
+
+    /// Clients print a refusal's `code: message` and drop `detail`, so the reason is the message (and the detail);
+    /// a 403's status line says it too (containerd prints nothing else). A `HEAD` on a blob under a token, which
+    /// has no body to say it in, is refused as distribution does, 401 `insufficient_scope`, with the reason in the
+    /// challenge's `error_description` (skopeo and podman print it).
+    @Test func refusalsSayTheirReasonWhereClientsPrintIt() async throws {
+        try await withAuthServer { fixture in
+            try await Self.pushImage(fixture, "alice/app", "v1", Self.basic("alice", "alice-password"))
+            let blob = digest(bytes("layer of alice/app"))
+            let reason = "bob may not pull alice/app: no namespace alice that bob may pull from; ask an admin to create it or to give bob access"
+            let token = try await Self.token(fixture, "bob", "repository:alice/app:pull,push")
+
+            let get = try await fixture.client.execute(uri: "/v2/alice/app/manifests/v1", method: .get, headers: Self.bearer(token))
+            #expect(get.status == .forbidden && Self.body(get) == "DENIED|\(reason)|\(reason)")
+            #expect(get.head.status.reasonPhrase == "Forbidden: \(reason)")
+            let manifestHead = try await fixture.client.execute(uri: "/v2/alice/app/manifests/v1", method: .head, headers: Self.bearer(token))
+            #expect(manifestHead.status == .forbidden && manifestHead.head.status.reasonPhrase == "Forbidden: \(reason)")
+
+            let head = try await fixture.client.execute(uri: "/v2/alice/app/blobs/\(blob)", method: .head, headers: Self.bearer(token))
+            #expect(head.status == .unauthorized && head.body.readableBytes == 0)
+            let challenge = try #require(head.headers[.wwwAuthenticate])
+            #expect(challenge.hasSuffix(#"scope="repository:alice/app:pull",error="insufficient_scope",error_description="\#(reason)""#), "\(challenge)")
+            // The same HEAD with Basic credentials (no token flow to follow) stays a 403.
+            let basicHead = try await fixture.client.execute(uri: "/v2/alice/app/blobs/\(blob)", method: .head, headers: Self.basic("bob", "bob-password"))
+            #expect(basicHead.status == .forbidden && basicHead.headers[.wwwAuthenticate] == nil)
+
+            // A push into the global namespace says its reason the same way.
+            let global = try await Self.pushBlob(fixture, "toplevel", bytes("x"), Self.bearer(try await Self.token(fixture, "alice", "repository:toplevel:pull,push")))
+            #expect(global.status == .forbidden && Self.body(global) == "DENIED|alice may not push toplevel|alice may not push toplevel")
+            #expect(global.head.status.reasonPhrase == "Forbidden: alice may not push toplevel")
+        }
+    }
+
+    /// An anonymous token without the access gets 401 `insufficient_scope`, as from distribution (a client that
+    /// fetched a token and is refused again stops), saying what needs logging in; nothing about namespaces. A
+    /// request without a token still gets a plain challenge, so clients fetch one.
+    @Test func anAnonymousTokenWithoutTheAccessIsAskedToLogIn() async throws {
+        try await withAuthServer { fixture in
+            try await Self.pushImage(fixture, "alice/app", "v1", Self.basic("alice", "alice-password"))
+            let anonymous = try await Self.token(fixture, nil, "repository:alice/app:pull,push")
+            let cases: [(String, HTTPRequest.Method, String, String)] = [
+                ("/v2/alice/app/blobs/uploads/", .post, "pull,push", "push"),
+                ("/v2/alice/app/manifests/v1", .get, "pull", "pull"),
+                ("/v2/alice/app/blobs/\(digest(bytes("x")))", .head, "pull", "pull"),
+                ("/v2/nosuch/app/tags/list", .get, "pull", "pull"),
+            ]
+            for (uri, method, scope, action) in cases {
+                let response = try await fixture.client.execute(uri: uri, method: method, headers: Self.bearer(anonymous))
+                let name = uri.split(separator: "/")[1...2].joined(separator: "/")
+                let reason = "authentication required to \(action) \(name)"
+                #expect(response.status == .unauthorized, "\(method) \(uri)")
+                let challenge = try #require(response.headers[.wwwAuthenticate])
+                #expect(
+                    challenge.hasSuffix(#"scope="repository:\#(name):\#(scope)",error="insufficient_scope",error_description="\#(reason)""#),
+                    "\(challenge)"
+                )
+                if method != .head { #expect(Self.body(response) == "UNAUTHORIZED|\(reason)|\(reason)") }
+            }
+            let none = try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get)
+            #expect(none.status == .unauthorized && none.headers[.wwwAuthenticate]?.contains("error=") == false)
+            #expect(Self.body(none) == "UNAUTHORIZED|authentication required|authentication required")
+        }
+    }
+
+    @Test func anErrorDescriptionIsPrintableASCIIWithoutQuotes() {
+        #expect(RegistryAuthorization<WharfRequestContext>.descriptionParameter(#"a "b" \c\#u{E9}\#n"#) == "a ?b? ?c??")
     }
 }

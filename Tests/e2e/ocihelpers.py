@@ -367,3 +367,11 @@ def read_layout_ref(path: Path, ref: str) -> dict:
 def layout_blob(path: Path, digest: str) -> Path:
     alg, hexd = digest.split(":", 1)
     return path / "blobs" / alg / hexd
+
+
+def write_oci_archive(layout: Layout, archive: Path) -> Path:
+    """The layout as a tar (an `oci-archive:`), which `ctr images import` and `podman pull` read."""
+    with tarfile.open(archive, "w") as tar:
+        for entry in sorted(layout.path.iterdir()):
+            tar.add(entry, arcname=entry.name)
+    return archive

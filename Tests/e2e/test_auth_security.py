@@ -694,7 +694,15 @@ def test_repository_isolation_mounts_and_blobs(registry):
     for method in ("HEAD", "GET"):
         r = call(w, method, f"/v2/bob/app/blobs/{d}", bob)
         assert r.status_code == 404, f"alice's blob through bob/app: {describe(r)}"
-        assert_refused(call(w, method, f"/v2/alice/app/blobs/{d}", bob), (403,), "bob on alice's blob")
+    refused = call(w, "GET", f"/v2/alice/app/blobs/{d}", bob)
+    assert_refused(refused, (403,), "bob on alice's blob")
+    # A HEAD has no body for the reason: refused as distribution does, 401 insufficient_scope, with the same
+    # reason as the challenge's error_description (what skopeo and podman print).
+    r = call(w, "HEAD", f"/v2/alice/app/blobs/{d}", bob)
+    assert_refused(r, (401,), "bob's HEAD on alice's blob")
+    _, challenge = parse_challenge(r.headers.get("WWW-Authenticate", ""))
+    assert challenge.get("error") == "insufficient_scope", r.headers
+    assert challenge.get("error_description") == refused.json()["errors"][0]["message"], (r.headers, refused.text)
     assert_refused(call(w, "GET", "/v2/alice/app/tags/list", bob), (403,), "bob on alice's tags")
     assert_refused(call(w, "GET", f"/v2/alice/app/referrers/{d}", bob), (403,), "bob on alice's referrers")
     cat = get_token(w, BOB, "registry:catalog:*")

@@ -215,7 +215,8 @@ def _answer(r: requests.Response, name: str) -> tuple:
         errors = r.json().get("errors", [])
     except ValueError:
         errors = []
-    return r.status_code, [(e.get("code"), e.get("message"), (e.get("detail") or "").replace(name, "NS")) for e in errors]
+    return r.status_code, [(e.get("code"), (e.get("message") or "").replace(name, "NS"), (e.get("detail") or "").replace(name, "NS"))
+                           for e in errors]
 
 
 def test_existence_is_hidden_from_callers_who_cannot_see_or_create(wharf_factory):

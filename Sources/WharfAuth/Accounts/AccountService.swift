@@ -196,7 +196,7 @@ public struct AccountService: Sendable {
 
     /// An activity about `namespace`, with `details` as JSON.
     static func activity(_ actor: ActivityActor, _ action: String, _ namespace: Namespace, details: [String: any Sendable]) -> NewActivity {
-        let json = (try? JSONSerialization.data(withJSONObject: details, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let json = (try? JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return NewActivity(
             actorID: actor.id,
             actorName: actor.name,

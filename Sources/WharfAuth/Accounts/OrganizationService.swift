@@ -155,7 +155,7 @@ public struct OrganizationService: Sendable {
             let repositories = try content.repositories(in: name)
             try content.remove(name)
             let details =
-                (try? JSONSerialization.data(withJSONObject: ["repositories": repositories.count])).map { String(decoding: $0, as: UTF8.self) }
+                (try? JSONSerialization.data(withJSONObject: ["repositories": repositories.count], options: .withoutEscapingSlashes)).map { String(decoding: $0, as: UTF8.self) }
                 ?? "{}"
             try transaction.activities.record(
                 NewActivity(

@@ -81,13 +81,24 @@ enum OCIErrorResponse {
         return RegistryError(code, error.message, detail: error.detail, headers: headers)
     }
 
+    /// A refusal as clients show it: they print `code: message` and drop `detail`, so a `DENIED` or
+    /// `UNAUTHORIZED` whose message is the code's generic one says its reason (the `detail`) there; a 403's status
+    /// line says it too, since containerd prints nothing else of a refusal (``ReasonPhraseKeeper`` keeps it on
+    /// HTTP/1.1; HTTP/2 has no reason phrase).
     static func render(_ error: RegistryError, method: HTTPRequest.Method) -> Response {
+        var error = error
+        if error.code == .denied || error.code == .unauthorized, error.message == error.code.defaultMessage, let detail = error.detail {
+            error.message = detail
+        }
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         for (name, value) in error.headers {
             if let field = HTTPField.Name(name) { headers[field] = value }
         }
-        let status = HTTPResponse.Status(code: error.code.status)
+        var status = HTTPResponse.Status(code: error.code.status)
+        if error.code == .denied, error.message != error.code.defaultMessage {
+            status = HTTPResponse.Status(code: error.code.status, reasonPhrase: "Forbidden: " + error.message)
+        }
         let body = ErrorBody(errors: [.init(code: error.code.rawValue, message: error.message, detail: error.detail)])
         let data = (try? encoder.encode(body)) ?? Data(#"{"errors":[{"code":"UNKNOWN","message":"unknown error"}]}"#.utf8)
         if method == .head {

@@ -89,6 +89,13 @@ enum RegistryRequirement: Equatable {
 /// - A valid caller without the access gets 403 `DENIED` when asking again could not help (with the reason, such
 ///   as a namespace that cannot be created), and 401 `insufficient_scope` when a new token would grant it. A
 ///   namespace that does not exist and one the caller may not see are refused alike (``AccessDenial``).
+/// - An anonymous token without the access gets 401 `insufficient_scope`, as distribution answers: a client that
+///   fetched a token and is refused again stops (containerd otherwise fetches tokens and retries five times).
+/// - Clients print a refusal's `code: message` and drop `detail`, so the reason is the `message` (and `detail`).
+///   A `HEAD` has no body: a refused `HEAD` on a blob (the existence check every push starts with) under a token
+///   is answered as distribution does, 401 `insufficient_scope`, with the reason in the challenge's
+///   `error_description` (RFC 6750), which skopeo and podman print; a 403 also carries it in its status
+///   line, the only text containerd prints.
 /// - Before a push starts (upload `POST`, manifest `PUT`) a missing namespace is created for the pusher; content
 ///   in storage whose namespace has no row stays unowned (admins only) until an admin adopts it.
 ///
@@ -149,6 +156,8 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         case unauthenticated(String)
         /// A token without the access a new token would have: ask again with the scope.
         case insufficientScope
+        /// An anonymous token without the access: no anonymous token would have it; the reason says to log in.
+        case anonymous(String)
         /// The caller may not do this, whatever they ask for.
         case denied(String)
     }
@@ -160,7 +169,7 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
             let access = RegistryAccess(caller: Caller(subject: subject, credential: claims.credential), claims: claims, service: service)
             if try await !tokenAllows(claims, requirement) {
                 // Would a new token carry it? Then say so; otherwise the caller simply may not.
-                if access.caller.subject.kind == .anonymous { throw Failure.unauthenticated("authentication required") }
+                if access.caller.subject.kind == .anonymous { throw Failure.anonymous(Self.anonymousReason(requirement)) }
                 try await explainDenial(access.caller, requirement)
                 throw Failure.insufficientScope
             }
@@ -233,8 +242,18 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
             decisions.set(decision, for: key)
         }
         guard let reason = decision.reason else { return }
-        if caller.subject.kind == .anonymous { throw Failure.unauthenticated("authentication required") }
+        if caller.subject.kind == .anonymous { throw Failure.anonymous(Self.anonymousReason(requirement)) }
         throw Failure.denied(reason)
+    }
+
+    /// Why an anonymous caller is refused: only the names it sent, so nothing about namespaces.
+    static func anonymousReason(_ requirement: RegistryRequirement) -> String {
+        switch requirement {
+        case .authenticated: return "authentication required"
+        case .catalog: return "authentication required to list the catalogue"
+        case .repository(let name, let actions):
+            return "authentication required to \(actions.sorted().map(\.rawValue).joined(separator: ",")) \(name.value)"
+        }
     }
 
     /// The caller behind Basic credentials, remembered briefly by a hash of the header; the account's status is
@@ -278,15 +297,37 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
         var error: RegistryError
         switch failure {
         case .unauthenticated(let reason):
-            error = RegistryError(.unauthorized, detail: reason)
+            error = RegistryError(.unauthorized, reason, detail: reason)
         case .insufficientScope:
             parameters.append(#"error="insufficient_scope""#)
             error = RegistryError(.unauthorized, "insufficient scope", detail: requirement.challengeScope)
+        case .anonymous(let reason):
+            parameters += [#"error="insufficient_scope""#, #"error_description="\#(Self.descriptionParameter(reason))""#]
+            error = RegistryError(.unauthorized, reason, detail: reason)
+        case .denied(let reason) where Self.challengesDenial(request, route: context.registryRoute):
+            parameters += [#"error="insufficient_scope""#, #"error_description="\#(Self.descriptionParameter(reason))""#]
+            error = RegistryError(.unauthorized, reason, detail: reason)
         case .denied(let reason):
-            error = RegistryError(.denied, detail: reason)
+            error = RegistryError(.denied, reason, detail: reason)
         }
         if error.code == .unauthorized { error.headers.append(("WWW-Authenticate", "Bearer " + parameters.joined(separator: ","))) }
         return error
+    }
+
+    /// Whether a denial is answered 401 `insufficient_scope` rather than 403: a `HEAD` on a blob under a token.
+    /// Pushes start with it; it has no body, and skopeo and podman print only the status of a 403 there but a
+    /// 401's `error_description`. Distribution answers every token without the access so; Wharf keeps its 403
+    /// with a body wherever a body can carry the reason.
+    static func challengesDenial(_ request: Request, route: RegistryRoute?) -> Bool {
+        guard request.method == .head, case .blob = route else { return false }
+        return request.headers.bearer != nil
+    }
+
+    /// `text` as an RFC 6750 `error_description`: printable ASCII without `"` and `\`, anything else a `?`.
+    static func descriptionParameter(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
+            (0x20...0x7E).contains(scalar.value) && scalar != "\"" && scalar != "\\" ? scalar : "?"
+        }))
     }
 
     static func quoted(_ text: String) -> String {
