@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command (`make test`, CI): installs what the tests need, runs the
-# Swift unit tests, builds the debug binary and runs the black-box
-# end-to-end tests (Tests/e2e) against it. Exits non-zero if anything fails.
+# The test command (`make test`, CI): checks the formatting (swift format lint),
+# installs what the tests need, runs the Swift unit tests, builds the debug
+# binary and runs the black-box end-to-end tests (Tests/e2e) against it. Exits
+# non-zero if anything fails.
 #
 # Environment:
 #   WHARF_VENV              Python virtualenv for the e2e tests (default .venv)
@@ -51,6 +52,15 @@ trap 'exit 143' TERM
 step() { printf '\n==> %s\n' "$*"; }
 
 failed=()
+
+# Formatting first: it takes seconds and a finding stops the run before the long part. The settings are
+# Hummingbird's (.swift-format); `swift format format --in-place --recursive` with the same paths fixes
+# almost every finding.
+step "swift format lint --strict (.swift-format)"
+if ! swift format lint --strict --recursive --parallel Sources Tests Benchmarks Package.swift; then
+  echo "test.sh: FAILED: swift format lint (run: swift format format --in-place --recursive Sources Tests Benchmarks Package.swift)" >&2
+  exit 1
+fi
 
 step "dependencies (scripts/install-deps.sh test)"
 scripts/install-deps.sh test

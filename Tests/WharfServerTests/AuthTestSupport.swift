@@ -2,12 +2,14 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Testing
 import WharfAuth
 import WharfDatabase
 @testable import WharfServer
 
-/// A router with auth and the token endpoint on a fresh data folder (certificate, secrets, migrated SQLite),
-/// and what a test needs to arrange accounts and check tokens.
+/// The application `wharf serve` runs, with auth and the token endpoint, on a fresh data folder (certificate,
+/// secrets, SQLite migrated by the database service's first attempt), driven in-process; and what a test needs
+/// to arrange accounts and check tokens, taken from that same application.
 struct AuthFixture {
     let client: any TestClientProtocol
     let accounts: AccountService
@@ -16,35 +18,26 @@ struct AuthFixture {
     let services: WharfServices
 }
 
-/// Runs `test` against a fresh auth-enabled router with users alice and bob (private personal namespaces) and
-/// admin (passwords NAME-password; bcrypt at cost 4 to keep tests quick).
+/// Runs `test` against a fresh auth-enabled application with users alice and bob (private personal namespaces)
+/// and admin (passwords NAME-password; bcrypt at cost 4 to keep tests quick).
 func withAuthServer(configure: (inout ServerConfiguration) -> Void = { _ in }, _ test: @Sendable (AuthFixture) async throws -> Void) async throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-auth-\(UUID().uuidString)").path
+    let folder = temporaryDataFolder("wharf-auth")
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    var configuration = ServerConfiguration()
-    configuration.dataDirectory = folder
-    configuration.storageFsync = false
+    var configuration = try testConfiguration(dataDirectory: folder)
     configure(&configuration)
-    try prepareDataDirectory(configuration)
-    let logger = Logger(label: "auth-tests")
-    _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: logger)
-    let services = WharfServices(configuration: configuration, logger: logger)
-    let pool = services.database
-    do {
-        _ = try await pool.prepare()
-        let passwords = PasswordHasher(cost: 4)
-        let tokens = try makeTokenService(configuration: configuration, database: pool, passwords: passwords)
-        let accounts = AccountService(pool: pool, storage: services.driver, secrets: try ServerSecrets.load(dataDirectory: folder), passwords: passwords)
+    let passwords = PasswordHasher(cost: 4)
+    let assembled = try assembleApplication(configuration: configuration, logger: testLogger, passwords: passwords)
+    let services = assembled.services
+    let tokens = try #require(assembled.tokens, "auth.enabled is on: the application has a token service")
+    try await assembled.application.test(.router) { client in
+        // Once the database service's first attempt is over, the schema is there.
+        let pool = services.database
+        try await waitForFirstAttempt(pool)
+        let secrets = try ServerSecrets.load(dataDirectory: folder)
+        let accounts = AccountService(pool: pool, storage: services.driver, secrets: secrets, passwords: passwords)
         try await accounts.createUser(name: "alice", password: "alice-password")
         try await accounts.createUser(name: "bob", password: "bob-password")
         try await accounts.createUser(name: "admin", password: "admin-password", isAdmin: true)
-        let app = Application(router: buildRouter(services: services, tokens: tokens))
-        try await app.test(.router) { client in
-            try await test(AuthFixture(client: client, accounts: accounts, pool: pool, tokens: tokens, services: services))
-        }
-    } catch {
-        await pool.close()
-        throw error
+        try await test(AuthFixture(client: client, accounts: accounts, pool: pool, tokens: tokens, services: services))
     }
-    await pool.close()
 }

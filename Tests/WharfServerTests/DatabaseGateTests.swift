@@ -7,29 +7,34 @@ import WharfDatabase
 @testable import WharfServer
 
 @Suite struct DatabaseGateTests {
+    /// The application `wharf serve` runs (auth off) on `location`. `started`: driven after its services started,
+    /// so the database service has made its first attempt; otherwise driven as built, before anything started.
     func withGate(
         _ location: DatabaseLocation,
-        prepare: Bool,
+        started: Bool,
         _ test: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-gate-\(UUID().uuidString)").path
+        let folder = temporaryDataFolder("wharf-gate")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var configuration = ServerConfiguration()
-        configuration.dataDirectory = folder
-        configuration.storageFsync = false
+        var configuration = try testConfiguration(dataDirectory: folder)
         configuration.database = location
-        try prepareDataDirectory(configuration)
-        let services = WharfServices(configuration: configuration, logger: Logger(label: "test"))
-        if prepare { await DatabaseService(pool: services.database, logger: Logger(label: "test")).attempt() }
-        let app = Application(responder: DatabaseGate(next: buildRouter(services: services).buildResponder(), health: services.database.health))
-        try await app.test(.router) { try await test($0) }
-        await services.database.close()
+        configuration.authEnabled = false
+        let assembled = try assembleApplication(configuration: configuration, logger: testLogger)
+        let database = assembled.services.database
+        if started {
+            try await assembled.application.test(.router) { client in
+                try await waitForFirstAttempt(database)
+                try await test(client)
+            }
+        } else {
+            try await NotStarted(assembled.application).test(.router) { try await test($0) }
+        }
     }
 
     @Test func unreachableDatabaseAnswers503WithTheReason() async throws {
         // Nothing listens on port 1; the password must not show anywhere.
         let location = try DatabaseLocation.parse("mysql://wharf:hunter2@127.0.0.1:1/wharf?connect_timeout=1")
-        try await withGate(location, prepare: true) { client in
+        try await withGate(location, started: true) { client in
             let response = try await client.execute(uri: "/v2/", method: .get)
             #expect(response.status == .serviceUnavailable)
             #expect(errorCode(response) == "UNAVAILABLE")
@@ -48,7 +53,7 @@ import WharfDatabase
     }
 
     @Test func startingDatabaseAnswers503() async throws {
-        try await withGate(.sqlite(path: "/nonexistent-\(UUID().uuidString)/wharf.sqlite", poolSize: 1), prepare: false) { client in
+        try await withGate(.sqlite(path: "/nonexistent-\(UUID().uuidString)/wharf.sqlite", poolSize: 1), started: false) { client in
             let response = try await client.execute(uri: "/v2/", method: .get)
             #expect(response.status == .serviceUnavailable && String(buffer: response.body).contains("starting"))
         }
@@ -57,7 +62,7 @@ import WharfDatabase
     @Test func readyDatabaseLetsRequestsThrough() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-gate-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        try await withGate(.sqlite(path: path, poolSize: 1), prepare: true) { client in
+        try await withGate(.sqlite(path: path, poolSize: 1), started: true) { client in
             let response = try await client.execute(uri: "/v2/", method: .get)
             #expect(response.status == .ok)
         }

@@ -6,23 +6,82 @@ import Logging
 import NIOCore
 import Testing
 import WharfCore
+import WharfDatabase
 @testable import WharfServer
 
-/// A Wharf router on a fresh temporary data folder, removed afterwards.
+/// The application `wharf serve` runs, with `auth.enabled: off`, on a fresh temporary data folder (SQLite in it),
+/// driven in-process; the folder is removed afterwards.
 func withRegistry(
     configure: (inout ServerConfiguration) -> Void = { _ in },
     _ test: @Sendable (any TestClientProtocol, String) async throws -> Void
 ) async throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-test-\(UUID().uuidString)").path
+    let folder = temporaryDataFolder("wharf-test")
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    var configuration = ServerConfiguration()
-    configuration.dataDirectory = folder
-    configuration.storageFsync = false
+    var configuration = try testConfiguration(dataDirectory: folder)
+    configuration.authEnabled = false
     configure(&configuration)
-    try prepareDataDirectory(configuration)
-    let services = WharfServices(configuration: configuration, logger: Logger(label: "test"))
-    let app = Application(router: buildRouter(services: services))
-    try await app.test(.router) { client in try await test(client, folder) }
+    let assembled = try assembleApplication(configuration: configuration, logger: testLogger)
+    let database = assembled.services.database
+    try await assembled.application.test(.router) { client in
+        try await waitForFirstAttempt(database)
+        try await test(client, folder)
+    }
+}
+
+/// Quiet: the start-up lines `wharf serve` logs (certificate, limits, "auth is off") would bury test output.
+let testLogger: Logger = {
+    var logger = Logger(label: "wharf-test")
+    logger.logLevel = .error
+    return logger
+}()
+
+/// A path for a data folder that does not exist yet.
+func temporaryDataFolder(_ prefix: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+}
+
+/// The defaults, with the data (and so the SQLite database) in `dataDirectory`, created with the test run's
+/// certificate in it (unless `certificate` is false: then `buildApplication` generates one), and without fsync,
+/// which only costs time in tests.
+func testConfiguration(dataDirectory: String, certificate: Bool = true) throws -> ServerConfiguration {
+    var configuration = ServerConfiguration()
+    configuration.dataDirectory = dataDirectory
+    configuration.storageFsync = false
+    if certificate {
+        let pair = try sharedCertificate.get()
+        let private0700: [FileAttributeKey: Any] = [.posixPermissions: 0o700]
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: private0700)
+        try FileManager.default.createDirectory(atPath: configuration.certsDirectory, withIntermediateDirectories: true, attributes: private0700)
+        let keyPath = CertificateBootstrap.keyPath(certsDirectory: configuration.certsDirectory)
+        try pair.certificate.write(to: URL(fileURLWithPath: CertificateBootstrap.certificatePath(certsDirectory: configuration.certsDirectory)))
+        try pair.key.write(to: URL(fileURLWithPath: keyPath))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyPath)
+    }
+    return configuration
+}
+
+/// One certificate and key for the whole test run, copied into each data folder: generating an RSA-2048 key
+/// costs up to a second of CPU, and dozens of tests doing it at once on two cores starve every other task.
+/// `buildApplication` still reads and checks the pair it finds; LiveTLSTests let it generate its own.
+let sharedCertificate: Result<(certificate: Data, key: Data), any Error> = Result {
+    let folder = temporaryDataFolder("wharf-certs")
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    _ = try CertificateBootstrap.ensure(certsDirectory: folder, extraHostnames: [], logger: testLogger)
+    return (
+        try Data(contentsOf: URL(fileURLWithPath: CertificateBootstrap.certificatePath(certsDirectory: folder))),
+        try Data(contentsOf: URL(fileURLWithPath: CertificateBootstrap.keyPath(certsDirectory: folder)))
+    )
+}
+
+/// Waits until the database service's first attempt to connect and migrate has ended. The application waits for
+/// it at most 10 s before serving (then answers 503 "starting"), which a machine running every test at once may
+/// exceed; these tests are about what comes after.
+func waitForFirstAttempt(_ database: DatabasePool) async throws {
+    let deadline = ContinuousClock.now + .seconds(120)
+    while database.health.state == .starting && ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    try #require(database.health.state != .starting, "the database service made no attempt in 120 s")
 }
 
 func digest(_ bytes: [UInt8]) -> String { OCIDigest.of(bytes).description }

@@ -8,6 +8,11 @@ feature (e.g. 405 for deletes, no artifactType filtering, no empty-layer
 manifests, no automatic cross-mount) the port requires the feature when the
 target is Wharf, because issue #2 requires it ("STRICT").
 
+A step that later steps build on (a push, a started upload, a delete) is a
+class-scoped fixture returning its answers, checked by the test named after
+the step: run in file order, the requests reach the registry in the upstream
+order; run alone (`-k NAME`), a test brings the steps it depends on.
+
 After the workflows, extra checks cover what every registry should do on
 error paths (OCI error JSON, 4xx never 5xx for bad names/digests/ranges) and
 tag/catalog paging with Link headers.
@@ -121,8 +126,6 @@ class Chunked:
         self.chunk2_range = f"{len(self.chunk1)}-{len(b) - 1}"
 
 
-chunked = Chunked(42)
-
 empty_json = Blob(b"{}")
 empty_json_desc = descriptor(MT_OCI_EMPTY, empty_json.digest, 2)
 ref_blob_a = Blob(b"NHL Peanut Butter on my NHL bagel")
@@ -220,9 +223,6 @@ def _log_on_failure(request, registry):
         print(f"\n----- {registry.name} log -----\n{registry.log_tail(40)}")
 
 
-S: dict = {}  # state carried between steps (the upstream suite's closure variables)
-
-
 def ok2xx(r) -> bool:
     return 200 <= r.status_code < 300
 
@@ -256,78 +256,102 @@ def put_manifest(client, ref: str, body: bytes, media_type: str = MT_OCI_MANIFES
 
 
 class TestPull:
-    # --- Setup
-    def test_setup_populate_config_blobs(self, client):
-        upload(client, configs[0])
-        upload(client, configs[1])
+    # --- Setup. Each step is a class fixture: it runs once, when the first test that needs it runs (in file order
+    # that is the setup test checking its answers, so the requests reach the registry in the upstream order), and
+    # any single test brings the steps it depends on.
+    @pytest.fixture(scope="class")
+    @classmethod
+    def config_blobs(cls, client):
+        return [upload(client, configs[0]), upload(client, configs[1])]
 
-    def test_setup_populate_layer(self, client):
-        upload(client, layer)
+    @pytest.fixture(scope="class")
+    @classmethod
+    def layer_blob(cls, client, config_blobs):
+        return upload(client, layer)
 
-    def test_setup_populate_manifest_by_tag(self, client):
-        S["pull_tag"] = TEST_TAG
-        assert_2xx(put_manifest(client, TEST_TAG, manifests[0].content))
+    @pytest.fixture(scope="class")
+    @classmethod
+    def manifest_by_tag(cls, client, layer_blob):
+        return put_manifest(client, TEST_TAG, manifests[0].content)
 
-    def test_setup_populate_manifest_by_digest(self, client):
-        assert_2xx(put_manifest(client, manifests[1].digest, manifests[1].content))
+    @pytest.fixture(scope="class")
+    @classmethod
+    def manifest_by_digest(cls, client, manifest_by_tag):
+        return put_manifest(client, manifests[1].digest, manifests[1].content)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def pulled(cls, manifest_by_digest):
+        """Everything the pull steps read has been pushed."""
+
+    def test_setup_populate_config_blobs(self, config_blobs):
+        for r in config_blobs:
+            assert_2xx(r)
+
+    def test_setup_populate_layer(self, layer_blob):
+        assert_2xx(layer_blob)
+
+    def test_setup_populate_manifest_by_tag(self, manifest_by_tag):
+        assert_2xx(manifest_by_tag)
+
+    def test_setup_populate_manifest_by_digest(self, manifest_by_digest):
+        assert_2xx(manifest_by_digest)
 
     # --- Pull blobs
-    def test_head_nonexistent_blob_404(self, client):
+    def test_head_nonexistent_blob_404(self, client, pulled):
         r = client.head(f"/v2/<name>/blobs/{dummy_digest}")
         assert r.status_code == 404, describe(r)
 
-    def test_head_existing_blob_200(self, client):
+    def test_head_existing_blob_200(self, client, pulled):
         r = client.head(f"/v2/<name>/blobs/{configs[0].digest}")
         assert r.status_code == 200, describe(r)
         if h := r.headers.get("Docker-Content-Digest"):
             assert h == configs[0].digest
 
-    def test_get_nonexistent_blob_404(self, client):
+    def test_get_nonexistent_blob_404(self, client, pulled):
         r = client.get(f"/v2/<name>/blobs/{dummy_digest}")
         assert r.status_code == 404, describe(r)
 
-    def test_get_existing_blob_200(self, client):
+    def test_get_existing_blob_200(self, client, pulled):
         r = client.get(f"/v2/<name>/blobs/{configs[0].digest}")
         assert r.status_code == 200, describe(r)
         assert r.content == configs[0].content
 
     # --- Pull manifests
-    def test_head_nonexistent_manifest_404(self, client):
+    def test_head_nonexistent_manifest_404(self, client, pulled):
         r = client.head(f"/v2/<name>/manifests/{NONEXISTENT_MANIFEST}")
         assert r.status_code == 404, describe(r)
 
     @pytest.mark.parametrize("i", [0, 1])
-    def test_head_manifest_by_digest_200(self, client, i):
+    def test_head_manifest_by_digest_200(self, client, pulled, i):
         r = client.head(f"/v2/<name>/manifests/{manifests[i].digest}", headers={"Accept": MT_OCI_MANIFEST})
         assert r.status_code == 200, describe(r)
         if h := r.headers.get("Docker-Content-Digest"):
             assert h == manifests[i].digest
 
-    def test_head_manifest_by_tag_200(self, client):
-        assert S.get("pull_tag")
-        r = client.head(f"/v2/<name>/manifests/{S['pull_tag']}", headers={"Accept": MT_OCI_MANIFEST})
+    def test_head_manifest_by_tag_200(self, client, pulled):
+        r = client.head(f"/v2/<name>/manifests/{TEST_TAG}", headers={"Accept": MT_OCI_MANIFEST})
         assert r.status_code == 200, describe(r)
         if h := r.headers.get("Docker-Content-Digest"):
             assert h == manifests[0].digest
 
-    def test_get_nonexistent_manifest_404(self, client):
+    def test_get_nonexistent_manifest_404(self, client, pulled):
         r = client.get(f"/v2/<name>/manifests/{NONEXISTENT_MANIFEST}")
         assert r.status_code == 404, describe(r)
 
     @pytest.mark.parametrize("i", [0, 1])
-    def test_get_manifest_by_digest_200(self, client, i):
+    def test_get_manifest_by_digest_200(self, client, pulled, i):
         r = client.get(f"/v2/<name>/manifests/{manifests[i].digest}", headers={"Accept": MT_OCI_MANIFEST})
         assert r.status_code == 200, describe(r)
         assert r.content == manifests[i].content, "manifest bytes must be returned exactly as pushed"
 
-    def test_get_manifest_by_tag_200(self, client):
-        assert S.get("pull_tag")
-        r = client.get(f"/v2/<name>/manifests/{S['pull_tag']}", headers={"Accept": MT_OCI_MANIFEST})
+    def test_get_manifest_by_tag_200(self, client, pulled):
+        r = client.get(f"/v2/<name>/manifests/{TEST_TAG}", headers={"Accept": MT_OCI_MANIFEST})
         assert r.status_code == 200, describe(r)
         assert r.content == manifests[0].content
 
     # --- Error codes
-    def test_400_body_is_oci_error_json(self, client):
+    def test_400_body_is_oci_error_json(self, client, pulled):
         r = client.get("/v2/<name>/manifests/sha256:totallywrong",
                        headers={"Content-Type": MT_OCI_MANIFEST}, data=INVALID_MANIFEST_CONTENT)
         assert r.status_code in (400, 404), describe(r)
@@ -337,15 +361,20 @@ class TestPull:
             assert codes[0] in ERROR_CODES, describe(r)
 
     # --- Teardown (manifests before blobs)
-    @pytest.mark.parametrize("i", [0, 1])
-    def test_teardown_delete_manifest(self, client, i):
-        assert_delete_ok(client.delete(f"/v2/<name>/manifests/{manifests[i].digest}"))
+    @pytest.fixture(scope="class")
+    @classmethod
+    def deleted_manifests(cls, client, pulled):
+        return [client.delete(f"/v2/<name>/manifests/{manifests[i].digest}") for i in (0, 1)]
 
     @pytest.mark.parametrize("i", [0, 1])
-    def test_teardown_delete_config_blob(self, client, i):
+    def test_teardown_delete_manifest(self, deleted_manifests, i):
+        assert_delete_ok(deleted_manifests[i])
+
+    @pytest.mark.parametrize("i", [0, 1])
+    def test_teardown_delete_config_blob(self, client, deleted_manifests, i):
         assert_delete_ok(client.delete(f"/v2/<name>/blobs/{configs[i].digest}"), 404)
 
-    def test_teardown_delete_layer_blob(self, client):
+    def test_teardown_delete_layer_blob(self, client, deleted_manifests):
         assert_delete_ok(client.delete(f"/v2/<name>/blobs/{layer.digest}"), 404)
 
 
@@ -353,139 +382,204 @@ class TestPull:
 
 
 class TestPush:
-    # --- Blob Upload Streamed
-    def test_streamed_patch_202(self, client):
-        r = client.post("/v2/<name>/blobs/uploads/")
-        assert r.headers.get("Location"), describe(r)
-        r = client.patch(relative_location(r), data=test_blob_a.content,
-                         headers={"Content-Type": "application/octet-stream"})
-        assert r.status_code == 202, describe(r)
-        S["last"] = r
+    # Each step a later test builds on is a class fixture returning its answers (see TestPull); the test named
+    # after the step checks them.
 
-    def test_streamed_put_with_digest_201(self, client):
-        assert S.get("last") is not None
-        r = client.put(relative_location(S["last"]), params={"digest": test_blob_a.digest},
-                       headers={"Content-Type": "application/octet-stream"})
+    # --- Blob Upload Streamed
+    @pytest.fixture(scope="class")
+    @classmethod
+    def streamed_patch(cls, client):
+        post = client.post("/v2/<name>/blobs/uploads/")
+        assert post.headers.get("Location"), describe(post)
+        patch = client.patch(relative_location(post), data=test_blob_a.content,
+                             headers={"Content-Type": "application/octet-stream"})
+        return post, patch
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def streamed_put(cls, client, streamed_patch):
+        _, patch = streamed_patch
+        return client.put(relative_location(patch), params={"digest": test_blob_a.digest},
+                          headers={"Content-Type": "application/octet-stream"})
+
+    def test_streamed_patch_202(self, streamed_patch):
+        post, patch = streamed_patch
+        assert post.headers.get("Location"), describe(post)
+        assert patch.status_code == 202, describe(patch)
+
+    def test_streamed_put_with_digest_201(self, streamed_put):
+        r = streamed_put
         assert r.status_code == 201, describe(r)
         assert r.headers.get("Location"), describe(r)
 
     # --- Blob Upload Monolithic
+    @pytest.fixture(scope="class")
+    @classmethod
+    def monolithic_post(cls, client):
+        return client.post("/v2/<name>/blobs/uploads/", params={"digest": configs[1].digest}, data=configs[1].content,
+                           headers={"Content-Type": "application/octet-stream"})
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def monolithic_session(cls, client):
+        return client.post("/v2/<name>/blobs/uploads/")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def monolithic_put(cls, client, monolithic_session):
+        return client.put(relative_location(monolithic_session), params={"digest": configs[1].digest},
+                          data=configs[1].content, headers={"Content-Type": "application/octet-stream"})
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def monolithic_layer(cls, client):
+        r = client.post("/v2/<name>/blobs/uploads/")
+        return client.put(relative_location(r), params={"digest": layer.digest}, data=layer.content,
+                          headers={"Content-Type": "application/octet-stream"})
+
     def test_monolithic_get_nonexistent_blob_404(self, client):
         r = client.get(f"/v2/<name>/blobs/{dummy_digest}")
         assert r.status_code == 404, describe(r)
 
-    def test_monolithic_post_with_digest_and_blob_201_or_202(self, client):
-        r = client.post("/v2/<name>/blobs/uploads/", params={"digest": configs[1].digest}, data=configs[1].content,
-                        headers={"Content-Type": "application/octet-stream"})
+    def test_monolithic_post_with_digest_and_blob_201_or_202(self, monolithic_post):
+        r = monolithic_post
         assert r.headers.get("Location"), describe(r)
         assert r.status_code in (201, 202), describe(r)
         if STRICT:
             assert r.status_code == 201, "issue #2: single-request monolithic POST ?digest= must complete (201)"
-        S["last"] = r
 
-    def test_monolithic_get_blob_from_prior_request(self, client):
+    def test_monolithic_get_blob_from_prior_request(self, client, monolithic_post):
         r = client.get(f"/v2/<name>/blobs/{configs[1].digest}")
-        if S["last"].status_code == 202:
+        if monolithic_post.status_code == 202:
             assert r.status_code == 404, describe(r)
         else:
             assert r.status_code == 200, describe(r)
             assert r.content == configs[1].content
 
-    def test_monolithic_post_yields_session(self, client):
-        r = client.post("/v2/<name>/blobs/uploads/")
-        assert r.status_code == 202, describe(r)
-        S["last"] = r
+    def test_monolithic_post_yields_session(self, monolithic_session):
+        assert monolithic_session.status_code == 202, describe(monolithic_session)
 
-    def test_monolithic_put_blob_201(self, client):
-        r = client.put(relative_location(S["last"]), params={"digest": configs[1].digest}, data=configs[1].content,
-                       headers={"Content-Type": "application/octet-stream"})
+    def test_monolithic_put_blob_201(self, monolithic_put):
+        r = monolithic_put
         assert r.headers.get("Location"), describe(r)
         assert r.status_code == 201, describe(r)
 
-    def test_monolithic_get_existing_blob_200(self, client):
+    def test_monolithic_get_existing_blob_200(self, client, monolithic_put):
         r = client.get(f"/v2/<name>/blobs/{configs[1].digest}")
         assert r.status_code == 200, describe(r)
         assert r.content == configs[1].content
 
-    def test_monolithic_put_layer_201(self, client):
-        r = client.post("/v2/<name>/blobs/uploads/")
-        r = client.put(relative_location(r), params={"digest": layer.digest}, data=layer.content,
-                       headers={"Content-Type": "application/octet-stream"})
+    def test_monolithic_put_layer_201(self, monolithic_layer):
+        r = monolithic_layer
         assert r.headers.get("Location"), describe(r)
         assert r.status_code == 201, describe(r)
 
-    def test_monolithic_get_existing_layer_200(self, client):
+    def test_monolithic_get_existing_layer_200(self, client, monolithic_layer):
         r = client.get(f"/v2/<name>/blobs/{layer.digest}")
         assert r.status_code == 200, describe(r)
         assert r.content == layer.content
 
     # --- Blob Upload Chunked
-    def test_chunked_out_of_order_416(self, client):
-        global chunked
+    @pytest.fixture(scope="class")
+    @classmethod
+    def chunk_plan(cls, client):
+        """A first session, and the blob to send in two chunks, sized for the registry's OCI-Chunk-Min-Length."""
         r = client.post("/v2/<name>/blobs/uploads/", data=b"")
-        assert r.headers.get("Location"), describe(r)
+        plan = Chunked(42)
         if min_len := r.headers.get("OCI-Chunk-Min-Length"):
-            if int(min_len) > len(chunked.chunk1):
-                chunked = Chunked(int(min_len) * 2 - 2)
-        r = client.patch(relative_location(r), data=chunked.chunk2,
-                         headers={"Content-Type": "application/octet-stream", "Content-Range": chunked.chunk2_range})
-        assert r.status_code == 416, describe(r)
+            if int(min_len) > len(plan.chunk1):
+                plan = Chunked(int(min_len) * 2 - 2)
+        return r, plan
 
-    def test_chunked_first_chunk_202(self, client):
-        r = client.post("/v2/<name>/blobs/uploads/", data=b"")
+    @pytest.fixture(scope="class")
+    @classmethod
+    def chunked_first(cls, client, chunk_plan):
+        _, plan = chunk_plan
+        post = client.post("/v2/<name>/blobs/uploads/", data=b"")
+        assert post.headers.get("Location"), describe(post)
+        patch = client.patch(relative_location(post), data=plan.chunk1,
+                             headers={"Content-Type": "application/octet-stream", "Content-Range": plan.chunk1_range})
+        return post, patch
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def chunked_status(cls, client, chunked_first):
+        post, _ = chunked_first
+        return client.get(relative_location(post))
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def chunked_second(cls, client, chunk_plan, chunked_status):
+        _, plan = chunk_plan
+        return client.patch(relative_location(chunked_status), data=plan.chunk2,
+                            headers={"Content-Range": plan.chunk2_range, "Content-Type": "application/octet-stream"})
+
+    def test_chunked_out_of_order_416(self, client, chunk_plan):
+        r, plan = chunk_plan
         assert r.headers.get("Location"), describe(r)
-        S["prev"] = r
-        r = client.patch(relative_location(r), data=chunked.chunk1,
-                         headers={"Content-Type": "application/octet-stream", "Content-Range": chunked.chunk1_range})
-        assert r.status_code == 202, describe(r)
-        assert r.headers.get("Range") == chunked.chunk1_range, describe(r)
-        S["last"] = r
-
-    def test_chunked_retry_previous_chunk_416(self, client):
-        r = client.patch(relative_location(S["prev"]), data=chunked.chunk1,
-                         headers={"Content-Type": "application/octet-stream", "Content-Range": chunked.chunk1_range})
+        r = client.patch(relative_location(r), data=plan.chunk2,
+                         headers={"Content-Type": "application/octet-stream", "Content-Range": plan.chunk2_range})
         assert r.status_code == 416, describe(r)
 
-    def test_chunked_get_stale_upload_204_with_range_and_location(self, client):
-        r = client.get(relative_location(S["prev"]))
+    def test_chunked_first_chunk_202(self, chunk_plan, chunked_first):
+        _, plan = chunk_plan
+        post, r = chunked_first
+        assert post.headers.get("Location"), describe(post)
+        assert r.status_code == 202, describe(r)
+        assert r.headers.get("Range") == plan.chunk1_range, describe(r)
+
+    def test_chunked_retry_previous_chunk_416(self, client, chunk_plan, chunked_first):
+        _, plan = chunk_plan
+        post, _ = chunked_first
+        r = client.patch(relative_location(post), data=plan.chunk1,
+                         headers={"Content-Type": "application/octet-stream", "Content-Range": plan.chunk1_range})
+        assert r.status_code == 416, describe(r)
+
+    def test_chunked_get_stale_upload_204_with_range_and_location(self, chunk_plan, chunked_status):
+        _, plan = chunk_plan
+        r = chunked_status
         assert r.status_code == 204, describe(r)
         assert r.headers.get("Location"), describe(r)
-        assert r.headers.get("Range") == chunked.chunk1_range, describe(r)
-        S["last"] = r
+        assert r.headers.get("Range") == plan.chunk1_range, describe(r)
 
-    def test_chunked_second_chunk_202(self, client):
-        r = client.patch(relative_location(S["last"]), data=chunked.chunk2,
-                         headers={"Content-Range": chunked.chunk2_range,
-                                  "Content-Type": "application/octet-stream"})
+    def test_chunked_second_chunk_202(self, chunk_plan, chunked_second):
+        _, plan = chunk_plan
+        r = chunked_second
         assert r.status_code == 202, describe(r)
         assert r.headers.get("Location"), describe(r)
-        assert r.headers.get("Range") == f"0-{len(chunked.blob.content) - 1}", describe(r)
-        S["last"] = r
+        assert r.headers.get("Range") == f"0-{len(plan.blob.content) - 1}", describe(r)
 
-    def test_chunked_put_with_digest_201(self, client):
-        r = client.put(relative_location(S["last"]), params={"digest": chunked.blob.digest},
+    def test_chunked_put_with_digest_201(self, client, chunk_plan, chunked_second):
+        _, plan = chunk_plan
+        r = client.put(relative_location(chunked_second), params={"digest": plan.blob.digest},
                        headers={"Content-Type": "application/octet-stream"})
         assert r.status_code == 201, describe(r)
         assert r.headers.get("Location"), describe(r)
-        g = client.get(f"/v2/<name>/blobs/{chunked.blob.digest}")
-        assert g.status_code == 200 and g.content == chunked.blob.content, describe(g)
+        g = client.get(f"/v2/<name>/blobs/{plan.blob.digest}")
+        assert g.status_code == 200 and g.content == plan.blob.content, describe(g)
 
     # --- Cross-Repository Blob Mount
+    @pytest.fixture(scope="class")
+    @classmethod
+    def mount_from(cls, client, streamed_put):
+        """test_blob_a (pushed by the streamed upload) mounted from NAMESPACE."""
+        assert_2xx(streamed_put)
+        return client.post("/v2/<name>/blobs/uploads/", name=CROSSMOUNT_NAMESPACE,
+                           params={"mount": test_blob_a.digest, "from": NAMESPACE})
+
     def test_mount_without_from_yields_session(self, client):
         r = client.post("/v2/<name>/blobs/uploads/", name=CROSSMOUNT_NAMESPACE, params={"mount": dummy_digest})
         assert r.status_code == 202, describe(r)
         assert r.headers.get("Location"), describe(r)
 
-    def test_mount_from_other_repository_201_or_202(self, client):
-        r = client.post("/v2/<name>/blobs/uploads/", name=CROSSMOUNT_NAMESPACE,
-                        params={"mount": test_blob_a.digest, "from": NAMESPACE})
+    def test_mount_from_other_repository_201_or_202(self, mount_from):
+        r = mount_from
         assert r.status_code in (201, 202), describe(r)
         if STRICT:
             assert r.status_code == 201, "issue #2: mount must give 201 when the source blob exists"
-        S["mount"] = r
 
-    def test_mount_result(self, client):
-        r = S["mount"]
+    def test_mount_result(self, client, mount_from):
+        r = mount_from
         if r.status_code == 201:
             # GET request to test digest within cross-mount namespace should return 200
             assert relative_location(r) == f"/v2/{CROSSMOUNT_NAMESPACE}/blobs/{test_blob_a.digest}", describe(r)
@@ -496,7 +590,7 @@ class TestPush:
             # Cross-mounting of nonexistent blob should yield session id
             assert relative_location(r).startswith(f"/v2/{CROSSMOUNT_NAMESPACE}/blobs/uploads/"), describe(r)
 
-    def test_mount_without_from_automatic_content_discovery(self, client):
+    def test_mount_without_from_automatic_content_discovery(self, client, mount_from):
         # Upstream runs this only with OCI_AUTOMATIC_CROSSMOUNT set; issue #2
         # says Wharf mounts a readable blob without `from` (201).
         r = client.post("/v2/<name>/blobs/uploads/", name=CROSSMOUNT_NAMESPACE, params={"mount": test_blob_a.digest})
@@ -506,40 +600,56 @@ class TestPush:
             assert r.status_code in (201, 202), describe(r)
 
     # --- Manifest Upload
+    @pytest.fixture(scope="class")
+    @classmethod
+    def tagged_manifests(cls, client, monolithic_put, monolithic_layer):
+        """manifests[1] (configs[1] and the layer, pushed by the monolithic steps) as test0..test3."""
+        return [put_manifest(client, f"test{i}", manifests[1].content) for i in range(4)]
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def empty_layer_put(cls, client, monolithic_put):
+        return put_manifest(client, EMPTY_LAYER_TAG, empty_layer_manifest.content)
+
     def test_manifest_get_nonexistent_404(self, client):
         r = client.get(f"/v2/<name>/manifests/{NONEXISTENT_MANIFEST}")
         assert r.status_code == 404, describe(r)
 
-    def test_manifest_put_accepts_upload(self, client):
-        for i in range(4):
-            r = put_manifest(client, f"test{i}", manifests[1].content)
+    def test_manifest_put_accepts_upload(self, tagged_manifests):
+        for r in tagged_manifests:
             assert r.headers.get("Location"), describe(r)
             assert r.status_code == 201, describe(r)
             if d := r.headers.get("Docker-Content-Digest"):
                 assert d == manifests[1].digest
 
-    def test_manifest_with_no_layers(self, client):
-        r = put_manifest(client, EMPTY_LAYER_TAG, empty_layer_manifest.content)
+    def test_manifest_with_no_layers(self, empty_layer_put):
+        r = empty_layer_put
         if STRICT or r.status_code == 201:
             assert r.status_code == 201, describe(r)
             assert r.headers.get("Location"), describe(r)
-            S["empty_layer_ref"] = r.headers["Location"]
 
-    def test_manifest_get_by_digest_200(self, client):
+    def test_manifest_get_by_digest_200(self, client, tagged_manifests):
         r = client.get(f"/v2/<name>/manifests/{manifests[1].digest}", headers={"Accept": MT_OCI_MANIFEST})
         assert r.status_code == 200, describe(r)
         assert r.content == manifests[1].content
 
     # --- Teardown
-    def test_teardown_delete_manifests(self, client):
-        assert_delete_ok(client.delete(f"/v2/<name>/manifests/{manifests[1].digest}"))
-        if S.get("empty_layer_ref"):
-            assert_delete_ok(client.delete(f"/v2/<name>/manifests/{empty_layer_manifest.digest}"))
+    @pytest.fixture(scope="class")
+    @classmethod
+    def deleted_manifests(cls, client, tagged_manifests, empty_layer_put):
+        deleted = [client.delete(f"/v2/<name>/manifests/{manifests[1].digest}")]
+        if empty_layer_put.status_code == 201 and empty_layer_put.headers.get("Location"):
+            deleted.append(client.delete(f"/v2/<name>/manifests/{empty_layer_manifest.digest}"))
+        return deleted
 
-    def test_teardown_delete_config_blob(self, client):
+    def test_teardown_delete_manifests(self, deleted_manifests):
+        for r in deleted_manifests:
+            assert_delete_ok(r)
+
+    def test_teardown_delete_config_blob(self, client, deleted_manifests):
         assert_delete_ok(client.delete(f"/v2/<name>/blobs/{configs[1].digest}"), 404)
 
-    def test_teardown_delete_layer_blob(self, client):
+    def test_teardown_delete_layer_blob(self, client, deleted_manifests):
         assert_delete_ok(client.delete(f"/v2/<name>/blobs/{layer.digest}"), 404)
 
 
@@ -560,56 +670,80 @@ def parse_index(r) -> dict:
 
 
 class TestContentDiscovery:
-    # --- Setup
-    def test_setup_populate_blobs(self, client):
-        upload(client, configs[2])
-        upload(client, layer)
+    # --- Setup (steps as class fixtures, see TestPull)
+    @pytest.fixture(scope="class")
+    @classmethod
+    def blobs(cls, client):
+        return [upload(client, configs[2]), upload(client, layer)]
 
-    def test_setup_populate_tags(self, client):
-        for i in range(4):
-            assert_2xx(put_manifest(client, f"test{i}", manifests[2].content))
-        S["num_tags"] = len(get_tags(client.get("/v2/<name>/tags/list")))
+    @pytest.fixture(scope="class")
+    @classmethod
+    def tags(cls, client, blobs):
+        puts = [put_manifest(client, f"test{i}", manifests[2].content) for i in range(4)]
+        return puts, client.get("/v2/<name>/tags/list")
 
-    def test_setup_references(self, client):
-        assert empty_json.digest == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+    @pytest.fixture(scope="class")
+    @classmethod
+    def references(cls, client, tags):
+        """Referrers of manifests[4], pushed before and after it, and one whose subject is never pushed here.
+        Returns each referrer's answer with the subject its OCI-Subject header must name."""
         upload(client, empty_json)
         upload(client, ref_blob_a)  # reference blob before the image manifest is pushed
+        answers = []
         # referrers whose subject (manifests[4]) does not exist yet
         for m, mt in ((refs_a_config, MT_OCI_MANIFEST), (refs_a_layer, MT_OCI_MANIFEST), (refs_index, MT_OCI_INDEX)):
-            r = put_manifest(client, m.digest, m.content, mt)
-            assert_2xx(r)
-            assert r.headers.get("OCI-Subject") == manifests[4].digest, describe(r)
+            answers.append((put_manifest(client, m.digest, m.content, mt), manifests[4].digest))
         upload(client, configs[4])
         upload(client, layer)
-        assert_2xx(put_manifest(client, TEST_TAG, manifests[4].content))
+        subject = put_manifest(client, TEST_TAG, manifests[4].content)
         upload(client, ref_blob_b)  # reference blob after the image manifest is pushed
         for m in (refs_b_config, refs_b_layer):
-            r = put_manifest(client, m.digest, m.content)
+            answers.append((put_manifest(client, m.digest, m.content), manifests[4].digest))
+        # subject never pushed here
+        answers.append((put_manifest(client, refs_c_layer.digest, refs_c_layer.content), manifests[3].digest))
+        return subject, answers
+
+    def test_setup_populate_blobs(self, blobs):
+        for r in blobs:
             assert_2xx(r)
-            assert r.headers.get("OCI-Subject") == manifests[4].digest, describe(r)
-        r = put_manifest(client, refs_c_layer.digest, refs_c_layer.content)  # subject never pushed here
-        assert_2xx(r)
-        assert r.headers.get("OCI-Subject") == manifests[3].digest, describe(r)
+
+    def test_setup_populate_tags(self, tags):
+        puts, listing = tags
+        for r in puts:
+            assert_2xx(r)
+        assert listing.status_code == 200, describe(listing)
+
+    def test_setup_references(self, references):
+        assert empty_json.digest == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        subject, answers = references
+        assert_2xx(subject)
+        for r, expected_subject in answers:
+            assert_2xx(r)
+            assert r.headers.get("OCI-Subject") == expected_subject, describe(r)
 
     # --- Listing tags
-    def test_list_tags_200(self, client):
-        r = client.get("/v2/<name>/tags/list")
+    @pytest.fixture(scope="class")
+    @classmethod
+    def tag_list(cls, client, references):
+        return client.get("/v2/<name>/tags/list")
+
+    def test_list_tags_200(self, tag_list):
+        r = tag_list
         assert r.status_code == 200, describe(r)
         tags = get_tags(r)
         assert r.json().get("name") == NAMESPACE, describe(r)
         assert set(tags) >= {"test0", "test1", "test2", "test3", TEST_TAG}, describe(r)
         assert tags == sorted(tags) or tags == sorted(tags, key=str.lower), f"tags not in lexical order: {tags}"
-        S["num_tags"] = len(tags)
-        S["all_tags"] = tags
 
-    def test_list_tags_limited_by_n(self, client):
-        n = S["num_tags"] // 2
+    def test_list_tags_limited_by_n(self, client, tag_list):
+        n = len(get_tags(tag_list)) // 2
         r = client.get("/v2/<name>/tags/list", params={"n": str(n)})
         assert r.status_code == 200, describe(r)
         assert len(get_tags(r)) == n, describe(r)
 
-    def test_list_tags_start_set_by_last(self, client):
-        n = S["num_tags"] // 2
+    def test_list_tags_start_set_by_last(self, client, tag_list):
+        all_tags = get_tags(tag_list)
+        n = len(all_tags) // 2
         r = client.get("/v2/<name>/tags/list", params={"n": str(n)})
         assert r.status_code == 200, describe(r)
         first = get_tags(r)
@@ -619,16 +753,16 @@ class TestContentDiscovery:
         page = get_tags(r)
         assert len(page) <= n, describe(r)
         assert last not in page, describe(r)
-        assert page == S["all_tags"][n:2 * n], f"page after {last!r}: {page}, all: {S['all_tags']}"
+        assert page == all_tags[n:2 * n], f"page after {last!r}: {page}, all: {all_tags}"
 
     # --- Listing references
-    def test_referrers_nonexistent_subject_empty_200(self, client):
+    def test_referrers_nonexistent_subject_empty_200(self, client, references):
         r = client.get(f"/v2/<name>/referrers/{dummy_digest}")
         assert r.status_code == 200, describe(r)
         assert r.headers.get("Content-Type") == MT_OCI_INDEX, describe(r)
         assert len(parse_index(r)["manifests"]) == 0, describe(r)
 
-    def test_referrers_existing_subject_200(self, client):
+    def test_referrers_existing_subject_200(self, client, references):
         r = client.get(f"/v2/<name>/referrers/{manifests[4].digest}")
         assert r.status_code == 200, describe(r)
         assert r.headers.get("Content-Type") == MT_OCI_INDEX, describe(r)
@@ -650,7 +784,7 @@ class TestContentDiscovery:
                 want_mt = MT_OCI_INDEX if m["digest"] == refs_index.digest else MT_OCI_MANIFEST
                 assert m.get("mediaType") == want_mt, m
 
-    def test_referrers_with_artifact_type_filter(self, client):
+    def test_referrers_with_artifact_type_filter(self, client, references):
         r = client.get(f"/v2/<name>/referrers/{manifests[4].digest}", params={"artifactType": ART_A})
         assert r.status_code == 200, describe(r)
         assert r.headers.get("Content-Type") == MT_OCI_INDEX, describe(r)
@@ -667,7 +801,7 @@ class TestContentDiscovery:
             ann = m.get("annotations") or {}
             assert len(ann) == 1 and ann.get(ANNOTATION_KEY) == annotation_values.get(m["digest"]), m
 
-    def test_referrers_missing_subject_manifest_200(self, client):
+    def test_referrers_missing_subject_manifest_200(self, client, references):
         r = client.get(f"/v2/<name>/referrers/{manifests[3].digest}")
         assert r.status_code == 200, describe(r)
         assert r.headers.get("Content-Type") == MT_OCI_INDEX, describe(r)
@@ -676,25 +810,39 @@ class TestContentDiscovery:
         assert ms[0]["digest"] == refs_c_layer.digest
 
     # --- Teardown
-    def test_teardown_delete_manifests_and_tags(self, client):
-        for ref in (refs_index.digest, manifests[2].digest, manifests[4].digest, refs_a_config.digest,
-                    refs_a_layer.digest, TEST_TAG, refs_b_config.digest, refs_b_layer.digest, refs_c_layer.digest):
-            assert_delete_ok(client.delete(f"/v2/<name>/manifests/{ref}"), 404)
+    @pytest.fixture(scope="class")
+    @classmethod
+    def deleted_manifests(cls, client, references):
+        return [client.delete(f"/v2/<name>/manifests/{ref}")
+                for ref in (refs_index.digest, manifests[2].digest, manifests[4].digest, refs_a_config.digest,
+                            refs_a_layer.digest, TEST_TAG, refs_b_config.digest, refs_b_layer.digest,
+                            refs_c_layer.digest)]
 
-    def test_teardown_delete_config_blob(self, client):
+    @pytest.fixture(scope="class")
+    @classmethod
+    def deleted_references(cls, client, deleted_manifests):
+        manifest_answers = [client.delete(f"/v2/<name>/manifests/{ref}")
+                            for ref in (refs_index.digest, refs_a_config.digest, refs_a_layer.digest,
+                                        manifests[4].digest, refs_b_config.digest, refs_b_layer.digest)]
+        blob_answers = [client.delete(f"/v2/<name>/blobs/{b.digest}")
+                        for b in (configs[4], ref_blob_a, ref_blob_b, empty_json)]
+        return manifest_answers + blob_answers
+
+    def test_teardown_delete_manifests_and_tags(self, deleted_manifests):
+        for r in deleted_manifests:
+            assert_delete_ok(r, 404)
+
+    def test_teardown_delete_config_blob(self, client, deleted_manifests):
         assert_delete_ok(client.delete(f"/v2/<name>/blobs/{configs[2].digest}"))
 
-    def test_teardown_delete_layer_blob(self, client):
+    def test_teardown_delete_layer_blob(self, client, deleted_manifests):
         assert_delete_ok(client.delete(f"/v2/<name>/blobs/{layer.digest}"))
 
-    def test_teardown_references(self, client):
-        for ref in (refs_index.digest, refs_a_config.digest, refs_a_layer.digest, manifests[4].digest,
-                    refs_b_config.digest, refs_b_layer.digest):
-            assert_delete_ok(client.delete(f"/v2/<name>/manifests/{ref}"), 404)
-        for b in (configs[4], ref_blob_a, ref_blob_b, empty_json):
-            assert_delete_ok(client.delete(f"/v2/<name>/blobs/{b.digest}"), 404)
+    def test_teardown_references(self, deleted_references):
+        for r in deleted_references:
+            assert_delete_ok(r, 404)
 
-    def test_deleted_subject_has_no_referrers_left(self, client):
+    def test_deleted_subject_has_no_referrers_left(self, client, deleted_references):
         # every referrer was deleted above: the list must be empty again
         r = client.get(f"/v2/<name>/referrers/{manifests[4].digest}")
         assert r.status_code == 200, describe(r)
@@ -705,24 +853,48 @@ class TestContentDiscovery:
 
 
 class TestContentManagement:
-    # --- Setup
-    def test_setup_populate_config_and_layer(self, client):
-        upload(client, configs[3])
-        upload(client, layer)
+    # --- Setup (steps as class fixtures, see TestPull)
+    @pytest.fixture(scope="class")
+    @classmethod
+    def blobs(cls, client):
+        return [upload(client, configs[3]), upload(client, layer)]
 
-    def test_setup_populate_tag(self, client):
-        S["tag_to_delete"] = TEST_TAG
-        assert_2xx(put_manifest(client, TEST_TAG, manifests[3].content))
+    @pytest.fixture(scope="class")
+    @classmethod
+    def tag(cls, client, blobs):
+        return put_manifest(client, TEST_TAG, manifests[3].content)
 
-    def test_setup_count_tags(self, client):
-        r = client.get("/v2/<name>/tags/list")
+    @pytest.fixture(scope="class")
+    @classmethod
+    def tag_count(cls, client, tag):
+        """The tag listing before anything is deleted."""
+        return client.get("/v2/<name>/tags/list")
+
+    def test_setup_populate_config_and_layer(self, blobs):
+        for r in blobs:
+            assert_2xx(r)
+
+    def test_setup_populate_tag(self, tag):
+        assert_2xx(tag)
+
+    def test_setup_count_tags(self, tag_count):
+        r = tag_count
         assert r.status_code == 200, describe(r)
-        S["num_tags"] = len(r.json()["tags"])
-        assert S["num_tags"] >= 1
+        assert len(r.json()["tags"]) >= 1
 
     # --- Manifest delete
-    def test_delete_manifest_tag_202(self, client):
-        r = client.delete(f"/v2/<name>/manifests/{S['tag_to_delete']}")
+    @pytest.fixture(scope="class")
+    @classmethod
+    def deleted_tag(cls, client, tag_count):
+        return client.delete(f"/v2/<name>/manifests/{TEST_TAG}")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def deleted_manifest(cls, client, deleted_tag):
+        return client.delete(f"/v2/<name>/manifests/{manifests[3].digest}")
+
+    def test_delete_manifest_tag_202(self, client, deleted_tag):
+        r = deleted_tag
         allowed = {202} if STRICT else {400, 202, 405}
         assert r.status_code in allowed, describe(r)
         if r.status_code == 400:
@@ -734,34 +906,37 @@ class TestContentManagement:
             g = client.get(f"/v2/<name>/manifests/{TEST_TAG}", headers={"Accept": MT_OCI_MANIFEST})
             assert g.status_code == 404, describe(g)
 
-    def test_delete_manifest_by_digest_202(self, client):
-        r = client.delete(f"/v2/<name>/manifests/{manifests[3].digest}")
+    def test_delete_manifest_by_digest_202(self, deleted_manifest):
+        r = deleted_manifest
         allowed = {202} if STRICT else {202, 404}
         assert r.status_code in allowed, describe(r)
 
-    def test_get_deleted_manifest_404(self, client):
+    def test_get_deleted_manifest_404(self, client, deleted_manifest):
         r = client.get(f"/v2/<name>/manifests/{manifests[3].digest}")
         allowed = {404} if STRICT else {404, 200}
         assert r.status_code in allowed, describe(r)
         if STRICT:
             assert "MANIFEST_UNKNOWN" in error_codes(r), describe(r)
 
-    def test_tags_list_reflects_deletion(self, client):
+    def test_tags_list_reflects_deletion(self, client, tag_count, deleted_manifest):
         r = client.get("/v2/<name>/tags/list")
         assert r.status_code == 200, describe(r)
-        assert len(r.json().get("tags") or []) < S["num_tags"], describe(r)
+        assert len(r.json().get("tags") or []) < len(tag_count.json()["tags"]), describe(r)
 
     # --- Blob delete
-    def test_delete_blobs_202(self, client):
-        allowed = {202} if STRICT else {202, 404, 405}
-        r = client.delete(f"/v2/<name>/blobs/{configs[3].digest}")
-        assert r.status_code in allowed, describe(r)
-        r = client.delete(f"/v2/<name>/blobs/{layer.digest}")
-        assert r.status_code in allowed, describe(r)
-        S["blob_delete_allowed"] = r.status_code != 405
+    @pytest.fixture(scope="class")
+    @classmethod
+    def deleted_blobs(cls, client, deleted_manifest):
+        return [client.delete(f"/v2/<name>/blobs/{configs[3].digest}"),
+                client.delete(f"/v2/<name>/blobs/{layer.digest}")]
 
-    def test_get_deleted_blob_404(self, client):
-        assert S.get("blob_delete_allowed", True), "blob delete is not allowed (405)"
+    def test_delete_blobs_202(self, deleted_blobs):
+        allowed = {202} if STRICT else {202, 404, 405}
+        for r in deleted_blobs:
+            assert r.status_code in allowed, describe(r)
+
+    def test_get_deleted_blob_404(self, client, deleted_blobs):
+        assert deleted_blobs[1].status_code != 405, "blob delete is not allowed (405)"
         r = client.get(f"/v2/<name>/blobs/{configs[3].digest}")
         assert r.status_code == 404, describe(r)
         if STRICT:

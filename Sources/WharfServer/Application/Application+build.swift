@@ -66,6 +66,17 @@ func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router
 ///
 /// Fails with a one-line reason (`ConfigurationError`, `TLSError`, `StorageError`) when it cannot start.
 public func buildApplication(configuration: ServerConfiguration, logger: Logger) throws -> some ApplicationProtocol {
+    try assembleApplication(configuration: configuration, logger: logger).application
+}
+
+/// ``buildApplication(configuration:logger:)`` together with the services behind its routes, so that tests run
+/// the very wiring `wharf serve` runs and still reach the database or the token issuer to arrange and check
+/// state. `passwords` lets them hash at bcrypt's lowest cost.
+func assembleApplication(
+    configuration: ServerConfiguration,
+    logger: Logger,
+    passwords: PasswordHasher = PasswordHasher()
+) throws -> AssembledApplication<some ApplicationProtocol> {
     let (host, port) = try configuration.listenAddress()
     try prepareDataDirectory(configuration)
     for warning in DataFolderPermissions.warnings(for: configuration) { logger.warning("\(warning)") }
@@ -77,7 +88,9 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
         logger: logger
     )
     logger.info("TLS certificate", metadata: ["subject": "\(info.subject)", "sha256": "\(info.sha256Fingerprint)"])
-    let tokens = configuration.authEnabled ? try makeTokenService(configuration: configuration, database: services.database, logger: logger) : nil
+    let tokens =
+        configuration.authEnabled
+        ? try makeTokenService(configuration: configuration, database: services.database, passwords: passwords, logger: logger) : nil
     if tokens == nil { logger.warning("auth.enabled is off: /v2 is open to anyone who can reach it") }
     let router = buildRouter(services: services, tokens: tokens)
     let table = try makeConnectionTable(limits: configuration.connectionLimits, logger: logger)
@@ -106,7 +119,7 @@ public func buildApplication(configuration: ServerConfiguration, logger: Logger)
     app.addServices(services.purger, database)
     if let tokens { app.addServices(tokens.authenticator.recorder) }
     app.beforeServerStarts { await database.waitForFirstAttempt() }
-    return app
+    return AssembledApplication(application: app, services: services, tokens: tokens)
 }
 
 /// Raises the descriptor limit to the hard limit and sizes the connection table below it (`http.max_connections`).
