@@ -19,7 +19,8 @@ func tokenBenchmarks() {
     }
     Benchmark("Token verify, first time (RS256)", configuration: single) { benchmark in
         // Fresh tokens, so every verification checks a signature.
-        let tokens = try (0..<benchmark.scaledIterations.count).map { _ in try issuer.issue(subject: "bench", audience: "wharf", access: access).token }
+        let tokens = try (0..<benchmark.scaledIterations.count).map { _ in try issuer.issue(subject: "bench", audience: "wharf", access: access).token
+        }
         benchmark.startMeasurement()
         for token in tokens { blackHole(try await issuer.verify(token, audience: "wharf")) }
         benchmark.stopMeasurement()

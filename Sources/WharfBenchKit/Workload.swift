@@ -314,7 +314,10 @@ public struct WorkloadRunner: Sendable {
 
     /// Pushes a small image (config, one layer, manifest) and returns its tag.
     func pushImage(_ repository: String) async throws -> String {
-        let config = Blob(bytes: ByteBuffer(string: #"{"architecture":"amd64","os":"linux"}"#), digest: OCIDigest.of(Array(#"{"architecture":"amd64","os":"linux"}"#.utf8)).description)
+        let config = Blob(
+            bytes: ByteBuffer(string: #"{"architecture":"amd64","os":"linux"}"#),
+            digest: OCIDigest.of(Array(#"{"architecture":"amd64","os":"linux"}"#.utf8)).description
+        )
         let layer = Self.makeBlobs(count: 1, size: 1024)[0]
         try await pushBlob(config, repository: repository)
         try await pushBlob(layer, repository: repository)
@@ -347,7 +350,12 @@ struct WorkerOutcome: Sendable {
 
 final class ProgressCounter: Sendable {
     private let value = NIOLockedValueBox(0)
-    func increment() -> Int { value.withLockedValue { $0 += 1; return $0 } }
+    func increment() -> Int {
+        value.withLockedValue {
+            $0 += 1
+            return $0
+        }
+    }
 }
 
 extension Duration {

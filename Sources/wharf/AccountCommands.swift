@@ -242,7 +242,9 @@ struct TokenCommand: AsyncParsableCommand {
                 }
                 for token in tokens {
                     let expiry = token.expiresAt.map { " expires=\(timestamp($0))\($0 <= Date() ? " (expired)" : "")" } ?? ""
-                    print("\(token.application) created=\(timestamp(token.createdAt)) last_used=\(token.lastUsedAt.map(timestamp) ?? "never")\(expiry)")
+                    print(
+                        "\(token.application) created=\(timestamp(token.createdAt)) last_used=\(token.lastUsedAt.map(timestamp) ?? "never")\(expiry)"
+                    )
                 }
                 for token in refreshTokens {
                     print(

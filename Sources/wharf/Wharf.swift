@@ -10,7 +10,10 @@ struct Wharf: AsyncParsableCommand {
         commandName: "wharf",
         abstract: "A container registry with its own portal.",
         version: WharfVersion.string,
-        subcommands: [Serve.self, Cert.self, Config.self, Migrate.self, Database.self, UserCommand.self, TokenCommand.self, TeamCommand.self, NamespaceCommand.self, Version.self]
+        subcommands: [
+            Serve.self, Cert.self, Config.self, Migrate.self, Database.self, UserCommand.self, TokenCommand.self, TeamCommand.self,
+            NamespaceCommand.self, Version.self,
+        ]
     )
 }
 

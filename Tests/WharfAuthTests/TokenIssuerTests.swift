@@ -198,7 +198,10 @@ import _CryptoExtras
     }
 
     func expectRejected(
-        _ token: String, _ code: AuthError.Code, issuer: TokenIssuer? = nil, audience: String = TokenIssuerTests.service,
+        _ token: String,
+        _ code: AuthError.Code,
+        issuer: TokenIssuer? = nil,
+        audience: String = TokenIssuerTests.service,
         now: Date = TokenIssuerTests.now
     ) async throws {
         let verifier = try issuer ?? makeIssuer()

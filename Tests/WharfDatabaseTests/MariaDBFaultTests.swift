@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WharfDatabase
 
 /// Faults of a real MariaDB server: each test starts its own `mariadbd` (so stopping it disturbs no other test),

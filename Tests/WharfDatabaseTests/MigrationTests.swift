@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WharfDatabase
 
 @Suite struct MigrationTests {
@@ -112,7 +113,9 @@ import Testing
             #expect(try await upgraded.prepare() == (2, Migrator().latestVersion))
             let kept = try #require(try await upgraded.read { try $0.refreshTokens.find(hash: "old-hash") })
             #expect(kept.source == nil && kept.clientID == "docker")
-            let fresh = try await upgraded.write { try $0.refreshTokens.create(userID: kept.userID, clientID: "ci", tokenHash: "new-hash", source: "app:7") }
+            let fresh = try await upgraded.write {
+                try $0.refreshTokens.create(userID: kept.userID, clientID: "ci", tokenHash: "new-hash", source: "app:7")
+            }
             #expect(fresh.source == "app:7")
             #expect(try await upgraded.write { try $0.refreshTokens.deleteAll(source: "app:7") } == 1)
             await upgraded.close()
@@ -154,7 +157,10 @@ import Testing
         let parsed = try DatabaseLocation.parse(
             "mariadb://wharf:p%40ss%3Aw0rd@db.example.com:3307/wharf?pool=20&tls=verify&tls_ca=/etc/ca.pem&connect_timeout=3s&read_timeout=60"
         )
-        guard case .mysql(let mysql) = parsed else { Issue.record("not mysql"); return }
+        guard case .mysql(let mysql) = parsed else {
+            Issue.record("not mysql")
+            return
+        }
         #expect(mysql.host == "db.example.com" && mysql.port == 3307 && mysql.user == "wharf" && mysql.password == "p@ss:w0rd")
         #expect(mysql.database == "wharf" && mysql.poolSize == 20 && mysql.tls == .verify && mysql.tlsCA == "/etc/ca.pem")
         #expect(mysql.connectTimeout == .seconds(3) && mysql.readTimeout == .seconds(60) && mysql.writeTimeout == .seconds(30))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WharfDatabase
 
 /// The same assertions on every backend (SQLite and a real MariaDB server), like distribution's storage driver

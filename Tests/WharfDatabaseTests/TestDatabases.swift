@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import Testing
+
 @testable import WharfDatabase
 
 /// The engines every store test runs against.
@@ -135,7 +136,7 @@ enum TestMariaDB {
         posix_spawn_file_actions_addopen(&actions, 2, log + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let words: [String] = ["/bin/bash", script, action, folder] + options
         let arguments = words.map { strdup($0) }
-        defer { arguments.forEach { free($0) } }
+        defer { for argument in arguments { free(argument) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, arguments + [nil], environ)
         guard spawned == 0 else { throw DatabaseError(.unavailable, "cannot run \(script): error \(spawned)") }

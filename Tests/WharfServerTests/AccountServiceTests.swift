@@ -2,10 +2,11 @@ import Crypto
 import Foundation
 import Logging
 import Testing
-@testable import WharfAuth
 import WharfCore
 import WharfDatabase
 import WharfStorage
+
+@testable import WharfAuth
 @testable import WharfServer
 
 /// The engines the account tests run on: SQLite always, and MariaDB when `WHARF_TEST_MARIADB_URL` names a server
@@ -183,7 +184,8 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
             } catch let error as AccountError {
                 #expect(error.code == .namespaceNotEmpty)
                 #expect(
-                    error.message == "user dave's namespace holds 2 repositories (dave/a, dave/secret): add --transfer-to TEAM or --delete-repositories"
+                    error.message
+                        == "user dave's namespace holds 2 repositories (dave/a, dave/secret): add --transfer-to TEAM or --delete-repositories"
                 )
             }
             #expect(try await accounts.listUsers().map(\.name) == ["dave"])
@@ -237,7 +239,9 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
             let dave = try await accounts.createUser(name: "dave", password: "correct horse", adoptNamespace: true)
             let namespace = try #require(try await pool.read { try $0.namespaces.find(name: "dave") })
             #expect(namespace.kind == .personal && namespace.ownerID == dave.id && namespace.visibility == .private)
-            #expect(try await pool.read { try $0.activities.recent(limit: 10) }.contains { $0.action == "namespace.adopt" && $0.targetName == "dave" })
+            #expect(
+                try await pool.read { try $0.activities.recent(limit: 10) }.contains { $0.action == "namespace.adopt" && $0.targetName == "dave" }
+            )
             await expectAccountError(.noContent) { try await accounts.createUser(name: "frank", password: "correct horse", adoptNamespace: true) }
             // A bot has no personal namespace: content under its name stays as it is.
             try Self.storeRepository(folder, "robot/app")
@@ -386,7 +390,10 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
             #expect(own == AccessDecision(granted: [.pull, .push], reason: nil))
             let foreign = try await authorizer.decide(AccessScope(.repository(try RepositoryName("alice/app")), actions: [.push]), for: bob)
             #expect(foreign.granted.isEmpty)
-            #expect(foreign.reason == "bob may not push alice/app: no namespace alice that bob may push to; ask an admin to create it or to give bob access")
+            #expect(
+                foreign.reason
+                    == "bob may not push alice/app: no namespace alice that bob may push to; ask an admin to create it or to give bob access"
+            )
             // bob could create a missing namespace by pushing, so he may learn that it does not exist.
             let missing = try await authorizer.decide(AccessScope(.repository(try RepositoryName("ghost/app")), actions: [.delete]), for: bob)
             #expect(missing == AccessDecision(granted: [], reason: "bob may not delete ghost/app: namespace ghost does not exist"))

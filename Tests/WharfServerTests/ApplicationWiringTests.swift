@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdTesting
 import Testing
 import WharfCore
+
 @testable import WharfServer
 
 /// What `buildApplication` wires beyond the routes, seen from outside: the services it starts.

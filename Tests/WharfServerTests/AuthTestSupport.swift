@@ -5,6 +5,7 @@ import Logging
 import Testing
 import WharfAuth
 import WharfDatabase
+
 @testable import WharfServer
 
 /// The application `wharf serve` runs, with auth and the token endpoint, on a fresh data folder (certificate,

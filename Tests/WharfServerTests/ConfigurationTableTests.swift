@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WharfServer
 
 /// The configuration table (`ConfigurationKey.all`) is the one place that states each option's name, environment

@@ -4,6 +4,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTPTypes
 import Testing
+
 @testable import WharfServer
 
 /// The guard's and the tracker's timeouts on an `EmbeddedChannel`, whose clock only moves when told to.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import WharfDatabase
+
 @testable import WharfServer
 
 /// The data folder is created 0700 and the SQLite database 0600 (it holds password and token hashes); existing

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import Testing
 import WharfDatabase
+
 @testable import WharfServer
 
 @Suite struct DatabaseGateTests {

@@ -7,6 +7,7 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 import Testing
+
 @testable import WharfServer
 
 /// The application as `wharf serve` builds it by default (TLS and auth on), on a real port: the certificate it

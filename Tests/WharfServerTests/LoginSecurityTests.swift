@@ -4,10 +4,11 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
-@testable import WharfAuth
 import WharfCore
 import WharfDatabase
 import WharfStorage
+
+@testable import WharfAuth
 @testable import WharfServer
 
 /// The holes a review of the running server found in logins (issue 9): lockout decided on a stale row, failures
@@ -62,12 +63,17 @@ import WharfStorage
                 try await accounts.createUser(name: name, password: "right-password")
                 await withTaskGroup(of: Void.self) { group in
                     for guess in 0..<8 {
-                        group.addTask { _ = try? await service.authenticator.authenticate(username: name, password: "wrong-\(guess)", client: "10.0.0.\(guess)") }
+                        group.addTask {
+                            _ = try? await service.authenticator.authenticate(username: name, password: "wrong-\(guess)", client: "10.0.0.\(guess)")
+                        }
                     }
                 }
                 let user = try #require(try await pool.read { try $0.users.find(name: name) })
                 #expect(user.isLocked(), "burst \(burst) on \(backend) did not lock")
-                #expect(await isRefused { try await service.authenticator.authenticate(username: name, password: "right-password", client: "10.0.1.1") } == .unauthorized)
+                #expect(
+                    await isRefused { try await service.authenticator.authenticate(username: name, password: "right-password", client: "10.0.1.1") }
+                        == .unauthorized
+                )
             }
         }
     }
@@ -80,12 +86,18 @@ import WharfStorage
         try await withLogins(backend, attempts: 10, pool: single, cost: 8) { service, _, pool in
             let outcome = await withTaskGroup(of: TokenError.Code?.self) { group in
                 for guess in 0..<30 {
-                    group.addTask { await isRefused { try await service.authenticator.authenticate(username: "alice", password: "guess-\(guess)", client: "203.0.113.9") } }
+                    group.addTask {
+                        await isRefused {
+                            try await service.authenticator.authenticate(username: "alice", password: "guess-\(guess)", client: "203.0.113.9")
+                        }
+                    }
                 }
                 // The right password arrives while the guesses wait for the password thread.
                 let deadline = ContinuousClock.now + .seconds(10)
                 while single.queued < 10, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
-                let right = await isRefused { try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "203.0.113.9") }
+                let right = await isRefused {
+                    try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "203.0.113.9")
+                }
                 await group.waitForAll()
                 return right
             }
@@ -99,7 +111,11 @@ import WharfStorage
     /// within a minute counts once; another password or another client counts again.
     @Test func aRepeatedWrongPasswordCountsOnce() async throws {
         try await withLogins(.sqlite) { service, _, pool in
-            for _ in 0..<5 { _ = await isRefused { try await service.authenticator.authenticate(username: "alice", password: "typo-password", client: "192.0.2.1") } }
+            for _ in 0..<5 {
+                _ = await isRefused {
+                    try await service.authenticator.authenticate(username: "alice", password: "typo-password", client: "192.0.2.1")
+                }
+            }
             let once = try await pool.read { try $0.users.find(name: "alice") }
             #expect(once?.failedLogins == 1)
             _ = await isRefused { try await service.authenticator.authenticate(username: "alice", password: "typo-password", client: "192.0.2.2") }
@@ -114,7 +130,11 @@ import WharfStorage
     @Test func anAddressWithTooManyFailuresWaits() async throws {
         try await withLogins(.sqlite, attempts: 0, failuresPerAddress: 5) { service, _, _ in
             for guess in 0..<5 {
-                #expect(await isRefused { try await service.authenticator.authenticate(username: "alice", password: "guess-\(guess)", client: "198.51.100.7") } == .unauthorized)
+                #expect(
+                    await isRefused {
+                        try await service.authenticator.authenticate(username: "alice", password: "guess-\(guess)", client: "198.51.100.7")
+                    } == .unauthorized
+                )
             }
             do {
                 _ = try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "198.51.100.7")
@@ -124,9 +144,17 @@ import WharfStorage
                 #expect(answer.code == .tooManyRequests)
                 #expect((answer.retryAfterSeconds ?? 0) > 0)
             }
-            #expect(try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "198.51.100.8").subject.name == "alice")
+            #expect(
+                try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "198.51.100.8").subject.name
+                    == "alice"
+            )
             let farm = try await withThrowingTaskGroup(of: String.self) { group in
-                for _ in 0..<50 { group.addTask { try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "198.51.100.9").subject.name } }
+                for _ in 0..<50 {
+                    group.addTask {
+                        try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "198.51.100.9").subject
+                            .name
+                    }
+                }
                 return try await group.reduce(into: [String]()) { $0.append($1) }
             }
             #expect(farm.count == 50 && farm.allSatisfy { $0 == "alice" })
@@ -149,9 +177,14 @@ import WharfStorage
                 if ending == "revoke" {
                     try await accounts.revokeToken(user: "alice", label: "ci-revoke")
                 } else {
-                    _ = try await pool.write { try $0.execute("UPDATE application_tokens SET expires_at = ? WHERE id = ?", [Date().addingTimeInterval(-1), token.id]) }
+                    _ = try await pool.write {
+                        try $0.execute("UPDATE application_tokens SET expires_at = ? WHERE id = ?", [Date().addingTimeInterval(-1), token.id])
+                    }
                 }
-                #expect(await isRefused { try await service.authenticator.exchangeRefreshToken(refresh, clientID: "docker") } == .unauthorized, "\(ending)")
+                #expect(
+                    await isRefused { try await service.authenticator.exchangeRefreshToken(refresh, clientID: "docker") } == .unauthorized,
+                    "\(ending)"
+                )
                 // Access tokens carry refresh:ID; their account check is remembered for a second.
                 try await Task.sleep(for: .milliseconds(1100))
                 #expect(try await service.authenticator.activeSubject(name: "alice", credential: credential) == nil, "\(ending)")
@@ -168,11 +201,22 @@ import WharfStorage
         try await withLogins(.sqlite, failuresPerAddress: 3) { service, _, _ in
             let account = try #require(service.authenticator.serviceAccount)
             #expect(account.passwordHash.hasPrefix("$2"))
-            #expect(try await service.authenticator.authenticate(username: "portus", password: "a-service-password-of-length", client: "192.0.2.20").subject.kind == .service)
+            #expect(
+                try await service.authenticator.authenticate(username: "portus", password: "a-service-password-of-length", client: "192.0.2.20")
+                    .subject.kind == .service
+            )
             for guess in 0..<3 {
-                #expect(await isRefused { try await service.authenticator.authenticate(username: "portus", password: "guess-\(guess)", client: "192.0.2.21") } == .unauthorized)
+                #expect(
+                    await isRefused {
+                        try await service.authenticator.authenticate(username: "portus", password: "guess-\(guess)", client: "192.0.2.21")
+                    } == .unauthorized
+                )
             }
-            #expect(await isRefused { try await service.authenticator.authenticate(username: "portus", password: "a-service-password-of-length", client: "192.0.2.21") } == .tooManyRequests)
+            #expect(
+                await isRefused {
+                    try await service.authenticator.authenticate(username: "portus", password: "a-service-password-of-length", client: "192.0.2.21")
+                } == .tooManyRequests
+            )
         }
         var configuration = ServerConfiguration()
         #expect(throws: ConfigurationError.self) {
@@ -192,13 +236,18 @@ import WharfStorage
         }
     }
 
-    /// A full password pool answers at once instead of queueing without bound.
+    /// A full password pool answers at once instead of queueing without bound. Slow checks (cost 12) and many
+    /// callers, so the pool fills even when a loaded machine starts the callers one by one.
     @Test func aFullPasswordPoolRefusesAtOnce() async throws {
         let tiny = PasswordCheckPool(numberOfThreads: 1, maximumQueued: 2, maximumQueuedPerClient: 2)
-        try await withLogins(.sqlite, pool: tiny, cost: 10) { service, _, _ in
+        try await withLogins(.sqlite, pool: tiny, cost: 12) { service, _, _ in
             let codes = await withTaskGroup(of: TokenError.Code?.self) { group in
-                for index in 0..<12 {
-                    group.addTask { await isRefused { try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "192.0.2.\(index)") } }
+                for index in 0..<32 {
+                    group.addTask {
+                        await isRefused {
+                            try await service.authenticator.authenticate(username: "alice", password: "alice-password", client: "192.0.2.\(index)")
+                        }
+                    }
                 }
                 return await group.reduce(into: [TokenError.Code?]()) { $0.append($1) }
             }
@@ -237,7 +286,13 @@ import WharfStorage
                 body: buffer(content)
             )
             #expect(finish.status == .forbidden, "\(String(buffer: finish.body))")
-            #expect(try await fixture.client.execute(uri: "/v2/zeta/app/blobs/\(digest(content))", method: .head, headers: [.authorization: "Basic \(Data("admin:admin-password".utf8).base64EncodedString())"]).status == .notFound)
+            #expect(
+                try await fixture.client.execute(
+                    uri: "/v2/zeta/app/blobs/\(digest(content))",
+                    method: .head,
+                    headers: [.authorization: "Basic \(Data("admin:admin-password".utf8).base64EncodedString())"]
+                ).status == .notFound
+            )
         }
     }
 }

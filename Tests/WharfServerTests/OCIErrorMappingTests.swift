@@ -8,6 +8,7 @@ import Testing
 import WharfCore
 import WharfDatabase
 import WharfStorage
+
 @testable import WharfServer
 
 /// The one mapping of errors to OCI responses on `/v2` (``OCIErrorResponse``): every domain failure gets the

@@ -8,6 +8,7 @@ import Testing
 import WharfAuth
 import WharfCore
 import WharfDatabase
+
 @testable import WharfServer
 
 /// The registry's door in-process: challenges, Bearer and Basic callers, denials with reasons, namespaces created
@@ -29,7 +30,12 @@ import WharfDatabase
     }
 
     static func pushBlob(_ fixture: AuthFixture, _ name: String, _ content: [UInt8], _ headers: HTTPFields) async throws -> TestResponse {
-        try await fixture.client.execute(uri: "/v2/\(name)/blobs/uploads/?digest=\(digest(content))", method: .post, headers: headers, body: buffer(content))
+        try await fixture.client.execute(
+            uri: "/v2/\(name)/blobs/uploads/?digest=\(digest(content))",
+            method: .post,
+            headers: headers,
+            body: buffer(content)
+        )
     }
 
     /// Pushes a one-layer image as `tag`, asserting every step succeeds.
@@ -46,7 +52,12 @@ import WharfDatabase
         )
         var manifestHeaders = headers
         manifestHeaders[.contentType] = "application/vnd.oci.image.manifest.v1+json"
-        let response = try await fixture.client.execute(uri: "/v2/\(name)/manifests/\(tag)", method: .put, headers: manifestHeaders, body: buffer(manifest))
+        let response = try await fixture.client.execute(
+            uri: "/v2/\(name)/manifests/\(tag)",
+            method: .put,
+            headers: manifestHeaders,
+            body: buffer(manifest)
+        )
         #expect(response.status == .created, "\(String(buffer: response.body))")
     }
 
@@ -104,7 +115,10 @@ import WharfDatabase
             // Anonymous tokens reach /v2/ but nothing private.
             let anonymous = try await Self.token(fixture, nil, "repository:alice/app:pull")
             #expect(try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.bearer(anonymous)).status == .ok)
-            #expect(try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get, headers: Self.bearer(anonymous)).status == .unauthorized)
+            #expect(
+                try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get, headers: Self.bearer(anonymous)).status
+                    == .unauthorized
+            )
         }
     }
 
@@ -143,7 +157,8 @@ import WharfDatabase
     }
 
     @Test func withoutCreationOnPushTheDenialNamesTheNamespace() async throws {
-        try await withAuthServer(configure: { $0.permissions.createNamespaceOnPush = false }) { fixture in
+        let configure: (inout ServerConfiguration) -> Void = { $0.permissions.createNamespaceOnPush = false }
+        try await withAuthServer(configure: configure) { fixture in
             let token = try await Self.token(fixture, "alice", "repository:ghost/app:pull,push")
             let response = try await Self.pushBlob(fixture, "ghost/app", bytes("x"), Self.bearer(token))
             #expect(response.status == .forbidden && errorCode(response) == "DENIED")
@@ -243,7 +258,9 @@ import WharfDatabase
                 uri: "/v2/token",
                 method: .post,
                 headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: "grant_type=refresh_token&client_id=docker&service=wharf&scope=repository:alice/app:pull&refresh_token=\(refresh)")
+                body: ByteBuffer(
+                    string: "grant_type=refresh_token&client_id=docker&service=wharf&scope=repository:alice/app:pull&refresh_token=\(refresh)"
+                )
             )
             #expect(exchanged.status == .ok)
             let fromRefresh = try #require(try json(exchanged)["access_token"] as? String)
@@ -257,24 +274,32 @@ import WharfDatabase
     }
 
     @Test func locationsAndRealmFollowTheExternalURL() async throws {
-        try await withAuthServer(configure: { $0.externalURL = "https://registry.example.test" }) { fixture in
+        let configure: (inout ServerConfiguration) -> Void = { $0.externalURL = "https://registry.example.test" }
+        try await withAuthServer(configure: configure) { fixture in
             let challenge = try await fixture.client.execute(uri: "/v2/", method: .get)
             #expect(challenge.headers[.wwwAuthenticate]?.hasPrefix(#"Bearer realm="https://registry.example.test/v2/token""#) == true)
-            let start = try await fixture.client.execute(uri: "/v2/alice/app/blobs/uploads/", method: .post, headers: Self.basic("alice", "alice-password"))
+            let start = try await fixture.client.execute(
+                uri: "/v2/alice/app/blobs/uploads/",
+                method: .post,
+                headers: Self.basic("alice", "alice-password")
+            )
             #expect(start.status == .accepted)
             #expect(start.headers[.location]?.hasPrefix("https://registry.example.test/v2/alice/app/blobs/uploads/") == true)
         }
     }
 
     @Test func theServiceAccountPullsEverythingAndWritesNothing() async throws {
-        try await withAuthServer(configure: { $0.servicePassword = "service-password" }) { fixture in
+        let configure: (inout ServerConfiguration) -> Void = { $0.servicePassword = "service-password" }
+        try await withAuthServer(configure: configure) { fixture in
             try await Self.pushImage(fixture, "alice/app", "v1", Self.basic("alice", "alice-password"))
             let portus = Self.basic("portus", "service-password")
             #expect(try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get, headers: portus).status == .ok)
             let catalog = try await fixture.client.execute(uri: "/v2/_catalog", method: .get, headers: portus)
             #expect(try json(catalog)["repositories"] as? [String] == ["alice/app"])
             #expect(try await Self.pushBlob(fixture, "alice/app", bytes("x"), portus).status == .forbidden)
-            #expect(try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.basic("portus", "wrong-password")).status == .unauthorized)
+            #expect(
+                try await fixture.client.execute(uri: "/v2/", method: .get, headers: Self.basic("portus", "wrong-password")).status == .unauthorized
+            )
         }
     }
 
@@ -315,14 +340,18 @@ import WharfDatabase
             // Answers are remembered for a second.
             try await Task.sleep(for: .milliseconds(1100))
             let member = try await Self.token(fixture, "bob", "repository:zeta/app:pull,push")
-            #expect(try await fixture.client.execute(uri: "/v2/zeta/app/blobs/uploads/", method: .post, headers: Self.bearer(member)).status == .accepted)
+            #expect(
+                try await fixture.client.execute(uri: "/v2/zeta/app/blobs/uploads/", method: .post, headers: Self.bearer(member)).status == .accepted
+            )
             try await fixture.pool.write { transaction in
                 let team = try transaction.teams.find(name: "zeta")!
                 let bob = try transaction.users.find(name: "bob")!
                 try transaction.teams.removeMember(teamID: team.id, userID: bob.id)
             }
             try await Task.sleep(for: .milliseconds(1100))
-            #expect(try await fixture.client.execute(uri: "/v2/zeta/app/blobs/uploads/", method: .post, headers: Self.bearer(member)).status == .forbidden)
+            #expect(
+                try await fixture.client.execute(uri: "/v2/zeta/app/blobs/uploads/", method: .post, headers: Self.bearer(member)).status == .forbidden
+            )
         }
     }
 
@@ -378,7 +407,8 @@ import WharfDatabase
     /// storage without an owner. Nobody but admins (and the service account, reading) gets at it, and no push
     /// makes it someone's namespace, until an admin adopts it.
     @Test func contentWithoutAnOwnerIsAdminsOnlyUntilAdopted() async throws {
-        try await withAuthServer(configure: { $0.servicePassword = "service-password-long" }) { fixture in
+        let configure: (inout ServerConfiguration) -> Void = { $0.servicePassword = "service-password-long" }
+        try await withAuthServer(configure: configure) { fixture in
             try await fixture.accounts.createUser(name: "dave", password: "dave-password")
             try await Self.pushImage(fixture, "dave/secret", "v1", Self.basic("dave", "dave-password"))
             try await fixture.pool.write { transaction in
@@ -432,7 +462,8 @@ import WharfDatabase
     /// not exist, a private one of someone else's and content without an owner get the same answer, names
     /// aside, to a push, a pull and a delete, by token and by Basic credentials alike.
     @Test func missingAndInvisibleNamespacesAreRefusedAlike() async throws {
-        try await withAuthServer(configure: { $0.permissions.createNamespaceOnPush = false }) { fixture in
+        let configure: (inout ServerConfiguration) -> Void = { $0.permissions.createNamespaceOnPush = false }
+        try await withAuthServer(configure: configure) { fixture in
             try await Self.pushImage(fixture, "bob/app", "v1", Self.basic("bob", "bob-password"))
             try await fixture.pool.write { transaction in
                 let team = try transaction.teams.create(name: "prot")
@@ -459,7 +490,10 @@ import WharfDatabase
                     let token = try await Self.token(fixture, "alice", scope.replacingOccurrences(of: "NS", with: namespace))
                     #expect(try await fixture.tokens.issuer.verify(token, audience: "wharf").access.isEmpty, "\(namespace) \(action)")
                     let bearer = try await fixture.client.execute(uri: uri, method: method, headers: Self.bearer(token))
-                    #expect(bearer.status == basic.status && Self.body(bearer, replacing: namespace, with: "NS") == Self.body(basic, replacing: namespace, with: "NS"))
+                    #expect(
+                        bearer.status == basic.status
+                            && Self.body(bearer, replacing: namespace, with: "NS") == Self.body(basic, replacing: namespace, with: "NS")
+                    )
                     answers[namespace] = (basic.status, errorCode(basic), Self.body(basic, replacing: namespace, with: "NS"))
                 }
                 let missing = try #require(answers["nosuch"])
@@ -468,7 +502,10 @@ import WharfDatabase
                 #expect(missing.2.contains("alice may not \(action) NS/app: no namespace NS that alice may \(verb)"), "\(missing.2)")
                 for namespace in ["bob", "orphan"] {
                     let other = try #require(answers[namespace])
-                    #expect(other.0 == missing.0 && other.1 == missing.1 && other.2 == missing.2, "\(action) \(namespace): \(other.2) vs \(missing.2)")
+                    #expect(
+                        other.0 == missing.0 && other.1 == missing.1 && other.2 == missing.2,
+                        "\(action) \(namespace): \(other.2) vs \(missing.2)"
+                    )
                 }
             }
             // A namespace alice may see keeps its specific refusal.
@@ -497,13 +534,25 @@ import WharfDatabase
             let head = try await fixture.client.execute(uri: "/v2/alice/app/blobs/\(blob)", method: .head, headers: Self.bearer(token))
             #expect(head.status == .unauthorized && head.body.readableBytes == 0)
             let challenge = try #require(head.headers[.wwwAuthenticate])
-            #expect(challenge.hasSuffix(#"scope="repository:alice/app:pull",error="insufficient_scope",error_description="\#(reason)""#), "\(challenge)")
+            #expect(
+                challenge.hasSuffix(#"scope="repository:alice/app:pull",error="insufficient_scope",error_description="\#(reason)""#),
+                "\(challenge)"
+            )
             // The same HEAD with Basic credentials (no token flow to follow) stays a 403.
-            let basicHead = try await fixture.client.execute(uri: "/v2/alice/app/blobs/\(blob)", method: .head, headers: Self.basic("bob", "bob-password"))
+            let basicHead = try await fixture.client.execute(
+                uri: "/v2/alice/app/blobs/\(blob)",
+                method: .head,
+                headers: Self.basic("bob", "bob-password")
+            )
             #expect(basicHead.status == .forbidden && basicHead.headers[.wwwAuthenticate] == nil)
 
             // A push into the global namespace says its reason the same way.
-            let global = try await Self.pushBlob(fixture, "toplevel", bytes("x"), Self.bearer(try await Self.token(fixture, "alice", "repository:toplevel:pull,push")))
+            let global = try await Self.pushBlob(
+                fixture,
+                "toplevel",
+                bytes("x"),
+                Self.bearer(try await Self.token(fixture, "alice", "repository:toplevel:pull,push"))
+            )
             #expect(global.status == .forbidden && Self.body(global) == "DENIED|alice may not push toplevel|alice may not push toplevel")
             #expect(global.head.status.reasonPhrase == "Forbidden: alice may not push toplevel")
         }

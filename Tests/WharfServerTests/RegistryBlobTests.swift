@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 import WharfCore
+
 @testable import WharfServer
 
 @Suite struct RegistryBlobTests {
@@ -88,18 +89,33 @@ import WharfCore
             #expect(patch1.headers[.range] == "0-4")
 
             // Sending the first chunk again is out of order.
-            let retry = try await client.execute(uri: location, method: .patch, headers: [.contentRange: "0-4", .contentLength: "5"], body: buffer(first))
+            let retry = try await client.execute(
+                uri: location,
+                method: .patch,
+                headers: [.contentRange: "0-4", .contentLength: "5"],
+                body: buffer(first)
+            )
             #expect(retry.status == .rangeNotSatisfiable)
             #expect(retry.headers[.range] == "0-4")
             // So is a gap.
-            let gap = try await client.execute(uri: location, method: .patch, headers: [.contentRange: "6-10", .contentLength: "5"], body: buffer(second))
+            let gap = try await client.execute(
+                uri: location,
+                method: .patch,
+                headers: [.contentRange: "6-10", .contentLength: "5"],
+                body: buffer(second)
+            )
             #expect(gap.status == .rangeNotSatisfiable)
 
             let status = try await client.execute(uri: location, method: .get)
             #expect(status.status == .noContent)
             #expect(status.headers[.range] == "0-4")
 
-            let patch2 = try await client.execute(uri: location, method: .patch, headers: [.contentRange: "5-9", .contentLength: "5"], body: buffer(second))
+            let patch2 = try await client.execute(
+                uri: location,
+                method: .patch,
+                headers: [.contentRange: "5-9", .contentLength: "5"],
+                body: buffer(second)
+            )
             #expect(patch2.status == .accepted)
             #expect(patch2.headers[.range] == "0-9")
 
@@ -223,7 +239,11 @@ import WharfCore
                 #expect(errorCode(response) == code, "\(uri)")
                 #expect(response.headers[.dockerDistributionAPIVersion] == "registry/2.0")
             }
-            let unknown = try await client.execute(uri: "/v2/a/blobs/uploads/00000000-0000-4000-8000-000000000000", method: .patch, body: buffer(bytes("x")))
+            let unknown = try await client.execute(
+                uri: "/v2/a/blobs/uploads/00000000-0000-4000-8000-000000000000",
+                method: .patch,
+                body: buffer(bytes("x"))
+            )
             #expect(unknown.status == .notFound)
             let method = try await client.execute(uri: "/v2/a/tags/list", method: .post)
             #expect(method.status == .methodNotAllowed)

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 import WharfCore
+
 @testable import WharfServer
 
 @Suite struct RegistryManifestTests {
@@ -213,7 +214,9 @@ import WharfCore
             let all = try await client.execute(uri: "/v2/ref/referrers/\(subjectDigest)", method: .get)
             let manifests = try #require(try json(all)["manifests"] as? [[String: Any]])
             #expect(Set(manifests.compactMap { $0["digest"] as? String }) == Set(digests))
-            #expect(Set(manifests.compactMap { $0["artifactType"] as? String }) == ["application/vnd.example.sbom", "application/vnd.example.signature"])
+            #expect(
+                Set(manifests.compactMap { $0["artifactType"] as? String }) == ["application/vnd.example.sbom", "application/vnd.example.signature"]
+            )
             #expect(all.headers[.ociFiltersApplied] == nil)
 
             let filtered = try await client.execute(uri: "/v2/ref/referrers/\(subjectDigest)?artifactType=application/vnd.example.sbom", method: .get)

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Testing
 import WharfCore
 import WharfStorage
+
 @testable import WharfServer
 
 /// `/v2` through the router: the group reaches the registry for every path and method below it, paths are rendered

@@ -7,6 +7,7 @@ import NIOCore
 import Testing
 import WharfCore
 import WharfDatabase
+
 @testable import WharfServer
 
 /// The application `wharf serve` runs, with `auth.enabled: off`, on a fresh temporary data folder (SQLite in it),

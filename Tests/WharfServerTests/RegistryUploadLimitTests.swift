@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 import WharfCore
+
 @testable import WharfServer
 
 /// `uploads.max_open_per_account` and `uploads.max_blob_size` through the `/v2` routes.
@@ -13,7 +14,8 @@ import WharfCore
     }
 
     @Test func theSessionBeyondTheCapIs429AndEndedSessionsFreeTheirPlace() async throws {
-        try await withRegistry(configure: { $0.uploadMaxOpenPerAccount = 2 }) { client, _ in
+        let configure: (inout ServerConfiguration) -> Void = { $0.uploadMaxOpenPerAccount = 2 }
+        try await withRegistry(configure: configure) { client, _ in
             let first = try await Self.start(client, "cap/app")
             let second = try await Self.start(client, "cap/other")
             #expect(first.status == .accepted)
@@ -57,7 +59,8 @@ import WharfCore
     }
 
     @Test func aWrongDigestEndsTheSessionAndFreesItsPlace() async throws {
-        try await withRegistry(configure: { $0.uploadMaxOpenPerAccount = 1 }) { client, _ in
+        let configure: (inout ServerConfiguration) -> Void = { $0.uploadMaxOpenPerAccount = 1 }
+        try await withRegistry(configure: configure) { client, _ in
             let start = try await Self.start(client, "cap/app")
             let location = try #require(start.headers[.location])
             let put = try await client.execute(uri: "\(location)?digest=\(digest(bytes("other")))", method: .put, body: buffer(bytes("this")))
@@ -67,7 +70,8 @@ import WharfCore
     }
 
     @Test func eachAccountHasItsOwnCap() async throws {
-        try await withAuthServer(configure: { $0.uploadMaxOpenPerAccount = 2 }) { fixture in
+        let configure: (inout ServerConfiguration) -> Void = { $0.uploadMaxOpenPerAccount = 2 }
+        try await withAuthServer(configure: configure) { fixture in
             let alice = RegistryAuthorizationTests.basic("alice", "alice-password")
             let bob = RegistryAuthorizationTests.basic("bob", "bob-password")
             for _ in 0..<2 { #expect(try await Self.start(fixture.client, "alice/app", headers: alice).status == .accepted) }
@@ -80,7 +84,8 @@ import WharfCore
     }
 
     @Test func aMonolithicUploadOverTheSizeLimitIs413() async throws {
-        try await withRegistry(configure: { $0.uploadMaxBlobSize = 1024 }) { client, folder in
+        let configure: (inout ServerConfiguration) -> Void = { $0.uploadMaxBlobSize = 1024 }
+        try await withRegistry(configure: configure) { client, folder in
             let big = [UInt8](repeating: 9, count: 1025)
             let refused = try await client.execute(uri: "/v2/big/app/blobs/uploads/?digest=\(digest(big))", method: .post, body: buffer(big))
             #expect(refused.status == .contentTooLarge)
@@ -95,7 +100,8 @@ import WharfCore
     }
 
     @Test func chunksThatCrossTheSizeLimitAre413AndEndTheSession() async throws {
-        try await withRegistry(configure: { $0.uploadMaxBlobSize = 1024 }) { client, folder in
+        let configure: (inout ServerConfiguration) -> Void = { $0.uploadMaxBlobSize = 1024 }
+        try await withRegistry(configure: configure) { client, folder in
             let start = try await Self.start(client, "big/app")
             let location = try #require(start.headers[.location])
             let chunk = [UInt8](repeating: 1, count: 600)
@@ -110,7 +116,8 @@ import WharfCore
     }
 
     @Test func aFinalPutOverTheSizeLimitIs413() async throws {
-        try await withRegistry(configure: { $0.uploadMaxBlobSize = 1024 }) { client, _ in
+        let configure: (inout ServerConfiguration) -> Void = { $0.uploadMaxBlobSize = 1024 }
+        try await withRegistry(configure: configure) { client, _ in
             let start = try await Self.start(client, "big/app")
             let location = try #require(start.headers[.location])
             let first = [UInt8](repeating: 1, count: 1000)

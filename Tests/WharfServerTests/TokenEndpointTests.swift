@@ -7,6 +7,7 @@ import NIOCore
 import Testing
 import WharfAuth
 import WharfDatabase
+
 @testable import WharfServer
 
 /// `GET` and `POST /v2/token` in-process: accounts made with `AccountService`, tokens checked with `TokenIssuer`.
@@ -62,7 +63,8 @@ import WharfDatabase
             // The catalogue is granted (anonymous pull is on); the registry lists only what the caller may pull.
             #expect(
                 claims.access == [
-                    AccessEntry(type: "registry", name: "catalog", actions: ["*"]), AccessEntry(type: "repository", name: "oss/app", actions: ["pull"]),
+                    AccessEntry(type: "registry", name: "catalog", actions: ["*"]),
+                    AccessEntry(type: "repository", name: "oss/app", actions: ["pull"]),
                 ]
             )
             #expect(answer.expiresIn == 900)
@@ -82,7 +84,8 @@ import WharfDatabase
             #expect(claims.iss == "wharf")
             #expect(
                 claims.access == [
-                    AccessEntry(type: "registry", name: "catalog", actions: ["*"]), AccessEntry(type: "repository", name: "alice/app", actions: ["pull", "push"]),
+                    AccessEntry(type: "registry", name: "catalog", actions: ["*"]),
+                    AccessEntry(type: "repository", name: "alice/app", actions: ["pull", "push"]),
                 ]
             )
         }

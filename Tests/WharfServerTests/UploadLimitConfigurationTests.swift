@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WharfServer
 
 /// `uploads.max_open_per_account` and `uploads.max_blob_size`.

@@ -109,7 +109,12 @@ func expectContentError(
 
 /// Uploads `bytes` as a blob of `repository` in one chunk and returns its digest.
 @discardableResult
-func pushBlob(_ bytes: [UInt8], to repository: RepositoryName, in store: BlobStore, algorithm: OCIDigest.Algorithm = .sha256) async throws
+func pushBlob(
+    _ bytes: [UInt8],
+    to repository: RepositoryName,
+    in store: BlobStore,
+    algorithm: OCIDigest.Algorithm = .sha256
+) async throws
     -> OCIDigest
 {
     var session = try await store.startUpload(in: repository)

@@ -137,7 +137,11 @@ public struct AccountService: Sendable {
     /// a namespace holding repositories is refused by default (``PersonalRepositories``), one without any is
     /// removed. Returns the repositories the namespace held.
     @discardableResult
-    public func deleteUser(name: String, repositories disposition: PersonalRepositories = .refuse, actor: ActivityActor = .commandLine)
+    public func deleteUser(
+        name: String,
+        repositories disposition: PersonalRepositories = .refuse,
+        actor: ActivityActor = .commandLine
+    )
         async throws -> [RepositoryName]
     {
         let content = self.content
@@ -196,7 +200,10 @@ public struct AccountService: Sendable {
 
     /// An activity about `namespace`, with `details` as JSON.
     static func activity(_ actor: ActivityActor, _ action: String, _ namespace: Namespace, details: [String: any Sendable]) -> NewActivity {
-        let json = (try? JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let json =
+            (try? JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .withoutEscapingSlashes])).map {
+                String(decoding: $0, as: UTF8.self)
+            } ?? "{}"
         return NewActivity(
             actorID: actor.id,
             actorName: actor.name,

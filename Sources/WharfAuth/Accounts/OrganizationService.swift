@@ -62,7 +62,12 @@ public struct OrganizationService: Sendable {
 
     /// Creates a namespace owned by `team`.
     @discardableResult
-    public func createNamespace(name: String, team: String, visibility: Visibility = .private, description: String = "")
+    public func createNamespace(
+        name: String,
+        team: String,
+        visibility: Visibility = .private,
+        description: String = ""
+    )
         async throws -> Namespace
     {
         try AccountService.validateName(name, what: "namespace")
@@ -100,7 +105,12 @@ public struct OrganizationService: Sendable {
     /// namespace of `team` with `visibility`. Fails when the namespace exists or storage holds nothing under it.
     /// Returns the repositories adopted.
     @discardableResult
-    public func adoptNamespace(name: String, team: String, visibility: Visibility = .private, actor: ActivityActor = .commandLine)
+    public func adoptNamespace(
+        name: String,
+        team: String,
+        visibility: Visibility = .private,
+        actor: ActivityActor = .commandLine
+    )
         async throws -> [RepositoryName]
     {
         try AccountService.validateName(name, what: "namespace")
@@ -123,7 +133,11 @@ public struct OrganizationService: Sendable {
     /// Adopts every namespace in storage that holds content and has no row, for `team`, in one transaction.
     /// Repositories without a slash are in the global namespace and adopt nothing. Returns what was adopted, by
     /// namespace (empty when every namespace has an owner).
-    public func adoptUnknownNamespaces(team: String, visibility: Visibility = .private, actor: ActivityActor = .commandLine)
+    public func adoptUnknownNamespaces(
+        team: String,
+        visibility: Visibility = .private,
+        actor: ActivityActor = .commandLine
+    )
         async throws -> [(namespace: String, repositories: [RepositoryName])]
     {
         let content = self.content
@@ -155,7 +169,9 @@ public struct OrganizationService: Sendable {
             let repositories = try content.repositories(in: name)
             try content.remove(name)
             let details =
-                (try? JSONSerialization.data(withJSONObject: ["repositories": repositories.count], options: .withoutEscapingSlashes)).map { String(decoding: $0, as: UTF8.self) }
+                (try? JSONSerialization.data(withJSONObject: ["repositories": repositories.count], options: .withoutEscapingSlashes)).map {
+                    String(decoding: $0, as: UTF8.self)
+                }
                 ?? "{}"
             try transaction.activities.record(
                 NewActivity(

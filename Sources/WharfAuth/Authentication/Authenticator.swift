@@ -139,12 +139,19 @@ public struct Authenticator: Sendable {
         do {
             let locked = try await pool.write { transaction -> Date? in
                 guard let user = try transaction.users.find(name: username) else { return nil }
-                return try transaction.users.recordFailedLogin(id: user.id, window: lockout.window, limit: lockout.attempts, lockFor: lockout.duration)
+                return try transaction.users.recordFailedLogin(
+                    id: user.id,
+                    window: lockout.window,
+                    limit: lockout.attempts,
+                    lockFor: lockout.duration
+                )
             }
             if let locked {
                 logger.warning(
                     "account locked after failed logins",
-                    metadata: ["user": "\(username)", "attempts": "\(lockout.attempts)", "until": "\(locked.formatted(.iso8601))", "client": "\(client)"]
+                    metadata: [
+                        "user": "\(username)", "attempts": "\(lockout.attempts)", "until": "\(locked.formatted(.iso8601))", "client": "\(client)",
+                    ]
                 )
             }
         } catch {

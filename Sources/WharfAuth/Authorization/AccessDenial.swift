@@ -7,7 +7,13 @@ import WharfCore
 /// see and content without an owner get the same status, code and words, with nothing but the names they sent.
 enum AccessDenial {
     /// Why `subject` may not do `actions` on `name`, whose namespace is `target` from their point of view.
-    static func reason(subject: TokenSubject, actions: Set<Action>, name: RepositoryName, target: PermissionTarget, rules: PermissionRules)
+    static func reason(
+        subject: TokenSubject,
+        actions: Set<Action>,
+        name: RepositoryName,
+        target: PermissionTarget,
+        rules: PermissionRules
+    )
         -> String
     {
         let who = subject.name

@@ -34,7 +34,10 @@ public struct Authorizer: Sendable {
         case .catalog:
             let granted = rules.allowed(scope.actions, for: subject.kind, on: .catalog)
             if granted.isSuperset(of: scope.actions) { return AccessDecision(granted: granted, reason: nil) }
-            return AccessDecision(granted: granted, reason: "the catalogue is not available to \(subject.name.isEmpty ? "anonymous callers" : subject.name)")
+            return AccessDecision(
+                granted: granted,
+                reason: "the catalogue is not available to \(subject.name.isEmpty ? "anonymous callers" : subject.name)"
+            )
         case .repository(let name):
             let target = try await target(for: name, subject: subject)
             let granted = rules.allowed(scope.actions, for: subject.kind, on: target)
@@ -183,7 +186,6 @@ public struct Authorizer: Sendable {
         }
         return true
     }
-
 
     /// The namespace facts for `name` from `subject`'s point of view; nil when its namespace does not exist.
     static func facts(for name: RepositoryName, subject: TokenSubject, in transaction: Transaction) throws -> NamespaceFacts? {

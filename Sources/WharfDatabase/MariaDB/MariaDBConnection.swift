@@ -1,5 +1,8 @@
 import CMariaDB
 
+/// `ER_CLIENT_INTERACTION_TIMEOUT` (MariaDB 11), which older libmariadb headers do not define.
+private let erClientInteractionTimeout: Int32 = 4031
+
 /// Owns one `MYSQL*` and its prepared statements, and closes them when released.
 ///
 /// `@unchecked Sendable`: libmariadb allows a handle to move between threads but not to be used by two at once.
@@ -180,7 +183,7 @@ struct MariaDBConnection: SQLConnection {
         switch Int32(code) {
         case CR_CONNECTION_ERROR, CR_CONN_HOST_ERROR, CR_UNKNOWN_HOST, CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED,
             ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED, ER_CON_COUNT_ERROR, CR_SERVER_HANDSHAKE_ERR, ER_NET_READ_ERROR, ER_NET_READ_INTERRUPTED,
-            ER_NET_ERROR_ON_WRITE, ER_NET_WRITE_INTERRUPTED, 4031 /* ER_CLIENT_INTERACTION_TIMEOUT */:
+            ER_NET_ERROR_ON_WRITE, ER_NET_WRITE_INTERRUPTED, erClientInteractionTimeout:
             return DatabaseError(.unavailable, text)
         case ER_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR, ER_BAD_DB_ERROR, CR_SSL_CONNECTION_ERROR:
             return DatabaseError(.configuration, text)
@@ -254,7 +257,10 @@ private struct ParameterBuffers {
 /// The `MYSQL_BIND` array results are fetched into: integers and doubles in place, everything else as bytes in
 /// a buffer that grows when a value does not fit (`MYSQL_DATA_TRUNCATED`).
 private final class ResultBuffers {
-    enum Kind { case integer, real, bytes(binary: Bool) }
+    enum Kind {
+        case integer, real
+        case bytes(binary: Bool)
+    }
 
     let binds: UnsafeMutablePointer<MYSQL_BIND>
     private let kinds: [Kind]
@@ -288,9 +294,15 @@ private final class ResultBuffers {
             kinds.append(kind)
             let capacity: Int
             switch kind {
-            case .integer: capacity = 8; binds[index].buffer_type = MYSQL_TYPE_LONGLONG
-            case .real: capacity = 8; binds[index].buffer_type = MYSQL_TYPE_DOUBLE
-            case .bytes: capacity = 256; binds[index].buffer_type = MYSQL_TYPE_BLOB
+            case .integer:
+                capacity = 8
+                binds[index].buffer_type = MYSQL_TYPE_LONGLONG
+            case .real:
+                capacity = 8
+                binds[index].buffer_type = MYSQL_TYPE_DOUBLE
+            case .bytes:
+                capacity = 256
+                binds[index].buffer_type = MYSQL_TYPE_BLOB
             }
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
             buffers.append(buffer)

@@ -73,7 +73,8 @@ public struct TagStore: Store {
     let transaction: Transaction
     init(_ transaction: Transaction) { self.transaction = transaction }
 
-    static let columns = "id, repository_id, name, digest, media_type, size, config_digest, platforms, pushed_by, pushed_by_name, pushed_at, pulled_at"
+    static let columns =
+        "id, repository_id, name, digest, media_type, size, config_digest, platforms, pushed_by, pushed_by_name, pushed_at, pulled_at"
 
     /// Creates the tag or moves it to the new content (a push over an existing tag).
     @discardableResult

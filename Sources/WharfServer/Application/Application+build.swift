@@ -4,8 +4,8 @@ import HummingbirdCore
 import HummingbirdHTTP2
 import HummingbirdTLS
 import Logging
-import NIOSSL
 import NIOCore
+import NIOSSL
 import WharfAuth
 import WharfCore
 import WharfDatabase

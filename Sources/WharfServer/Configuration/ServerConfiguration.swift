@@ -176,14 +176,24 @@ public struct ConfigurationKey: Sendable {
     }
 
     public static let all: [ConfigurationKey] = [
-        .init(key: "data", flag: "--data", defaultValue: "./wharf-data", summary: "Data folder: `registry/` (distribution's layout), `certs/`, `wharf.sqlite`.") {
+        .init(
+            key: "data",
+            flag: "--data",
+            defaultValue: "./wharf-data",
+            summary: "Data folder: `registry/` (distribution's layout), `certs/`, `wharf.sqlite`."
+        ) {
             $0.dataDirectory = try nonEmpty($1, "data")
         },
         .init(key: "listen", flag: "--listen", defaultValue: "0.0.0.0:5000", summary: "Address and port to serve on (`[::]:5000` for IPv6).") {
             $0.listen = $1
             _ = try $0.listenAddress()
         },
-        .init(key: "tls", flag: "--tls", defaultValue: "on", summary: "`on`: HTTPS with HTTP/2 from `certs/` (generated when missing); `off`: plain HTTP behind a TLS proxy.") {
+        .init(
+            key: "tls",
+            flag: "--tls",
+            defaultValue: "on",
+            summary: "`on`: HTTPS with HTTP/2 from `certs/` (generated when missing); `off`: plain HTTP behind a TLS proxy."
+        ) {
             $0.tls = try boolean($1, "tls")
         },
         .init(
@@ -245,7 +255,12 @@ public struct ConfigurationKey: Sendable {
                 $0.connectionLimits.maxConnections = count
             }
         },
-        .init(key: "external_hostname", flag: nil, defaultValue: "", summary: "Name clients use to reach Wharf; added to the generated certificate's names.") {
+        .init(
+            key: "external_hostname",
+            flag: nil,
+            defaultValue: "",
+            summary: "Name clients use to reach Wharf; added to the generated certificate's names."
+        ) {
             $0.externalHostname = $1.isEmpty ? nil : $1
         },
         .init(key: "uploads.purge_after", flag: nil, defaultValue: "24h", summary: "Age after which an unfinished upload is removed.") {
@@ -279,7 +294,8 @@ public struct ConfigurationKey: Sendable {
             key: "database.url",
             flag: nil,
             defaultValue: "",
-            summary: "Empty: `wharf.sqlite` in the data folder; `sqlite:///path/file.sqlite`, or `mysql://user:password@host:3306/db` (`mariadb://` too) with options "
+            summary:
+                "Empty: `wharf.sqlite` in the data folder; `sqlite:///path/file.sqlite`, or `mysql://user:password@host:3306/db` (`mariadb://` too) with options "
                 + "`?pool=10&tls=verify&tls_ca=FILE&connect_timeout=5s&read_timeout=30s&write_timeout=30s` (`tls`: `off`, `required`, `verify`)."
         ) {
             do {
@@ -308,7 +324,12 @@ public struct ConfigurationKey: Sendable {
         ) {
             $0.authEnabled = try boolean($1, "auth.enabled")
         },
-        .init(key: "auth.service_account", flag: nil, defaultValue: "portus", summary: "Name of the service account (pulls everything, reads the catalogue).") {
+        .init(
+            key: "auth.service_account",
+            flag: nil,
+            defaultValue: "portus",
+            summary: "Name of the service account (pulls everything, reads the catalogue)."
+        ) {
             $0.serviceAccount = try nonEmpty($1, "auth.service_account")
         },
         .init(
@@ -326,7 +347,12 @@ public struct ConfigurationKey: Sendable {
             }
             $0.servicePassword = $1.isEmpty ? nil : $1
         },
-        .init(key: "auth.lockout_attempts", flag: nil, defaultValue: "10", summary: "Failed password logins within `auth.lockout_window` that lock an account; 0 turns lockout off.") {
+        .init(
+            key: "auth.lockout_attempts",
+            flag: nil,
+            defaultValue: "10",
+            summary: "Failed password logins within `auth.lockout_window` that lock an account; 0 turns lockout off."
+        ) {
             $0.lockoutAttempts = try count($1, "auth.lockout_attempts")
         },
         .init(key: "auth.lockout_window", flag: nil, defaultValue: "10m", summary: "Window in which failed logins are counted.") {
@@ -339,14 +365,17 @@ public struct ConfigurationKey: Sendable {
             key: "auth.failures_per_address",
             flag: nil,
             defaultValue: "20",
-            summary: "Failed password checks one client address may make within `auth.failures_window` before it gets 429 until the oldest leaves the window; 0 turns it off."
+            summary:
+                "Failed password checks one client address may make within `auth.failures_window` before it gets 429 until the oldest leaves the window; 0 turns it off."
         ) {
             $0.failuresPerAddress = try count($1, "auth.failures_per_address")
         },
-        .init(key: "auth.failures_window", flag: nil, defaultValue: "1m", summary: "Window in which an address's failed password checks are counted.") {
+        .init(key: "auth.failures_window", flag: nil, defaultValue: "1m", summary: "Window in which an address's failed password checks are counted.")
+        {
             $0.failuresWindow = try duration($1, "auth.failures_window")
         },
-        .init(key: "auth.anonymous_pull", flag: nil, defaultValue: "on", summary: "Whether callers without credentials pull from public namespaces.") {
+        .init(key: "auth.anonymous_pull", flag: nil, defaultValue: "on", summary: "Whether callers without credentials pull from public namespaces.")
+        {
             $0.permissions.anonymousPull = try boolean($1, "auth.anonymous_pull")
         },
         .init(
@@ -360,7 +389,12 @@ public struct ConfigurationKey: Sendable {
             }
             $0.permissions.push = policy
         },
-        .init(key: "permissions.delete", flag: nil, defaultValue: "on", summary: "Whether manifests, tags and blobs can be deleted at all (by admins and team owners).") {
+        .init(
+            key: "permissions.delete",
+            flag: nil,
+            defaultValue: "on",
+            summary: "Whether manifests, tags and blobs can be deleted at all (by admins and team owners)."
+        ) {
             $0.permissions.deleteEnabled = try boolean($1, "permissions.delete")
         },
         .init(key: "permissions.contributors_delete", flag: nil, defaultValue: "off", summary: "Whether team contributors may delete too.") {
@@ -370,7 +404,8 @@ public struct ConfigurationKey: Sendable {
             key: "namespaces.create_on_push",
             flag: nil,
             defaultValue: "on",
-            summary: "A push into a missing namespace creates it, owned by a new team of that name with the pusher as owner; `off` denies the push, naming the namespace."
+            summary:
+                "A push into a missing namespace creates it, owned by a new team of that name with the pusher as owner; `off` denies the push, naming the namespace."
         ) {
             $0.permissions.createNamespaceOnPush = try boolean($1, "namespaces.create_on_push")
         },
@@ -378,7 +413,8 @@ public struct ConfigurationKey: Sendable {
             key: "external_url",
             flag: nil,
             defaultValue: "",
-            summary: "URL clients use (`https://registry.example.com`); the token realm and `Location` headers start with it. Empty: taken from the request."
+            summary:
+                "URL clients use (`https://registry.example.com`); the token realm and `Location` headers start with it. Empty: taken from the request."
         ) {
             $0.externalURL = try externalURL($1)
         },
@@ -386,7 +422,8 @@ public struct ConfigurationKey: Sendable {
             key: "trusted_proxies",
             flag: nil,
             defaultValue: "127.0.0.1/8,::1",
-            summary: "Comma-separated addresses or CIDR ranges whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed when `external_url` is empty."
+            summary:
+                "Comma-separated addresses or CIDR ranges whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed when `external_url` is empty."
         ) {
             $0.trustedProxies = try IPAddressRange.parseList($1, key: "trusted_proxies")
         },

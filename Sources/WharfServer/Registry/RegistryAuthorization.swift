@@ -274,7 +274,12 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
             switch refusal.code {
             case .tooManyRequests, .unavailable:
                 let code: RegistryError.Code = refusal.code == .unavailable ? .unavailable : .tooManyRequests
-                throw RegistryError(code, refusal.message, detail: nil, headers: refusal.retryAfterSeconds.map { [("Retry-After", String($0))] } ?? [])
+                throw RegistryError(
+                    code,
+                    refusal.message,
+                    detail: nil,
+                    headers: refusal.retryAfterSeconds.map { [("Retry-After", String($0))] } ?? []
+                )
             default:
                 throw Failure.unauthenticated("invalid username or password")
             }
@@ -325,9 +330,13 @@ struct RegistryAuthorization<Context: WharfContext>: RouterMiddleware {
 
     /// `text` as an RFC 6750 `error_description`: printable ASCII without `"` and `\`, anything else a `?`.
     static func descriptionParameter(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
-            (0x20...0x7E).contains(scalar.value) && scalar != "\"" && scalar != "\\" ? scalar : "?"
-        }))
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { scalar in
+                    (0x20...0x7E).contains(scalar.value) && scalar != "\"" && scalar != "\\" ? scalar : "?"
+                }
+            )
+        )
     }
 
     static func quoted(_ text: String) -> String {

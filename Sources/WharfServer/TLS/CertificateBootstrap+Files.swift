@@ -1,3 +1,5 @@
+import WharfStorage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import WharfStorage
 
 /// The few POSIX file operations the bootstrap needs, with error texts that name the file and say why.
 extension CertificateBootstrap {

@@ -36,7 +36,11 @@ struct TokenController<Context: WharfContext>: Sendable {
                 return try await get(request, client: resolver.clientAddress(request, peer: context.remoteAddress))
             case .post:
                 let body = try await request.collectBody(upTo: Self.maxFormSize)
-                return try await post(request, form: FormParameters(String(buffer: body)), client: resolver.clientAddress(request, peer: context.remoteAddress))
+                return try await post(
+                    request,
+                    form: FormParameters(String(buffer: body)),
+                    client: resolver.clientAddress(request, peer: context.remoteAddress)
+                )
             default:
                 var response = Response(status: .methodNotAllowed)
                 response.headers[.allow] = "GET, POST"
@@ -66,7 +70,11 @@ struct TokenController<Context: WharfContext>: Sendable {
             }
             caller = try await service.authenticator.authenticate(username: username, password: password, client: client)
         }
-        let issued = try service.issue(to: caller, service: query.first("service"), access: try await service.authorizer.grant(scopes, to: caller.subject))
+        let issued = try service.issue(
+            to: caller,
+            service: query.first("service"),
+            access: try await service.authorizer.grant(scopes, to: caller.subject)
+        )
         var response = TokenResponse(issued, scope: nil)
         if query.first("offline_token") == "true", !Self.isRefreshToken(caller.credential) {
             let clientID = try Self.clientID(query.first("client_id").flatMap { $0.isEmpty ? nil : $0 } ?? "docker")

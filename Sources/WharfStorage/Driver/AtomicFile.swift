@@ -1,3 +1,5 @@
+import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOPosix
 
 /// A file written in full under a temporary name in its final folder, then given its final name in one step, so
 /// a reader, or a crash, sees the old file or the new one and never a part of either. The one way Wharf writes a

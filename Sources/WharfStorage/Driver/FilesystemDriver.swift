@@ -1,3 +1,6 @@
+import NIOCore
+import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
-import NIOPosix
 
 /// The filesystem storage driver: a folder in distribution's layout.
 ///
@@ -81,7 +82,7 @@ public struct FilesystemDriver: StorageDriver {
             attempts += 1
             do {
                 try makeParents(of: full)
-            } catch where attempts < 10 {
+            } catch  where attempts < 10 {
                 continue
             }
             do {

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import NIOCore
 import WharfCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Blobs and their upload sessions.
 ///
