@@ -207,6 +207,23 @@ import WharfDatabase
         }
     }
 
+    /// A repository holding only pushed layers (its manifest not pushed yet) is a mount source too: a client
+    /// that pushes the layers of two images before either manifest mounts the shared one.
+    @Test func aMountWithoutFromFindsARepositoryWithOnlyLayers() async throws {
+        try await withAuthServer { fixture in
+            let alice = Self.basic("alice", "alice-password")
+            let layer = bytes("a layer pushed before any manifest")
+            #expect(try await Self.pushBlob(fixture, "alice/first", layer, alice).status == .created)
+            let mounted = try await fixture.client.execute(uri: "/v2/alice/second/blobs/uploads/?mount=\(digest(layer))", method: .post, headers: alice)
+            #expect(mounted.status == .created)
+            #expect(mounted.headers[.location] == "/v2/alice/second/blobs/\(digest(layer))")
+            // bob may not pull alice/first: the same mount is an upload for him.
+            let bob = Self.basic("bob", "bob-password")
+            let refused = try await fixture.client.execute(uri: "/v2/bob/app/blobs/uploads/?mount=\(digest(layer))", method: .post, headers: bob)
+            #expect(refused.status == .accepted)
+        }
+    }
+
     @Test func anUploadOutlivesItsTokenButANewOneDoesNot() async throws {
         try await withAuthServer { fixture in
             let name = try RepositoryName("alice/app")

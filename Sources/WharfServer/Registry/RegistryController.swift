@@ -249,7 +249,8 @@ struct RegistryController<Context: WharfContext>: Sendable {
         if let source { return try await access.mayPull(source) ? .some(source) : nil }
         guard try blobs.blobExists(digest) else { return nil }
         var candidates: [RepositoryName] = []
-        for repository in try walker.repositories() where try blobs.isLinked(digest, in: repository) {
+        // A repository holding only pushed layers (no manifest yet) is a source too.
+        for repository in try walker.repositories(includeLayersOnly: true) where try blobs.isLinked(digest, in: repository) {
             candidates.append(repository)
             if candidates.count >= Self.mountCandidates { break }
         }

@@ -9,10 +9,12 @@ public struct RepositoryWalker: Sendable {
         self.driver = driver
     }
 
-    /// All repositories, sorted by name. With `includeUploadsOnly`, also folders that hold only upload sessions.
-    public func repositories(includeUploadsOnly: Bool = false) throws -> [RepositoryName] {
+    /// All repositories, sorted by name. With `includeUploadsOnly`, also folders that hold only upload sessions;
+    /// with `includeLayersOnly`, also those that hold only blob links (pushed layers, no manifest yet), which a
+    /// mount can read from.
+    public func repositories(includeUploadsOnly: Bool = false, includeLayersOnly: Bool = false) throws -> [RepositoryName] {
         var found: [RepositoryName] = []
-        try walk(prefix: "", into: &found, includeUploadsOnly: includeUploadsOnly)
+        try walk(prefix: "", into: &found, includeUploadsOnly: includeUploadsOnly, includeLayersOnly: includeLayersOnly)
         return found.sorted()
     }
 
@@ -20,14 +22,15 @@ public struct RepositoryWalker: Sendable {
     /// which is in the global namespace).
     public func repositories(in namespace: RepositoryName, includeUploadsOnly: Bool = false) throws -> [RepositoryName] {
         var found: [RepositoryName] = []
-        try walk(prefix: namespace.value, into: &found, includeUploadsOnly: includeUploadsOnly)
+        try walk(prefix: namespace.value, into: &found, includeUploadsOnly: includeUploadsOnly, includeLayersOnly: false)
         return found.filter { $0 != namespace }.sorted()
     }
 
-    private func walk(prefix: String, into found: inout [RepositoryName], includeUploadsOnly: Bool) throws {
+    private func walk(prefix: String, into found: inout [RepositoryName], includeUploadsOnly: Bool, includeLayersOnly: Bool) throws {
         guard let entries = try driver.list(RegistryPaths.repositoriesFolder(prefix)) else { return }
         if !prefix.isEmpty,
-            entries.contains(RegistryPaths.manifestsFolder) || (includeUploadsOnly && entries.contains(RegistryPaths.uploadsFolder)),
+            entries.contains(RegistryPaths.manifestsFolder) || (includeUploadsOnly && entries.contains(RegistryPaths.uploadsFolder))
+                || (includeLayersOnly && entries.contains(RegistryPaths.layersFolder)),
             let name = try? RepositoryName(prefix)
         {
             found.append(name)
@@ -36,7 +39,7 @@ public struct RepositoryWalker: Sendable {
             let child = prefix.isEmpty ? entry : "\(prefix)/\(entry)"
             guard child.utf8.count <= RepositoryName.maxLength else { continue }
             if try driver.info(RegistryPaths.repositoriesFolder(child))?.isDirectory == true {
-                try walk(prefix: child, into: &found, includeUploadsOnly: includeUploadsOnly)
+                try walk(prefix: child, into: &found, includeUploadsOnly: includeUploadsOnly, includeLayersOnly: includeLayersOnly)
             }
         }
     }
