@@ -214,7 +214,11 @@ import WharfDatabase
             let alice = Self.basic("alice", "alice-password")
             let layer = bytes("a layer pushed before any manifest")
             #expect(try await Self.pushBlob(fixture, "alice/first", layer, alice).status == .created)
-            let mounted = try await fixture.client.execute(uri: "/v2/alice/second/blobs/uploads/?mount=\(digest(layer))", method: .post, headers: alice)
+            let mounted = try await fixture.client.execute(
+                uri: "/v2/alice/second/blobs/uploads/?mount=\(digest(layer))",
+                method: .post,
+                headers: alice
+            )
             #expect(mounted.status == .created)
             #expect(mounted.headers[.location] == "/v2/alice/second/blobs/\(digest(layer))")
             // bob may not pull alice/first: the same mount is an upload for him.
