@@ -48,6 +48,7 @@ func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router
     let router = Router(context: WharfRequestContext.self)
     let resolver = ExternalURLResolver(externalURL: configuration.externalURL, trustedProxies: configuration.trustedProxies, tls: configuration.tls)
     router.add(middleware: ExternalURLMiddleware(resolver: resolver))
+    router.add(middleware: RegistryFallbackMiddleware<WharfRequestContext>())
     if let tokens { TokenController<WharfRequestContext>(service: tokens, resolver: resolver).addRoutes(to: router) }
     let registry = router.group("v2").add(middleware: RegistryResponseMiddleware<WharfRequestContext>())
     if let tokens { registry.add(middleware: RegistryAuthorization<WharfRequestContext>(service: tokens, resolver: resolver, blobs: services.blobs)) }

@@ -26,3 +26,23 @@ extension Response {
         }
     }
 }
+
+/// A request under `/v2` that no registry route takes (a method the registry does not know, such as `PROPFIND`)
+/// gets the registry's own answer, 405 `UNSUPPORTED` in OCI error JSON, instead of the router's bare 404. Placed
+/// before the router's routes; it looks at nothing but the router's not-found error.
+struct RegistryFallbackMiddleware<Context: WharfContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound && Self.isRegistryPath(request.uri.path) {
+            var response = OCIErrorResponse.render(
+                RegistryError(.unsupported, detail: "\(request.method) is not supported here"),
+                method: request.method
+            )
+            response.finishRegistryResponse(externalBase: context.externalBase)
+            return response
+        }
+    }
+
+    static func isRegistryPath(_ path: String) -> Bool { path == "/v2" || path.hasPrefix("/v2/") }
+}
