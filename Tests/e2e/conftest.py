@@ -453,6 +453,25 @@ def wharf_plain(wharf_factory) -> Wharf:
     return wharf_factory(tls=False)
 
 
+# The accounts of the refusal tests (test_client_messages, test_containerd).
+REFUSAL_ADMIN = ("root", "root password")
+REFUSAL_ALICE = ("alice", "alice password")
+REFUSAL_BOB = ("bob", "bob password")
+
+
+@pytest.fixture
+def refusal_server(wharf_factory) -> Wharf:
+    """Wharf over TLS with token auth: admin root, alice and bob; team oss (alice its owner) owns the public
+    namespace oss."""
+    w = wharf_factory(tls=True, auth=True)
+    w.create_user(*REFUSAL_ADMIN, "--admin")
+    w.create_user(*REFUSAL_ALICE)
+    w.create_user(*REFUSAL_BOB)
+    w.cli("team", "create", "oss", "--owner", "alice")
+    w.cli("namespace", "create", "oss", "--team", "oss", "--visibility", "public")
+    return w
+
+
 @pytest.fixture
 def distribution_factory(tmp_path_factory, request) -> Iterator[Callable[..., Distribution]]:
     """Start Debian's docker-registry: factory(root_dir=None, port=None, start=True)."""

@@ -19,12 +19,10 @@ from typing import Callable
 import pytest
 import requests
 
-from conftest import require_executable
+from conftest import REFUSAL_ADMIN, REFUSAL_ALICE, REFUSAL_BOB, require_executable
 from ocihelpers import MT_OCI_INDEX, MT_OCI_MANIFEST, V2Client, describe, write_oci_archive, write_oci_layout
 
-ADMIN = ("root", "root password")
-ALICE = ("alice", "alice password")
-BOB = ("bob", "bob password")
+ADMIN, ALICE, BOB = REFUSAL_ADMIN, REFUSAL_ALICE, REFUSAL_BOB
 MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 
 # The reasons, as AccessDenial words them (bob may not see whether namespace alice exists, so he is not told).
@@ -35,15 +33,8 @@ ANONYMOUS_PUSHES_OSS = "authentication required to push oss/lib"
 
 
 @pytest.fixture
-def server(wharf_factory):
-    """Wharf with token auth; alice owns alice/app:v1 (private) and team oss's public namespace oss."""
-    w = wharf_factory(tls=True, auth=True)
-    w.create_user(*ADMIN, "--admin")
-    w.create_user(*ALICE)
-    w.create_user(*BOB)
-    w.cli("team", "create", "oss", "--owner", "alice")
-    w.cli("namespace", "create", "oss", "--team", "oss", "--visibility", "public")
-    return w
+def server(refusal_server):
+    return refusal_server
 
 
 def creds(account: tuple[str, str]) -> str:

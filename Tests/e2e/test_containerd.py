@@ -23,12 +23,10 @@ from typing import Callable
 
 import pytest
 
-from conftest import ServerProcess, require_executable
+from conftest import REFUSAL_ADMIN, REFUSAL_ALICE, REFUSAL_BOB, ServerProcess, require_executable
 from ocihelpers import MT_OCI_MANIFEST, V2Client, describe, layout_blob, write_oci_archive, write_oci_layout
 
-ADMIN = ("root", "root password")
-ALICE = ("alice", "alice password")
-BOB = ("bob", "bob password")
+ADMIN, ALICE, BOB = REFUSAL_ADMIN, REFUSAL_ALICE, REFUSAL_BOB
 
 CONFIG = """\
 version = 2
@@ -97,15 +95,8 @@ def containerd(tmp_path_factory) -> Containerd:
 
 
 @pytest.fixture
-def server(wharf_factory):
-    """Wharf with token auth; team oss owns the public namespace oss (alice is its owner)."""
-    w = wharf_factory(tls=True, auth=True)
-    w.create_user(*ADMIN, "--admin")
-    w.create_user(*ALICE)
-    w.create_user(*BOB)
-    w.cli("team", "create", "oss", "--owner", "alice")
-    w.cli("namespace", "create", "oss", "--team", "oss", "--visibility", "public")
-    return w
+def server(refusal_server):
+    return refusal_server
 
 
 def hosts_dir(server, into: Path) -> Path:
