@@ -7,7 +7,6 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "wharf",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "wharf", targets: ["wharf"])
     ],
