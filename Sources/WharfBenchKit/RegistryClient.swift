@@ -18,12 +18,24 @@ public final class RegistryClient: Sendable {
     let http: HTTPClient
     let credentials: (user: String, password: String)?
     let tokens = TokenCache()
+    /// The HTTP versions of the responses received since the last ``drainHTTPVersions()``, so a run can show
+    /// which protocol it measured (ALPN may settle on HTTP/1.1 even when HTTP/2 was offered).
+    let versionsSeen = NIOLockedValueBox<[HTTPVersion]>([])
 
     /// - Parameters:
     ///   - baseURL: `http://host:port` or `https://host:port`.
     ///   - connections: HTTP/1.1 connections kept per host (the benchmark's concurrency).
-    ///   - caFile: a PEM certificate to trust, or nil for the system roots; `insecure` skips verification.
-    public init(baseURL: String, connections: Int, caFile: String? = nil, insecure: Bool = false, credentials: (String, String)? = nil) throws {
+    ///   - caFile: PEM certificates to trust, or nil for the system roots; `insecure` skips verification.
+    ///   - http2: offer HTTP/2 over https (ALPN; one multiplexed connection per host, as Go clients use)
+    ///     instead of HTTP/1.1 only. Plain http stays HTTP/1.1 either way (no h2c).
+    public init(
+        baseURL: String,
+        connections: Int,
+        caFile: String? = nil,
+        insecure: Bool = false,
+        http2: Bool = false,
+        credentials: (String, String)? = nil
+    ) throws {
         var root = baseURL
         while root.hasSuffix("/") { root.removeLast() }
         self.baseURL = root
@@ -36,10 +48,25 @@ public final class RegistryClient: Sendable {
         var pool = HTTPClient.Configuration.ConnectionPool()
         pool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(connections, 1)
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10)), connectionPool: pool)
-        // Registries are compared over HTTP/1.1, the protocol every client supports.
-        configuration.httpVersion = .http1Only
+        // By default registries are compared over HTTP/1.1, the protocol every client supports.
+        configuration.httpVersion = http2 ? .automatic : .http1Only
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.credentials = credentials.map { (user: $0.0, password: $0.1) }
+    }
+
+    /// The HTTP versions seen since the last call (`HTTP/1.1`, `HTTP/2.0`), sorted, and forgets them.
+    public func drainHTTPVersions() -> [String] {
+        let versions = versionsSeen.withLockedValue { seen in
+            defer { seen.removeAll() }
+            return seen
+        }
+        return versions.map(\.description).sorted()
+    }
+
+    func noteVersion(_ version: HTTPVersion) {
+        versionsSeen.withLockedValue { seen in
+            if !seen.contains(version) { seen.append(version) }
+        }
     }
 
     public func shutdown() async throws {
@@ -82,6 +109,7 @@ public final class RegistryClient: Sendable {
                 request.headers.replaceOrAdd(name: "Content-Length", value: "0")
             }
             let response = try await http.execute(request, timeout: .seconds(600))
+            noteVersion(response.version)
             if response.status == .unauthorized, attempt == 0, credentials != nil,
                 let challenge = response.headers.first(name: "WWW-Authenticate"), challenge.lowercased().hasPrefix("bearer ")
             {
@@ -121,6 +149,7 @@ public final class RegistryClient: Sendable {
             request.headers.add(name: "Authorization", value: "Basic \(basic)")
         }
         let response = try await http.execute(request, timeout: .seconds(60))
+        noteVersion(response.version)
         let body = try await response.body.collect(upTo: 1 << 20)
         guard response.status == .ok else { throw BenchError("token endpoint answered \(response.status.code)") }
         struct TokenReply: Decodable {

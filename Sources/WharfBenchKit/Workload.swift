@@ -56,6 +56,8 @@ public struct WorkloadResult: Codable, Sendable {
     public var p50Milliseconds: Double
     public var p99Milliseconds: Double
     public var firstError: String?
+    /// The HTTP versions the registry answered with during the workload, e.g. `["HTTP/2.0"]`.
+    public var httpVersions: [String]
 }
 
 /// Runs one workload against a registry: prepares its content (outside the timing), then `count` operations
@@ -224,7 +226,8 @@ public struct WorkloadRunner: Sendable {
             megabytesPerSecond: Double(Int64(succeeded) * perOperationBytes) / seconds / 1e6,
             p50Milliseconds: Self.percentile(latencies, 0.50) * 1000,
             p99Milliseconds: Self.percentile(latencies, 0.99) * 1000,
-            firstError: outcomes.compactMap(\.firstError).first
+            firstError: outcomes.compactMap(\.firstError).first,
+            httpVersions: client.drainHTTPVersions()
         )
     }
 

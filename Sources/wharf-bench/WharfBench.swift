@@ -39,6 +39,9 @@ struct WharfBench: AsyncParsableCommand {
     @Flag(help: "Do not verify the server certificate.")
     var insecure = false
 
+    @Option(help: "HTTP version over https: 1 (HTTP/1.1 only) or 2 (HTTP/2 when the server offers it by ALPN).")
+    var httpVersion = 1
+
     @Option(help: "Write the results as JSON to this file.")
     var json: String?
 
@@ -46,6 +49,7 @@ struct WharfBench: AsyncParsableCommand {
     var label: String?
 
     func run() async throws {
+        guard httpVersion == 1 || httpVersion == 2 else { throw ValidationError("--http-version must be 1 or 2") }
         guard let chunkSize = ResultTable.parseSize(chunk), chunkSize > 0 else { throw ValidationError("bad --chunk \(chunk)") }
         var plans: [WorkloadOptions] = []
         for text in workloads {
@@ -57,7 +61,14 @@ struct WharfBench: AsyncParsableCommand {
         }
         let secret = password ?? ProcessInfo.processInfo.environment["WHARF_BENCH_PASSWORD"]
         let credentials = user.flatMap { user in secret.map { (user, $0) } }
-        let client = try RegistryClient(baseURL: url, connections: concurrency, caFile: caFile, insecure: insecure, credentials: credentials)
+        let client = try RegistryClient(
+            baseURL: url,
+            connections: concurrency,
+            caFile: caFile,
+            insecure: insecure,
+            http2: httpVersion == 2,
+            credentials: credentials
+        )
         let runner = WorkloadRunner(client: client)
         var results: [WorkloadResult] = []
         let interactive = isatty(STDERR_FILENO) == 1

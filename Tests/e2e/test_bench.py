@@ -37,6 +37,7 @@ def test_every_workload_over_tls(wharf, tmp_path):
         assert r["operations"] == 9, r
         assert r["operationsPerSecond"] > 0
         assert r["p99Milliseconds"] >= r["p50Milliseconds"] > 0
+        assert r["httpVersions"] == ["HTTP/1.1"], r  # HTTP/1.1 only unless --http-version 2
     push = results[0]
     assert push["size"] == 4096 and push["megabytesPerSecond"] > 0
     # The pushes really stored content: nine blobs linked in the chunked repository, and the image the
@@ -45,6 +46,27 @@ def test_every_workload_over_tls(wharf, tmp_path):
     assert len(layers) == 9
     catalog = wharf.session().get(wharf.url("/v2/_catalog")).json()["repositories"]
     assert any(name.startswith("bench/") and name.endswith("/manifest-get") for name in catalog)
+
+
+def test_http2_over_tls(wharf, tmp_path):
+    # --http-version 2 offers h2 by ALPN; Wharf accepts it, and every response of the run (preparation included)
+    # came over HTTP/2.
+    results = run_bench(wharf.base_url, tmp_path, "--workload", "push:64KiB", "--workload", "pull:64KiB",
+                        "--ca-file", str(wharf.cert_path), "--http-version", "2", "--concurrency", "3", "--count", "6")
+    assert [r["workload"] for r in results] == ["push", "pull"]
+    for r in results:
+        assert r["errors"] == 0 and r["operations"] == 6, r
+        assert r["httpVersions"] == ["HTTP/2.0"], r
+
+
+def test_http_version_must_be_1_or_2(wharf, tmp_path):
+    proc = subprocess.run(
+        [bench_bin(), "--url", wharf.base_url, "--ca-file", str(wharf.cert_path), "--http-version", "3",
+         "--workload", "push:1KiB", "--count", "1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "--http-version must be 1 or 2" in proc.stderr
 
 
 def test_plain_http_and_table_output(wharf_plain, tmp_path):
