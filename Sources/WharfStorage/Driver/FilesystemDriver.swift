@@ -91,8 +91,7 @@ public struct FilesystemDriver: StorageDriver {
             } catch let error as AtomicFileError {
                 // ENOENT on create or rename: the folder went away meanwhile.
                 if error.systemError == ENOENT, error.code == .create || error.code == .publish, attempts < 10 { continue }
-                throw StorageError.isFull(error.systemError)
-                    ? StorageError(.full, "the storage is full: \(error)") : StorageError(.io, error.description)
+                throw StorageError.isFull(error.systemError) ? StorageError(.full, "the storage is full: \(error)") : StorageError(.io, error.description)
             }
         }
     }
