@@ -331,16 +331,22 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
         #expect(throws: TLSError.self) { try ServerSecrets.load(dataDirectory: folder) }
     }
 
+    /// The token service as `wharf serve` wires it on `folder` (a signing key made there) and `pool`, hashing at
+    /// bcrypt's lowest cost.
+    static func tokenService(_ folder: String, _ pool: DatabasePool) throws -> TokenService {
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = folder
+        _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: logger)
+        return try makeTokenService(configuration: configuration, database: pool, passwords: PasswordHasher(cost: 4))
+    }
+
     /// Racing first pushes into a new namespace: docker pushes layers in parallel, and on MariaDB the creating
     /// transactions are not serialised. One push creates it; the others by the same user go ahead, and a push by
     /// someone else racing for the same name is denied rather than let into the winner's private namespace.
     @Test(arguments: AccountBackend.available)
     func racingFirstPushesCreateOneNamespace(_ backend: AccountBackend) async throws {
         try await withAccounts(backend) { accounts, pool, folder in
-            var configuration = ServerConfiguration()
-            configuration.dataDirectory = folder
-            _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: Self.logger)
-            let service = try makeTokenService(configuration: configuration, database: pool, passwords: PasswordHasher(cost: 4))
+            let service = try Self.tokenService(folder, pool)
             let alice = Authenticator.subject(try await accounts.createUser(name: "alice", password: "alice-password"))
             let bob = Authenticator.subject(try await accounts.createUser(name: "bob", password: "bob-password"))
 
@@ -379,10 +385,7 @@ enum AccountBackend: String, Sendable, CustomTestStringConvertible {
     @Test(arguments: AccountBackend.available)
     func authorizerDecisionsCarryTheirReason(_ backend: AccountBackend) async throws {
         try await withAccounts(backend) { accounts, pool, folder in
-            var configuration = ServerConfiguration()
-            configuration.dataDirectory = folder
-            _ = try CertificateBootstrap.ensure(certsDirectory: configuration.certsDirectory, extraHostnames: [], logger: Self.logger)
-            let authorizer = try makeTokenService(configuration: configuration, database: pool, passwords: PasswordHasher(cost: 4)).authorizer
+            let authorizer = try Self.tokenService(folder, pool).authorizer
             let alice = Authenticator.subject(try await accounts.createUser(name: "alice", password: "alice-password"))
             let bob = Authenticator.subject(try await accounts.createUser(name: "bob", password: "bob-password"))
 

@@ -4,7 +4,7 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
 /// Keeps a response's own reason phrase on HTTP/1.1, where NIO would write the standard one of every status it
-/// knows. Wharf's 403 refusals say their reason there (``RegistryAuthorization/render(_:method:)``): containerd
+/// knows. Wharf's 403 refusals say their reason there (``OCIErrorResponse/render(_:method:)``): containerd
 /// prints a refusal's status line and nothing else of it. HTTP/2 has no reason phrase.
 ///
 /// One of Hummingbird's additional handlers (after the HTTP/1 codec, so it sees Hummingbird's response heads), it
