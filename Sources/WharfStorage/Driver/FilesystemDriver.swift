@@ -91,7 +91,7 @@ public struct FilesystemDriver: StorageDriver {
             } catch let error as AtomicFileError {
                 // ENOENT on create or rename: the folder went away meanwhile.
                 if error.systemError == ENOENT, error.code == .create || error.code == .publish, attempts < 10 { continue }
-                throw StorageError(.io, error.description)
+                throw StorageError.isFull(error.systemError) ? StorageError(.full, "the storage is full: \(error)") : StorageError(.io, error.description)
             }
         }
     }
@@ -217,11 +217,12 @@ public struct FilesystemDriver: StorageDriver {
 
     static func sync(_ fd: Int32, path: String) async throws {
         let result = try await NIOThreadPool.singleton.runIfActive { fsync(fd) == 0 ? 0 : errno }
-        if result != 0 { throw StorageError(.io, "fsync \(path): \(String(cString: strerror(result)))") }
+        if result != 0 { throw StorageError.system("fsync", path, systemError: result) }
     }
 
+    /// The error for the current `errno` (``StorageError/Code/full`` when the disk or the quota is full).
     static func error(_ operation: String, _ path: String) -> StorageError {
-        StorageError(.io, "\(operation) \(path): \(String(cString: strerror(errno)))")
+        StorageError.system(operation, path, systemError: errno)
     }
 }
 

@@ -1,11 +1,22 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A failure of the storage backend itself (disk full, permissions, I/O error), as opposed to missing content.
 public struct StorageError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable {
         let rawValue: String
         public static let io = Code(rawValue: "io")
         public static let invalidPath = Code(rawValue: "invalidPath")
+        /// The storage has no room left (`ENOSPC`, or `EDQUOT`: the quota of the user the registry runs as). Not
+        /// a bug and not the client's fault: writes work again once an operator frees space.
+        public static let full = Code(rawValue: "full")
     }
 
     public var code: Code
@@ -17,6 +28,19 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "storage \(code.rawValue) error: \(message)" }
+
+    /// The error for a failed system call: ``Code/full`` when `systemError` says the storage has no room left
+    /// (so the HTTP layer can say so rather than answer a bug's 500), ``Code/io`` otherwise. The message names
+    /// the call, the path and the system's text, for the log.
+    public static func system(_ operation: String, _ path: String, systemError: Int32) -> StorageError {
+        let text = "\(operation) \(path): \(String(cString: strerror(systemError)))"
+        return isFull(systemError) ? StorageError(.full, "the storage is full: \(text)") : StorageError(.io, text)
+    }
+
+    /// Whether an `errno` means the storage has no room left.
+    public static func isFull(_ systemError: Int32) -> Bool {
+        systemError == ENOSPC || systemError == EDQUOT
+    }
 }
 
 /// What is known about a stored file or folder.
