@@ -89,6 +89,20 @@ import WharfStorage
         #expect(Self.mapped(try #require(refused)).code.rawValue == "TOOMANYREQUESTS")
     }
 
+    /// A full disk is no bug: 507 in OCI JSON, a message that says so without the path, and a status line that
+    /// carries it (docker and containerd print only that of a 5xx).
+    @Test func aFullStorageAnswers507WithoutThePath() {
+        let error = StorageError.system("write", "/srv/wharf/registry/docker/registry/v2/x/data", systemError: ENOSPC)
+        let response = OCIErrorResponse.response(for: error, method: .patch, logger: Self.logger)
+        #expect(response.status.code == 507)
+        #expect(response.status.reasonPhrase == "Insufficient Storage: the registry's storage is full (no space left on device)")
+        let mapped = Self.mapped(error)
+        #expect(mapped.code.rawValue == "UNAVAILABLE")
+        #expect(mapped.message == "the registry's storage is full")
+        #expect(!mapped.description.contains("/srv/wharf"))
+        #expect(Self.mapped(StorageError.system("write", "/x", systemError: EDQUOT)).code.status == 507)
+    }
+
     @Test func failuresBelowTheDomainAreToldApart() {
         let database = OCIErrorResponse.response(for: DatabaseError(.unavailable, "gone"), method: .get, logger: Self.logger)
         #expect(database.status == .serviceUnavailable)

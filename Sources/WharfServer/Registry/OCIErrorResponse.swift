@@ -9,12 +9,34 @@ import WharfDatabase
 import WharfStorage
 
 /// The one place that turns any error thrown under `/v2` into the spec's error JSON and status: the HTTP layer's
-/// own ``RegistryError``, the domain's ``ContentError`` (its facts become headers), storage failures (500, a bug or
-/// a broken disk), database failures (503 `UNAVAILABLE`: the accounts or permissions could not be read, trying
-/// again later may work), bodies over a limit, cancellation.
+/// own ``RegistryError``, the domain's ``ContentError`` (its facts become headers), a full storage (507, see
+/// ``storageFull``), other storage failures (500, a bug or a broken disk), database failures (503 `UNAVAILABLE`:
+/// the accounts or permissions could not be read, trying again later may work), bodies over a limit, cancellation.
 enum OCIErrorResponse {
     /// What a client is told to wait before retrying when the database did not answer (as ``DatabaseGate`` says).
     static var databaseRetryAfterSeconds: Int { 5 }
+
+    /// A full disk is logged once a minute at most (``LogThrottle``): every write fails until space is freed.
+    static let storageFullLog = LogThrottle(interval: .seconds(60))
+
+    /// A write that found the storage full: 507 Insufficient Storage, a status that says what happened and that
+    /// it is neither a bug (500) nor something the client did (4xx). The OCI code is `UNAVAILABLE` (the spec has
+    /// no code of its own for it; the push can work later, once space is freed) and the message names no path.
+    ///
+    /// What clients do with a 5xx on a blob `PATCH`/`PUT` decides the status line: docker (moby, through
+    /// distribution's client `HandleErrorResponse`) reads the JSON body of a 4xx only and reports any 5xx as
+    /// `received unexpected HTTP status: <status line>`, then retries the layer (5 attempts with backoff) unless
+    /// the error's text contains `no space left on device` (moby's `retryOnError` makes that one final); containerd
+    /// (`ErrUnexpectedStatus`) prints `unexpected status from PUT request to <url>: <status line>` and nothing of
+    /// the body. So the reason phrase carries the message and the words moby stops on (kept on HTTP/1.1 by
+    /// ``ReasonPhraseKeeper``; HTTP/2 has none, and clients print "507 Insufficient Storage"): `docker push` prints
+    /// "507 Insufficient Storage: the registry's storage is full (no space left on device)" and stops. 503
+    /// `UNAVAILABLE` with `Retry-After` would tell clients to try again soon, which a full disk does not warrant
+    /// (docker would retry five times in vain; distribution itself answers 500 `UNKNOWN`). skopeo
+    /// (containers/image) was not checked here.
+    static var storageFull: RegistryError {
+        RegistryError(.storageFull, "the registry's storage is full", detail: "free space on the registry's storage and push again")
+    }
 
     static func response(for error: any Error, method: HTTPRequest.Method, logger: Logger) -> Response {
         render(registryError(for: error, logger: logger), method: method)
@@ -31,6 +53,15 @@ enum OCIErrorResponse {
             return RegistryError(.denied, detail: error.message)
         case is NIOTooManyBytesError:
             return RegistryError(.tooLarge, detail: "request body too large")
+        case let error as StorageError where error.code == .full:
+            let admitted = storageFullLog.admit()
+            if admitted.log {
+                logger.error(
+                    "the storage is full: writes fail until space is freed",
+                    metadata: ["error": "\(error.message)", "suppressed": "\(admitted.suppressed)"]
+                )
+            }
+            return storageFull
         case let error as StorageError:
             logger.error("storage failure", metadata: ["error": "\(error)"])
             return RegistryError(.unknown, "storage failure")
@@ -98,6 +129,9 @@ enum OCIErrorResponse {
         var status = HTTPResponse.Status(code: error.code.status)
         if error.code == .denied, error.message != error.code.defaultMessage {
             status = HTTPResponse.Status(code: error.code.status, reasonPhrase: "Forbidden: " + error.message)
+        }
+        if error.code == .storageFull {
+            status = HTTPResponse.Status(code: error.code.status, reasonPhrase: "Insufficient Storage: \(error.message) (no space left on device)")
         }
         let body = ErrorBody(errors: [.init(code: error.code.rawValue, message: error.message, detail: error.detail)])
         let data = (try? encoder.encode(body)) ?? Data(#"{"errors":[{"code":"UNKNOWN","message":"unknown error"}]}"#.utf8)

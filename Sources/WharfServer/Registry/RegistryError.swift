@@ -39,6 +39,8 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
         public static let unsupported = Code("UNSUPPORTED", 405, "the operation is unsupported")
         public static let tooManyRequests = Code("TOOMANYREQUESTS", 429, "too many requests")
         public static let unavailable = Code("UNAVAILABLE", 503, "service unavailable")
+        /// The registry's storage is full (``OCIErrorResponse/storageFull`` says why 507 and this code).
+        public static let storageFull = Code("UNAVAILABLE", 507, "insufficient storage")
         /// A path that names no endpoint.
         public static let notFound = Code("NOT_FOUND", 404, "no such endpoint")
         /// Only for bugs: every error a client can cause has a 4xx code above.
