@@ -39,14 +39,14 @@ struct BlobStoreTests {
             #expect(!storage.exists(storage.uploadPath("library/app", session.id)))
             #expect(storage.entries(storage.v2("repositories/library/app/_uploads")).isEmpty)
 
-            #expect(try store.blobSize(digest, in: Self.repo) == 100_000)
-            #expect(try store.blobExists(digest))
-            #expect(try store.isLinked(digest, in: Self.repo))
-            #expect(try store.blobSize(digest, in: RepositoryName("other")) == nil)
+            await #expect(try store.blobSize(digest, in: Self.repo) == 100_000)
+            await #expect(try store.blobExists(digest))
+            await #expect(try store.isLinked(digest, in: Self.repo))
+            await #expect(try store.blobSize(digest, in: RepositoryName("other")) == nil)
 
-            let reader = try #require(try store.openBlob(digest, in: Self.repo))
+            let reader = try await #require(try store.openBlob(digest, in: Self.repo))
             #expect(reader.size == 100_000)
-            let head = try reader.read(at: 0, length: 10, allocator: ByteBufferAllocator())
+            let head = try await reader.read(at: 0, length: 10, allocator: ByteBufferAllocator())
             #expect(Array(head.readableBytesView) == Array(content[..<10]))
 
             // The session is gone once committed.
@@ -60,7 +60,7 @@ struct BlobStoreTests {
             let digest = try await pushBlob([], to: Self.repo, in: store)
             #expect(digest.hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
             #expect(storage.contents(storage.blobDataPath(digest)) == [])
-            #expect(try store.blobSize(digest, in: Self.repo) == 0)
+            await #expect(try store.blobSize(digest, in: Self.repo) == 0)
         }
     }
 
@@ -79,7 +79,7 @@ struct BlobStoreTests {
             #expect(!storage.exists(storage.blobDataPath(OCIDigest.of(content))))
             #expect(!storage.exists(storage.layerLinkPath("library/app", wrong)))
             #expect(!storage.exists(storage.v2("blobs")) || storage.entries(storage.v2("blobs/sha256")).isEmpty)
-            #expect(try store.blobSize(wrong, in: Self.repo) == nil)
+            await #expect(try store.blobSize(wrong, in: Self.repo) == nil)
             await expectContentError(.uploadUnknown) { _ = try await store.checkOut(session.id, in: Self.repo) }
         }
     }
@@ -99,7 +99,7 @@ struct BlobStoreTests {
             #expect(storage.text(storage.v2("repositories/library/app/_layers/sha512/\(digest.hex)/link")) == "sha512:\(digest.hex)")
             #expect(!storage.exists(storage.blobDataPath(OCIDigest.of(content))))
             #expect(!storage.exists(storage.uploadPath("library/app", session.id)))
-            #expect(try store.blobSize(digest, in: Self.repo) == 50_000)
+            await #expect(try store.blobSize(digest, in: Self.repo) == 50_000)
         }
     }
 
@@ -402,7 +402,7 @@ struct BlobStoreTests {
             }
             await expectContentError(.uploadUnknown) { _ = try await store.status(of: started.id, in: Self.repo) }
             #expect(!storage.exists(storage.uploadPath("library/app", started.id)))
-            #expect(!(try store.blobExists(OCIDigest.of(content))))
+            await #expect(!(try store.blobExists(OCIDigest.of(content))))
         }
     }
 
@@ -561,7 +561,7 @@ struct BlobStoreTests {
             let size = try await store.mount(digest, into: target, from: Self.repo)
             #expect(size == Int64(content.count))
             #expect(storage.text(storage.layerLinkPath("team/target", digest)) == digest.description)
-            #expect(try store.blobSize(digest, in: target) == Int64(content.count))
+            await #expect(try store.blobSize(digest, in: target) == Int64(content.count))
         }
     }
 
@@ -574,7 +574,7 @@ struct BlobStoreTests {
 
             #expect(try await store.mount(digest, into: target, from: stranger) == nil)
             #expect(!storage.exists(storage.layerLinkPath("target", digest)))
-            #expect(try store.blobSize(digest, in: target) == nil)
+            await #expect(try store.blobSize(digest, in: target) == nil)
 
             let missing = OCIDigest.of(Array("never uploaded".utf8))
             #expect(try await store.mount(missing, into: target, from: nil) == nil)
@@ -587,11 +587,11 @@ struct BlobStoreTests {
         try await TemporaryStorage.with { storage in
             let store = BlobStore(driver: storage.driver)
             let digest = try await pushBlob(Array("unlink me".utf8), to: Self.repo, in: store)
-            try store.unlinkBlob(digest, in: Self.repo)
+            try await store.unlinkBlob(digest, in: Self.repo)
             #expect(!storage.exists(storage.layerLinkPath("library/app", digest)))
-            #expect(try store.blobSize(digest, in: Self.repo) == nil)
+            await #expect(try store.blobSize(digest, in: Self.repo) == nil)
             #expect(storage.exists(storage.blobDataPath(digest)))
-            await expectContentError(.blobUnknown) { try store.unlinkBlob(digest, in: Self.repo) }
+            await expectContentError(.blobUnknown) { try await store.unlinkBlob(digest, in: Self.repo) }
         }
     }
 }
@@ -603,18 +603,19 @@ final class SlowRemoveDriver: StorageDriver {
     let base: FilesystemDriver
     let removing = Mutex(false)
 
-    func read(_ path: String, limit: Int) throws -> [UInt8]? { try base.read(path, limit: limit) }
+    func read(_ path: String, limit: Int) async throws -> [UInt8]? { try await base.read(path, limit: limit) }
     func write(_ path: String, contents: [UInt8], durable: Bool) async throws { try await base.write(path, contents: contents, durable: durable) }
-    func info(_ path: String) throws -> FileInfo? { try base.info(path) }
-    func list(_ path: String) throws -> [String]? { try base.list(path) }
-    func remove(_ path: String) throws {
+    func stat(_ path: String) async throws -> FileInfo? { try await base.stat(path) }
+    func list(_ path: String) async throws -> [String]? { try await base.list(path) }
+    func delete(_ path: String) async throws {
         if path.contains("/_uploads/") {
             removing.withLock { $0 = true }
-            usleep(300_000)
+            try await Task.sleep(for: .milliseconds(300))
         }
-        try base.remove(path)
+        try await base.delete(path)
     }
     func move(_ source: String, to destination: String) async throws { try await base.move(source, to: destination) }
-    func openForWriting(_ path: String) throws -> any StorageWriter { try base.openForWriting(path) }
-    func openForReading(_ path: String) throws -> (any StorageReader)? { try base.openForReading(path) }
+    func writer(_ path: String, append: Bool) async throws -> any StorageWriter { try await base.writer(path, append: append) }
+    func reader(_ path: String) async throws -> (any StorageReader)? { try await base.reader(path) }
+    func walk(_ path: String, visit: (StorageEntry) async throws -> WalkStep) async throws { try await base.walk(path, visit: visit) }
 }

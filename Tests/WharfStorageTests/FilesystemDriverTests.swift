@@ -32,12 +32,13 @@ struct FilesystemDriverTests {
             try storage.makeDirectory(storage.root + "/inner/a")
             try storage.writeText(storage.root + "/escape", "outside")
             await Self.expectInvalidPath(path) { try await driver.write(path, contents: Array("x".utf8)) }
-            await Self.expectInvalidPath(path) { _ = try driver.read(path, limit: 1024) }
-            await Self.expectInvalidPath(path) { _ = try driver.info(path) }
-            await Self.expectInvalidPath(path) { _ = try driver.list(path) }
-            await Self.expectInvalidPath(path) { try driver.remove(path) }
-            await Self.expectInvalidPath(path) { _ = try driver.openForWriting(path) }
-            await Self.expectInvalidPath(path) { _ = try driver.openForReading(path) }
+            await Self.expectInvalidPath(path) { _ = try await driver.read(path, limit: 1024) }
+            await Self.expectInvalidPath(path) { _ = try await driver.stat(path) }
+            await Self.expectInvalidPath(path) { _ = try await driver.list(path) }
+            await Self.expectInvalidPath(path) { try await driver.delete(path) }
+            await Self.expectInvalidPath(path) { _ = try await driver.writer(path, append: true) }
+            await Self.expectInvalidPath(path) { _ = try await driver.reader(path) }
+            await Self.expectInvalidPath(path) { try await driver.walk(path) { _ in .descend } }
             await Self.expectInvalidPath(path) { try await driver.move("a", to: path) }
             await Self.expectInvalidPath(path) { try await driver.move(path, to: "b") }
             #expect(storage.text(storage.root + "/escape") == "outside")
@@ -91,13 +92,13 @@ struct FilesystemDriverTests {
                 }
                 group.addTask {
                     for _ in 0..<2000 {
-                        try driver.remove("tags/t")
+                        try await driver.delete("tags/t")
                         await Task.yield()
                     }
                 }
                 try await group.waitForAll()
             }
-            try driver.remove("tags/t")
+            try await driver.delete("tags/t")
             #expect(storage.entries(storage.root + "/tags").isEmpty)
         }
     }
@@ -115,27 +116,27 @@ struct FilesystemDriverTests {
     @Test func readInfoListRemove() async throws {
         try await TemporaryStorage.with { storage in
             let driver = storage.driver
-            #expect(try driver.read("missing", limit: 10) == nil)
-            #expect(try driver.read("missing/deeper", limit: 10) == nil)
-            #expect(try driver.info("missing") == nil)
-            #expect(try driver.list("missing") == nil)
-            try driver.remove("missing")
+            #expect(try await driver.read("missing", limit: 10) == nil)
+            #expect(try await driver.read("missing/deeper", limit: 10) == nil)
+            #expect(try await driver.stat("missing") == nil)
+            #expect(try await driver.list("missing") == nil)
+            try await driver.delete("missing")
 
             try await driver.write("d/one", contents: Array("12345".utf8))
             try await driver.write("d/two", contents: [])
-            #expect(try driver.read("d/one", limit: 5) == Array("12345".utf8))
-            #expect(throws: StorageError.self) { _ = try driver.read("d/one", limit: 4) }
-            #expect(try driver.read("d", limit: 10) == nil)
-            #expect(try driver.read("d/one/below", limit: 10) == nil)
+            #expect(try await driver.read("d/one", limit: 5) == Array("12345".utf8))
+            await #expect(throws: StorageError.self) { _ = try await driver.read("d/one", limit: 4) }
+            #expect(try await driver.read("d", limit: 10) == nil)
+            #expect(try await driver.read("d/one/below", limit: 10) == nil)
 
-            let info = try #require(try driver.info("d/one"))
+            let info = try #require(try await driver.stat("d/one"))
             #expect(info.size == 5)
             #expect(!info.isDirectory)
             #expect(abs(info.modified - Date().timeIntervalSince1970) < 60)
-            #expect(try driver.info("d")?.isDirectory == true)
-            #expect(try driver.list("d")?.sorted() == ["one", "two"])
+            #expect(try await driver.stat("d")?.isDirectory == true)
+            #expect(try await driver.list("d") == ["one", "two"])
 
-            try driver.remove("d")
+            try await driver.delete("d")
             #expect(!storage.exists(storage.root + "/d"))
         }
     }
@@ -157,23 +158,25 @@ struct FilesystemDriverTests {
     @Test func writerAndReaderAtOffsets() async throws {
         try await TemporaryStorage.with { storage in
             let driver = storage.driver
-            let writer = try driver.openForWriting("w/data")
-            try writer.write(ByteBuffer(string: "hello "), at: 0)
-            try writer.write(ByteBuffer(string: "world!"), at: 6)
-            try writer.truncate(to: 11)
-            writer.close()
+            let writer = try await driver.writer("w/data", append: false)
+            try await writer.append(ByteBuffer(string: "hello "))
+            try await writer.close()
+            let resumed = try await driver.writer("w/data", append: true)
+            #expect(resumed.size == 6)
+            try await resumed.append(ByteBuffer(string: "world"))
+            try await resumed.commit()
             #expect(storage.text(storage.root + "/w/data") == "hello world")
 
-            let reader = try #require(try driver.openForReading("w/data"))
+            let reader = try #require(try await driver.reader("w/data"))
             #expect(reader.size == 11)
             let allocator = ByteBufferAllocator()
-            #expect(String(buffer: try reader.read(at: 0, length: 5, allocator: allocator)) == "hello")
-            #expect(String(buffer: try reader.read(at: 6, length: 3, allocator: allocator)) == "wor")
-            #expect(String(buffer: try reader.read(at: 1, length: 9, allocator: allocator)) == "ello worl")
-            #expect(String(buffer: try reader.read(at: 6, length: 100, allocator: allocator)) == "world")
-            #expect(try reader.read(at: 11, length: 10, allocator: allocator).readableBytes == 0)
-            #expect(try driver.openForReading("w") == nil)
-            #expect(try driver.openForReading("w/missing") == nil)
+            #expect(String(buffer: try await reader.read(at: 0, length: 5, allocator: allocator)) == "hello")
+            #expect(String(buffer: try await reader.read(at: 6, length: 3, allocator: allocator)) == "wor")
+            #expect(String(buffer: try await reader.read(at: 1, length: 9, allocator: allocator)) == "ello worl")
+            #expect(String(buffer: try await reader.read(at: 6, length: 100, allocator: allocator)) == "world")
+            #expect(try await reader.read(at: 11, length: 10, allocator: allocator).readableBytes == 0)
+            #expect(try await driver.reader("w") == nil)
+            #expect(try await driver.reader("w/missing") == nil)
         }
     }
 
@@ -182,8 +185,8 @@ struct FilesystemDriverTests {
         try await TemporaryStorage.with { storage in
             let content = randomBytes(70_000)
             try await storage.driver.write("blob", contents: content)
-            let reader = try #require(try storage.driver.openForReading("blob"))
-            let buffer = try reader.read(at: 3, length: length, allocator: ByteBufferAllocator())
+            let reader = try #require(try await storage.driver.reader("blob"))
+            let buffer = try await reader.read(at: 3, length: length, allocator: ByteBufferAllocator())
             #expect(buffer.readableBytes == length)
             // Compared by digest to keep failure messages short.
             #expect(OCIDigest.of(buffer.readableBytesView) == OCIDigest.of(content[3..<(3 + length)]))

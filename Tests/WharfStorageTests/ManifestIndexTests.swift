@@ -78,13 +78,13 @@ struct ManifestIndexTests {
             #expect(f.storage.text(f.manifestsPath("tags/v1/current/link")) == "sha256:\(digest.hex)")
             #expect(f.storage.text(f.manifestsPath("tags/v1/index/sha256/\(digest.hex)/link")) == "sha256:\(digest.hex)")
 
-            #expect(try f.index.resolve(Reference("v1"), in: Self.repo) == digest)
-            #expect(try f.index.resolve(.digest(digest), in: Self.repo) == digest)
+            await #expect(try f.index.resolve(Reference("v1"), in: Self.repo) == digest)
+            await #expect(try f.index.resolve(.digest(digest), in: Self.repo) == digest)
             let stored = try #require(try await f.index.get(Reference("v1"), in: Self.repo))
             #expect(stored.digest == digest)
             #expect(stored.bytes == bytes)
             #expect(stored.mediaType == MediaType.ociManifest)
-            #expect(try f.index.repositoryExists(Self.repo))
+            await #expect(try f.index.repositoryExists(Self.repo))
         }
     }
 
@@ -95,8 +95,8 @@ struct ManifestIndexTests {
             #expect(first != second)
             #expect(f.storage.text(f.manifestsPath("tags/latest/current/link")) == second.description)
             #expect(f.storage.entries(f.manifestsPath("tags/latest/index/sha256")) == [first.hex, second.hex].sorted())
-            #expect(try f.index.resolve(Reference("latest"), in: Self.repo) == second)
-            #expect(try f.index.resolve(.digest(first), in: Self.repo) == first)
+            await #expect(try f.index.resolve(Reference("latest"), in: Self.repo) == second)
+            await #expect(try f.index.resolve(.digest(first), in: Self.repo) == first)
         }
     }
 
@@ -104,8 +104,8 @@ struct ManifestIndexTests {
         try await Self.with { f in
             let bytes = try await f.imageManifest(seed: "orphan", pushBlobs: false)
             await expectContentError(.manifestBlobUnknown) { try await f.put(bytes, "v1") }
-            #expect(try f.index.resolve(Reference("v1"), in: Self.repo) == nil)
-            #expect(try f.index.resolve(.digest(OCIDigest.of(bytes)), in: Self.repo) == nil)
+            await #expect(try f.index.resolve(Reference("v1"), in: Self.repo) == nil)
+            await #expect(try f.index.resolve(.digest(OCIDigest.of(bytes)), in: Self.repo) == nil)
             #expect(!f.storage.exists(f.manifestsPath("tags/v1")))
             #expect(!f.storage.exists(f.storage.blobDataPath(OCIDigest.of(bytes))))
         }
@@ -126,7 +126,7 @@ struct ManifestIndexTests {
             let digest = OCIDigest.of(bytes)
             #expect(try await f.put(bytes, digest.description) == digest)
             #expect(f.storage.text(f.manifestsPath("revisions/sha256/\(digest.hex)/link")) == digest.description)
-            #expect(try f.index.tags(in: Self.repo) == [])
+            await #expect(try f.index.tags(in: Self.repo) == [])
         }
     }
 
@@ -137,7 +137,7 @@ struct ManifestIndexTests {
             #expect(try await f.put(bytes, digest.description) == digest)
             #expect(f.storage.text(f.manifestsPath("revisions/sha512/\(digest.hex)/link")) == digest.description)
             #expect(f.storage.contents(f.storage.blobDataPath(digest)) == bytes)
-            #expect(try f.index.revisions(in: Self.repo) == [digest])
+            await #expect(try f.index.revisions(in: Self.repo) == [digest])
             #expect(try await f.index.get(.digest(digest), in: Self.repo)?.bytes == bytes)
         }
     }
@@ -151,14 +151,14 @@ struct ManifestIndexTests {
             await expectContentError(.digestInvalid) { try await f.put(bytes, otherAlgorithm.description) }
             #expect(!f.storage.exists(f.manifestsPath("revisions/sha256/\(other.hex)")))
             #expect(!f.storage.exists(f.storage.blobDataPath(other)))
-            #expect(try f.index.revisions(in: Self.repo) == [])
+            await #expect(try f.index.revisions(in: Self.repo) == [])
         }
     }
 
     @Test func invalidManifestIsRejectedBeforeWriting() async throws {
         try await Self.with { f in
             await expectContentError(.manifestInvalid) { try await f.put(Array("{".utf8), "v1") }
-            let tags = try f.index.tags(in: Self.repo)
+            let tags = try await f.index.tags(in: Self.repo)
             #expect(tags == nil)
         }
     }
@@ -183,7 +183,7 @@ struct ManifestIndexTests {
                 blobs: f.blobs
             )
             #expect(manifest.manifestReferences == [childDigest])
-            #expect(try f.index.resolve(Reference("multi"), in: Self.repo) == digest)
+            await #expect(try f.index.resolve(Reference("multi"), in: Self.repo) == digest)
             #expect(try await f.index.get(Reference("multi"), in: Self.repo)?.mediaType == MediaType.ociIndex)
         }
     }
@@ -194,17 +194,17 @@ struct ManifestIndexTests {
         try await Self.with { f in
             let bytes = try await f.imageManifest(seed: "tags")
             for tag in ["v2", "latest", "V1", "v10", "1.0", "_x"] { try await f.put(bytes, tag) }
-            #expect(try f.index.tags(in: Self.repo) == ["1.0", "V1", "_x", "latest", "v10", "v2"])
+            await #expect(try f.index.tags(in: Self.repo) == ["1.0", "V1", "_x", "latest", "v10", "v2"])
         }
     }
 
     @Test func tagsOfUnknownRepositoryIsNil() async throws {
         try await Self.with { f in
-            #expect(try f.index.tags(in: RepositoryName("nope")) == nil)
-            #expect(try !f.index.repositoryExists(RepositoryName("nope")))
+            await #expect(try f.index.tags(in: RepositoryName("nope")) == nil)
+            await #expect(try !f.index.repositoryExists(RepositoryName("nope")))
             // A repository that only has blobs has no manifests yet.
             try await pushBlob(Array("blob".utf8), to: RepositoryName("blobs/only"), in: f.blobs)
-            #expect(try f.index.tags(in: RepositoryName("blobs/only")) == nil)
+            await #expect(try f.index.tags(in: RepositoryName("blobs/only")) == nil)
         }
     }
 
@@ -213,7 +213,7 @@ struct ManifestIndexTests {
             try await f.put(try await f.imageManifest(seed: "a"), "good")
             try f.storage.makeDirectory(f.manifestsPath("tags/half-written/index"))
             try f.storage.makeDirectory(f.manifestsPath("tags/.hidden/current"))
-            #expect(try f.index.tags(in: Self.repo) == ["good"])
+            await #expect(try f.index.tags(in: Self.repo) == ["good"])
         }
     }
 
@@ -228,25 +228,25 @@ struct ManifestIndexTests {
             try await f.put(try await f.imageManifest(seed: "first"), "d")
             try await f.put(try await f.imageManifest(seed: "second"), "d")
 
-            try f.index.delete(first, in: Self.repo)
+            try await f.index.delete(first, in: Self.repo)
 
-            #expect(try f.index.tags(in: Self.repo) == ["c", "d"])
-            #expect(try f.index.resolve(.digest(first), in: Self.repo) == nil)
+            await #expect(try f.index.tags(in: Self.repo) == ["c", "d"])
+            await #expect(try f.index.resolve(.digest(first), in: Self.repo) == nil)
             #expect(try await f.index.get(.digest(first), in: Self.repo) == nil)
             #expect(!f.storage.exists(f.manifestsPath("revisions/sha256/\(first.hex)")))
             #expect(!f.storage.exists(f.manifestsPath("tags/a")))
             #expect(!f.storage.exists(f.manifestsPath("tags/d/index/sha256/\(first.hex)")))
             #expect(f.storage.exists(f.manifestsPath("tags/d/index/sha256/\(second.hex)/link")))
-            #expect(try f.index.resolve(Reference("c"), in: Self.repo) == second)
-            #expect(try f.index.resolve(Reference("d"), in: Self.repo) == second)
-            #expect(try f.index.revisions(in: Self.repo) == [second])
+            await #expect(try f.index.resolve(Reference("c"), in: Self.repo) == second)
+            await #expect(try f.index.resolve(Reference("d"), in: Self.repo) == second)
+            await #expect(try f.index.revisions(in: Self.repo) == [second])
         }
     }
 
     @Test func deleteUnknownDigestIsManifestUnknown() async throws {
         try await Self.with { f in
             let digest = OCIDigest.of(Array("nothing".utf8))
-            await expectContentError(.manifestUnknown) { try f.index.delete(digest, in: Self.repo) }
+            await expectContentError(.manifestUnknown) { try await f.index.delete(digest, in: Self.repo) }
         }
     }
 
@@ -256,16 +256,16 @@ struct ManifestIndexTests {
             let digest = try await f.put(bytes, "latest")
             try await f.put(bytes, "stable")
 
-            try f.index.deleteTag(Tag("latest"), in: Self.repo)
+            try await f.index.deleteTag(Tag("latest"), in: Self.repo)
 
-            #expect(try f.index.tags(in: Self.repo) == ["stable"])
-            #expect(try f.index.resolve(Reference("latest"), in: Self.repo) == nil)
-            #expect(try f.index.resolve(.digest(digest), in: Self.repo) == digest)
+            await #expect(try f.index.tags(in: Self.repo) == ["stable"])
+            await #expect(try f.index.resolve(Reference("latest"), in: Self.repo) == nil)
+            await #expect(try f.index.resolve(.digest(digest), in: Self.repo) == digest)
             #expect(try await f.index.get(.digest(digest), in: Self.repo)?.bytes == bytes)
             #expect(f.storage.text(f.manifestsPath("revisions/sha256/\(digest.hex)/link")) == digest.description)
             #expect(!f.storage.exists(f.manifestsPath("tags/latest")))
-            await expectContentError(.manifestUnknown) { try f.index.deleteTag(Tag("latest"), in: Self.repo) }
-            await expectContentError(.manifestUnknown) { try f.index.deleteTag(Tag("never"), in: Self.repo) }
+            await expectContentError(.manifestUnknown) { try await f.index.deleteTag(Tag("latest"), in: Self.repo) }
+            await expectContentError(.manifestUnknown) { try await f.index.deleteTag(Tag("never"), in: Self.repo) }
         }
     }
 
@@ -335,7 +335,7 @@ struct ManifestIndexTests {
             let subject = try await f.put(try await f.imageManifest(seed: "image"), "v1")
             let referrer = try await f.put(try await f.imageManifest(seed: "sig", artifactType: "application/x-sig", subject: subject), "sig")
             #expect(try await f.index.referrers(of: subject, in: Self.repo, artifactType: nil).map(\.digest) == [referrer.description])
-            try f.index.delete(referrer, in: Self.repo)
+            try await f.index.delete(referrer, in: Self.repo)
             #expect(try await f.index.referrers(of: subject, in: Self.repo, artifactType: nil).isEmpty)
         }
     }
@@ -364,14 +364,14 @@ struct RepositoryWalkerTests {
             }
             try storage.writeText(storage.v2("repositories/file/_manifests"), "not a folder")
             let walker = RepositoryWalker(driver: storage.driver)
-            #expect(try walker.repositories().map(\.value) == ["a", "a/b/c", "file", "library/ubuntu", "z9"])
-            #expect(try walker.repositories(includeUploadsOnly: true).map(\.value) == ["a", "a/b/c", "file", "library/ubuntu", "x", "z9"])
+            await #expect(try walker.repositories().map(\.value) == ["a", "a/b/c", "file", "library/ubuntu", "z9"])
+            await #expect(try walker.repositories(includeUploadsOnly: true).map(\.value) == ["a", "a/b/c", "file", "library/ubuntu", "x", "z9"])
         }
     }
 
     @Test func emptyStorageHasNoRepositories() async throws {
         try await TemporaryStorage.with { storage in
-            let repositories = try RepositoryWalker(driver: storage.driver).repositories()
+            let repositories = try await RepositoryWalker(driver: storage.driver).repositories()
             #expect(repositories.isEmpty)
         }
     }
@@ -392,8 +392,8 @@ struct RepositoryWalkerTests {
             }
             _ = try await blobs.startUpload(in: RepositoryName("pending"))
             let walker = RepositoryWalker(driver: storage.driver)
-            #expect(try walker.repositories().map(\.value) == ["solo", "team/app", "team/app/debug"])
-            #expect(try walker.repositories(includeUploadsOnly: true).map(\.value) == ["pending", "solo", "team/app", "team/app/debug"])
+            await #expect(try walker.repositories().map(\.value) == ["solo", "team/app", "team/app/debug"])
+            await #expect(try walker.repositories(includeUploadsOnly: true).map(\.value) == ["pending", "solo", "team/app", "team/app/debug"])
         }
     }
 }

@@ -33,14 +33,14 @@ struct StorageFullTests {
     }
 
     /// The driver's own write path: `/dev/full` answers every write with `ENOSPC`.
-    @Test func theDriverReportsAFullDeviceAsFull() throws {
+    @Test func theDriverReportsAFullDeviceAsFull() async throws {
         try #require(FileManager.default.isWritableFile(atPath: "/dev/full"), "this test needs /dev/full")
         let driver = FilesystemDriver(root: "/dev", durable: false)
-        let writer = try driver.openForWriting("full")
-        defer { writer.close() }
-        let error = #expect(throws: StorageError.self) {
-            try writer.write(ByteBuffer(bytes: [UInt8](repeating: 7, count: 4096)), at: 0)
+        let writer = try await driver.writer("full", append: true)
+        let error = await #expect(throws: StorageError.self) {
+            try await writer.append(ByteBuffer(bytes: [UInt8](repeating: 7, count: 4096)))
         }
+        try await writer.close()
         #expect(error?.code == .full)
         #expect(error?.message.contains("/dev/full") == true)
     }

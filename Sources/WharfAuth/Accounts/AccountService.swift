@@ -52,6 +52,9 @@ public struct AccountService: Sendable {
             throw AccountError(.userExists, "\(name) is the service account's name (auth.service_account); choose another")
         }
         let hash = try await hashPassword(password)
+        // Storage is read before the transaction (a database transaction never waits on storage).
+        let unowned = isBot ? false : try await content.holdsContent(name)
+        let repositories = unowned ? try await content.repositories(in: name) : []
         return try await pool.write { transaction in
             if try transaction.users.find(name: name) != nil {
                 throw AccountError(.userExists, "user \(name) already exists")
@@ -59,11 +62,10 @@ public struct AccountService: Sendable {
             if !isBot, try transaction.namespaces.find(name: name) != nil {
                 throw AccountError(.userExists, "a namespace named \(name) already exists")
             }
-            let unowned = isBot ? false : try content.holdsContent(name)
             if unowned && !adoptNamespace {
                 throw AccountError(
                     .unownedContent,
-                    "namespace \(name) holds content without an owner (\(Self.describe(try content.repositories(in: name)))): give it to the new user "
+                    "namespace \(name) holds content without an owner (\(Self.describe(repositories))): give it to the new user "
                         + "(wharf user create \(name) --adopt-namespace), to a team (wharf namespace adopt \(name) --team TEAM), "
                         + "or delete it (wharf namespace purge \(name))"
                 )
@@ -75,7 +77,6 @@ public struct AccountService: Sendable {
             if !isBot {
                 let namespace = try transaction.namespaces.create(name: name, kind: .personal, visibility: .private, ownerID: user.id)
                 if unowned {
-                    let repositories = try content.repositories(in: name)
                     try transaction.activities.record(
                         Self.activity(actor, "namespace.adopt", namespace, details: ["user": name, "repositories": repositories.count])
                     )
@@ -144,13 +145,25 @@ public struct AccountService: Sendable {
     )
         async throws -> [RepositoryName]
     {
-        let content = self.content
+        // Storage is read (and, to delete the repositories, written) outside the transaction: a database
+        // transaction never waits on storage.
+        let hasContent = try await content.holdsContent(name)
+        let repositories = hasContent ? try await content.repositories(in: name) : []
+        if case .delete = disposition, hasContent {
+            // Storage first, once the user is known to own the namespace: should the removal fail half-way, the
+            // user and namespace are still there to try again, and nothing is left without an owner.
+            let owns = try await pool.read { transaction in
+                let user = try Self.user(name, in: transaction)
+                guard let namespace = try transaction.namespaces.find(name: name) else { return false }
+                return namespace.kind == .personal && namespace.ownerID == user.id
+            }
+            if owns { try await content.remove(name) }
+        }
         return try await pool.write { transaction in
             let user = try Self.user(name, in: transaction)
             var held: [RepositoryName] = []
             if let namespace = try transaction.namespaces.find(name: name), namespace.kind == .personal, namespace.ownerID == user.id {
-                let hasContent = try content.holdsContent(name)
-                held = hasContent ? try content.repositories(in: name) : []
+                held = repositories
                 switch disposition {
                 case .refuse:
                     if hasContent {
@@ -172,9 +185,6 @@ public struct AccountService: Sendable {
                         )
                     )
                 case .delete:
-                    // Storage first: should the removal fail half-way, the user and namespace are still there to
-                    // try again, and nothing is left without an owner.
-                    try content.remove(name)
                     try transaction.namespaces.delete(id: namespace.id)
                     try transaction.activities.record(
                         Self.activity(actor, "namespace.purge", namespace, details: ["user": name, "repositories": held.count])

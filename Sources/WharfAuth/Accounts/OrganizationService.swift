@@ -114,19 +114,21 @@ public struct OrganizationService: Sendable {
         async throws -> [RepositoryName]
     {
         try AccountService.validateName(name, what: "namespace")
-        let content = self.content
+        // Storage is read before the transaction: a database transaction never waits on storage.
+        let holdsContent = try await content.holdsContent(name)
+        let repositories = holdsContent ? try await content.repositories(in: name) : []
         return try await pool.write { transaction in
             if try transaction.namespaces.find(name: name) != nil {
                 throw AccountError(.namespaceExists, "namespace \(name) already exists and has an owner: nothing to adopt")
             }
-            guard try content.holdsContent(name) else {
+            guard holdsContent else {
                 throw AccountError(
                     .noContent,
                     "namespace \(name) holds no content in storage: nothing to adopt (wharf namespace create makes a new one)"
                 )
             }
             let team = try Self.team(team, in: transaction)
-            return try Self.adopt(name, team: team, visibility: visibility, actor: actor, content: content, in: transaction)
+            return try Self.adopt(name, repositories: repositories, team: team, visibility: visibility, actor: actor, in: transaction)
         }
     }
 
@@ -140,13 +142,24 @@ public struct OrganizationService: Sendable {
     )
         async throws -> [(namespace: String, repositories: [RepositoryName])]
     {
-        let content = self.content
-        let candidates = try content.namespaces()
+        var found: [(name: String, repositories: [RepositoryName])] = []
+        for name in try await content.namespaces() {
+            found.append((name, try await content.repositories(in: name)))
+        }
+        let candidates = found
         return try await pool.write { transaction in
             let team = try Self.team(team, in: transaction)
             var adopted: [(String, [RepositoryName])] = []
-            for name in candidates where try transaction.namespaces.find(name: name) == nil {
-                adopted.append((name, try Self.adopt(name, team: team, visibility: visibility, actor: actor, content: content, in: transaction)))
+            for candidate in candidates where try transaction.namespaces.find(name: candidate.name) == nil {
+                let repositories = try Self.adopt(
+                    candidate.name,
+                    repositories: candidate.repositories,
+                    team: team,
+                    visibility: visibility,
+                    actor: actor,
+                    in: transaction
+                )
+                adopted.append((candidate.name, repositories))
             }
             return adopted
         }
@@ -158,16 +171,19 @@ public struct OrganizationService: Sendable {
     @discardableResult
     public func purgeNamespace(name: String, actor: ActivityActor = .commandLine) async throws -> [RepositoryName] {
         try AccountService.validateName(name, what: "namespace")
-        let content = self.content
+        let ownerMessage = "namespace \(name) has an owner: purge removes only content without an owner"
+        // Storage is read and written outside the transaction (a database transaction never waits on storage),
+        // once the namespace is known to have no owner; the transaction checks that again as it records.
+        if try await pool.read({ transaction in try transaction.namespaces.find(name: name) != nil }) {
+            throw AccountError(.namespaceExists, ownerMessage)
+        }
+        guard try await content.holdsContent(name) else {
+            throw AccountError(.noContent, "namespace \(name) holds no content in storage: nothing to purge")
+        }
+        let repositories = try await content.repositories(in: name)
+        try await content.remove(name)
         return try await pool.write { transaction in
-            if try transaction.namespaces.find(name: name) != nil {
-                throw AccountError(.namespaceExists, "namespace \(name) has an owner: purge removes only content without an owner")
-            }
-            guard try content.holdsContent(name) else {
-                throw AccountError(.noContent, "namespace \(name) holds no content in storage: nothing to purge")
-            }
-            let repositories = try content.repositories(in: name)
-            try content.remove(name)
+            if try transaction.namespaces.find(name: name) != nil { throw AccountError(.namespaceExists, ownerMessage) }
             let details =
                 (try? JSONSerialization.data(withJSONObject: ["repositories": repositories.count], options: .withoutEscapingSlashes)).map {
                     String(decoding: $0, as: UTF8.self)
@@ -189,13 +205,12 @@ public struct OrganizationService: Sendable {
 
     private static func adopt(
         _ name: String,
+        repositories: [RepositoryName],
         team: Team,
         visibility: Visibility,
         actor: ActivityActor,
-        content: any NamespaceStorage,
         in transaction: Transaction
     ) throws -> [RepositoryName] {
-        let repositories = try content.repositories(in: name)
         let namespace = try transaction.namespaces.create(name: name, kind: .team, visibility: visibility, teamID: team.id)
         try transaction.activities.record(
             AccountService.activity(actor, "namespace.adopt", namespace, details: ["team": team.name, "repositories": repositories.count])

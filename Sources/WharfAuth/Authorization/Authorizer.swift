@@ -66,7 +66,7 @@ public struct Authorizer: Sendable {
             if let target {
                 resolved = target
             } else if case .repository(let name) = scope.resource {
-                resolved = missingTarget(for: name)
+                resolved = await missingTarget(for: name)
             } else {
                 resolved = .catalog
             }
@@ -79,16 +79,17 @@ public struct Authorizer: Sendable {
     /// The rules' target for `name` as `subject` sees it now.
     public func target(for name: RepositoryName, subject: TokenSubject) async throws -> PermissionTarget {
         let facts = try await pool.read { transaction in try Self.facts(for: name, subject: subject, in: transaction) }
-        return facts.map { .namespace($0) } ?? missingTarget(for: name)
+        if let facts { return .namespace(facts) }
+        return await missingTarget(for: name)
     }
 
     /// The target of a repository whose namespace has no row: unowned when storage holds anything under the
     /// namespace (one listing of its folder), missing otherwise. A folder that cannot be read counts as content:
     /// the rules then fail closed (admins only).
-    public func missingTarget(for name: RepositoryName) -> PermissionTarget {
+    public func missingTarget(for name: RepositoryName) async -> PermissionTarget {
         guard let namespace = name.namespace, let content else { return .missingNamespace }
         do {
-            return try content.holdsContent(namespace) ? .unownedNamespace : .missingNamespace
+            return try await content.holdsContent(namespace) ? .unownedNamespace : .missingNamespace
         } catch {
             logger.warning(
                 "could not list a namespace's folder; treating it as unowned",
@@ -133,7 +134,7 @@ public struct Authorizer: Sendable {
             namespaces.set(true, for: key)
             return
         }
-        if missingTarget(for: name) == .unownedNamespace {
+        if await missingTarget(for: name) == .unownedNamespace {
             guard subject.kind == .admin else {
                 throw AuthError(.denied, AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .unownedNamespace, rules: rules))
             }

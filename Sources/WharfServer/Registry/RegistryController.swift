@@ -54,17 +54,17 @@ struct RegistryController<Context: WharfContext>: Sendable {
         case (.catalog, .get):
             return try await catalog(request, access: context.registryAccess)
         case (.tags(let name), .get):
-            return try tags(request, name)
+            return try await tags(request, name)
         case (.manifest(let name, let reference), .get), (.manifest(let name, let reference), .head):
             return try await getManifest(request, name, reference)
         case (.manifest(let name, let reference), .put):
             return try await putManifest(request, name, reference)
         case (.manifest(let name, let reference), .delete):
-            return try deleteManifest(name, reference)
+            return try await deleteManifest(name, reference)
         case (.blob(let name, let digest), .get), (.blob(let name, let digest), .head):
-            return try getBlob(request, name, digest)
+            return try await getBlob(request, name, digest)
         case (.blob(let name, let digest), .delete):
-            try blobs.unlinkBlob(digest, in: name)
+            try await blobs.unlinkBlob(digest, in: name)
             return Response(status: .accepted, headers: [.contentLength: "0"])
         case (.startUpload(let name), .post):
             return try await startUpload(request, name, context: context)
@@ -88,19 +88,45 @@ struct RegistryController<Context: WharfContext>: Sendable {
 
     // MARK: Listing
 
-    /// The repositories the caller may pull (all of them for admins, the service account, or with auth off).
+    /// The repositories the caller may pull (all of them for admins, the service account, or with auth off), in
+    /// tree order (`a`, `a/b`, `a-c`: the order of a walk of the folders). A page walks storage only up to its
+    /// end: from `last` on, in batches, until it holds `n` repositories the caller may pull, and one more to know
+    /// whether a next page exists.
     func catalog(_ request: Request, access: RegistryAccess?) async throws -> Response {
-        var repositories = try walker.repositories()
-        if let access, !access.isUnrestricted { repositories = try await access.pullable(repositories) }
-        let names = repositories.map(\.value)
-        let (page, next) = try paginate(names, request: request, defaultSize: 1000)
-        var response = json(try encode(["repositories": page]), method: .get)
-        if let next { response.headers[.link] = "<\(RegistryRoute.catalog.path)?\(next)>; rel=\"next\"" }
+        let query = request.uri.queryParameters
+        var size = 1000
+        if let text = query["n"] {
+            guard let n = Int(text), n >= 0 else { throw RegistryError(.paginationInvalid, detail: "n must be a non-negative number") }
+            size = min(n, Self.maxPageSize)
+        }
+        let restricted = access.map { !$0.isUnrestricted } ?? false
+        var page: [RepositoryName] = []
+        var cursor = query["last"].map(String.init)
+        var more = false
+        while size > 0 {
+            // Filtering by access drops some: read a batch large enough that one usually fills the page.
+            let wanted = size + 1 - page.count
+            let limit = restricted ? max(wanted, 100) : wanted
+            let batch = try await walker.repositories(after: cursor, limit: limit)
+            page += restricted ? try await access!.pullable(batch) : batch
+            if page.count > size {
+                page.removeLast(page.count - size)
+                more = true
+                break
+            }
+            guard batch.count == limit, let last = batch.last else { break }
+            cursor = last.value
+        }
+        var response = json(try encode(["repositories": page.map(\.value)]), method: .get)
+        if more, let last = page.last {
+            let next = "n=\(size)&last=\(last.value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? last.value)"
+            response.headers[.link] = "<\(RegistryRoute.catalog.path)?\(next)>; rel=\"next\""
+        }
         return response
     }
 
-    func tags(_ request: Request, _ name: RepositoryName) throws -> Response {
-        guard let all = try manifests.tags(in: name) else {
+    func tags(_ request: Request, _ name: RepositoryName) async throws -> Response {
+        guard let all = try await manifests.tags(in: name) else {
             throw RegistryError(.nameUnknown, detail: name.value)
         }
         let (page, next) = try paginate(all, request: request, defaultSize: nil)
@@ -183,10 +209,10 @@ struct RegistryController<Context: WharfContext>: Sendable {
         return Response(status: .created, headers: headers)
     }
 
-    func deleteManifest(_ name: RepositoryName, _ reference: Reference) throws -> Response {
+    func deleteManifest(_ name: RepositoryName, _ reference: Reference) async throws -> Response {
         switch reference {
-        case .digest(let digest): try manifests.delete(digest, in: name)
-        case .tag(let tag): try manifests.deleteTag(tag, in: name)
+        case .digest(let digest): try await manifests.delete(digest, in: name)
+        case .tag(let tag): try await manifests.deleteTag(tag, in: name)
         }
         return Response(status: .accepted, headers: [.contentLength: "0"])
     }
@@ -201,8 +227,8 @@ struct RegistryController<Context: WharfContext>: Sendable {
 
     // MARK: Blobs
 
-    func getBlob(_ request: Request, _ name: RepositoryName, _ digest: OCIDigest) throws -> Response {
-        guard let reader = try blobs.openBlob(digest, in: name) else {
+    func getBlob(_ request: Request, _ name: RepositoryName, _ digest: OCIDigest) async throws -> Response {
+        guard let reader = try await blobs.openBlob(digest, in: name) else {
             throw RegistryError(.blobUnknown, detail: digest.description)
         }
         let size = reader.size
@@ -228,7 +254,7 @@ struct RegistryController<Context: WharfContext>: Sendable {
             var offset = start
             let end = start + length
             while offset < end {
-                let read = try reader.read(at: offset, length: Int(min(Int64(Self.downloadChunkSize), end - offset)), into: &chunk)
+                let read = try await reader.read(at: offset, length: Int(min(Int64(Self.downloadChunkSize), end - offset)), into: &chunk)
                 guard read > 0 else { throw RegistryError(.blobUnknown, detail: "blob shorter than its size") }
                 offset += Int64(read)
                 try await writer.write(chunk)
@@ -247,10 +273,10 @@ struct RegistryController<Context: WharfContext>: Sendable {
     func mountSource(_ digest: OCIDigest, from source: RepositoryName?, access: RegistryAccess?) async throws -> RepositoryName?? {
         guard let access, !access.isUnrestricted else { return .some(source) }
         if let source { return try await access.mayPull(source) ? .some(source) : nil }
-        guard try blobs.blobExists(digest) else { return nil }
+        guard try await blobs.blobExists(digest) else { return nil }
         var candidates: [RepositoryName] = []
         // A repository holding only pushed layers (no manifest yet) is a source too.
-        for repository in try walker.repositories(includeLayersOnly: true) where try blobs.isLinked(digest, in: repository) {
+        for repository in try await walker.repositories(includeLayersOnly: true) where try await blobs.isLinked(digest, in: repository) {
             candidates.append(repository)
             if candidates.count >= Self.mountCandidates { break }
         }

@@ -11,8 +11,9 @@ import Darwin
 
 /// The filesystem storage driver: a folder in distribution's layout.
 ///
-/// Calls are plain POSIX system calls made from the calling task: small reads and writes to the page cache cost
-/// microseconds. The one call that can block for long, `fsync`, runs on NIO's thread pool.
+/// Calls are plain POSIX system calls made from the calling task (never from an actor): small reads and writes to
+/// the page cache cost microseconds, less than a hop to a thread pool. The one call that can block for long,
+/// `fsync`, runs on NIO's thread pool.
 public struct FilesystemDriver: StorageDriver {
     public let root: String
     /// Whether data is flushed to disk before it becomes visible (blob data, links).
@@ -45,7 +46,7 @@ public struct FilesystemDriver: StorageDriver {
         return root + "/" + path
     }
 
-    public func read(_ path: String, limit: Int) throws -> [UInt8]? {
+    public func read(_ path: String, limit: Int) async throws -> [UInt8]? {
         let full = try fullPath(path)
         let fd = open(full, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
@@ -53,7 +54,7 @@ public struct FilesystemDriver: StorageDriver {
             throw Self.error("open", full)
         }
         defer { _ = close(fd) }
-        var st = stat()
+        var st = Glibc.stat()
         guard fstat(fd, &st) == 0 else { throw Self.error("fstat", full) }
         if (st.st_mode & S_IFMT) == S_IFDIR { return nil }
         guard st.st_size <= limit else { throw StorageError(.io, "\(path) is larger than \(limit) bytes") }
@@ -91,15 +92,19 @@ public struct FilesystemDriver: StorageDriver {
             } catch let error as AtomicFileError {
                 // ENOENT on create or rename: the folder went away meanwhile.
                 if error.systemError == ENOENT, error.code == .create || error.code == .publish, attempts < 10 { continue }
-                throw StorageError.isFull(error.systemError) ? StorageError(.full, "the storage is full: \(error)") : StorageError(.io, error.description)
+                throw StorageError.isFull(error.systemError)
+                    ? StorageError(.full, "the storage is full: \(error)") : StorageError(.io, error.description)
             }
         }
     }
 
-    public func info(_ path: String) throws -> FileInfo? {
-        let full = try fullPath(path)
-        var st = stat()
-        guard stat(full, &st) == 0 else {
+    public func stat(_ path: String) async throws -> FileInfo? {
+        try Self.statFull(try fullPath(path))
+    }
+
+    static func statFull(_ full: String) throws -> FileInfo? {
+        var st = Glibc.stat()
+        guard fstatat(AT_FDCWD, full, &st, 0) == 0 else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             throw Self.error("stat", full)
         }
@@ -107,8 +112,34 @@ public struct FilesystemDriver: StorageDriver {
         return FileInfo(size: Int64(st.st_size), modified: modified, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR)
     }
 
-    public func list(_ path: String) throws -> [String]? {
-        try Self.listFull(try fullPath(path))
+    public func list(_ path: String) async throws -> [String]? {
+        try Self.listFull(try fullPath(path))?.sorted(by: Self.byteOrder)
+    }
+
+    /// Byte order of the names' UTF-8 (what S3 lists by), not Swift's `<` on strings (Unicode order).
+    static func byteOrder(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    public func walk(_ path: String, visit: (StorageEntry) async throws -> WalkStep) async throws {
+        _ = try await walk(relative: path, full: try fullPath(path), visit: visit)
+    }
+
+    /// Returns false when the walk was stopped.
+    private func walk(relative: String, full: String, visit: (StorageEntry) async throws -> WalkStep) async throws -> Bool {
+        guard let names = try Self.listFull(full) else { return true }
+        for name in names.sorted(by: Self.byteOrder) {
+            // An entry removed since the listing is no longer there to visit.
+            guard let info = try Self.statFull(full + "/" + name) else { continue }
+            let entry = StorageEntry(path: relative + "/" + name, info: info)
+            switch try await visit(entry) {
+            case .stop: return false
+            case .skip: continue
+            case .descend:
+                if info.isDirectory, try await !walk(relative: entry.path, full: full + "/" + name, visit: visit) { return false }
+            }
+        }
+        return true
     }
 
     static func listFull(_ full: String) throws -> [String]? {
@@ -128,12 +159,12 @@ public struct FilesystemDriver: StorageDriver {
         return names
     }
 
-    public func remove(_ path: String) throws {
+    public func delete(_ path: String) async throws {
         try Self.removeFull(try fullPath(path))
     }
 
     static func removeFull(_ full: String) throws {
-        var st = stat()
+        var st = Glibc.stat()
         guard lstat(full, &st) == 0 else {
             if errno == ENOENT { return }
             throw error("lstat", full)
@@ -154,30 +185,36 @@ public struct FilesystemDriver: StorageDriver {
         let to = try fullPath(destination)
         if durable {
             let fd = open(from, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw Self.error("open", from) }
+            guard fd >= 0 else { throw Self.missingOrError("open", from) }
             defer { _ = close(fd) }
             try await Self.sync(fd, path: from)
         }
         try makeParents(of: to)
-        guard rename(from, to) == 0 else { throw Self.error("rename", to) }
+        guard rename(from, to) == 0 else { throw Self.missingOrError("rename", from) }
     }
 
-    public func openForWriting(_ path: String) throws -> any StorageWriter {
+    public func writer(_ path: String, append: Bool) async throws -> any StorageWriter {
         let full = try fullPath(path)
         try makeParents(of: full)
-        let fd = open(full, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(full, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? 0 : O_TRUNC), 0o644)
         guard fd >= 0 else { throw Self.error("open", full) }
-        return FileWriter(fd: fd, path: full)
+        var st = Glibc.stat()
+        guard fstat(fd, &st) == 0 else {
+            let error = Self.error("fstat", full)
+            _ = close(fd)
+            throw error
+        }
+        return FileWriter(fd: fd, path: full, size: Int64(st.st_size), durable: durable)
     }
 
-    public func openForReading(_ path: String) throws -> (any StorageReader)? {
+    public func reader(_ path: String) async throws -> (any StorageReader)? {
         let full = try fullPath(path)
         let fd = open(full, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             throw Self.error("open", full)
         }
-        var st = stat()
+        var st = Glibc.stat()
         guard fstat(fd, &st) == 0 else {
             _ = close(fd)
             throw Self.error("fstat", full)
@@ -220,38 +257,67 @@ public struct FilesystemDriver: StorageDriver {
         if result != 0 { throw StorageError.system("fsync", path, systemError: result) }
     }
 
+    /// The error for the current `errno`, ``StorageError/Code/notFound`` when it is `ENOENT`.
+    static func missingOrError(_ operation: String, _ path: String) -> StorageError {
+        errno == ENOENT ? StorageError(.notFound, "\(operation) \(path): no such file") : error(operation, path)
+    }
+
     /// The error for the current `errno` (``StorageError/Code/full`` when the disk or the quota is full).
     static func error(_ operation: String, _ path: String) -> StorageError {
         StorageError.system(operation, path, systemError: errno)
     }
 }
 
-/// Owns one file descriptor open for writing; used by one request task at a time.
+/// Owns one file descriptor open for writing; used by one task at a time, and ended by `commit`, `close` or
+/// `cancel` (or, when a task forgets to, by `deinit`, which keeps the content like `close`).
 final class FileWriter: StorageWriter {
     private var fd: Int32
     let path: String
+    private(set) var size: Int64
+    let durable: Bool
 
-    init(fd: Int32, path: String) {
+    init(fd: Int32, path: String, size: Int64, durable: Bool) {
         self.fd = fd
         self.path = path
+        self.size = size
+        self.durable = durable
     }
 
-    func write(_ buffer: ByteBuffer, at offset: Int64) throws {
-        try buffer.withUnsafeReadableBytes { try FilesystemDriver.writeAll(fd, $0, at: offset, path: path) }
+    func append(_ buffer: ByteBuffer) async throws {
+        guard fd >= 0 else { throw StorageError(.io, "\(path): append after the writer was closed") }
+        do {
+            try buffer.withUnsafeReadableBytes { try FilesystemDriver.writeAll(fd, $0, at: size, path: path) }
+        } catch {
+            // A buffer written in part (the disk filled up half-way) is taken back: the file stays as it was.
+            _ = ftruncate(fd, off_t(size))
+            throw error
+        }
+        size += Int64(buffer.readableBytes)
     }
 
-    func truncate(to size: Int64) throws {
-        guard ftruncate(fd, off_t(size)) == 0 else { throw FilesystemDriver.error("truncate", path) }
+    func commit() async throws {
+        guard fd >= 0 else { throw StorageError(.io, "\(path): commit after the writer was closed") }
+        defer { closeDescriptor() }
+        if durable { try await FilesystemDriver.sync(fd, path: path) }
     }
 
-    func close() {
+    func close() async throws {
+        closeDescriptor()
+    }
+
+    func cancel() async throws {
+        closeDescriptor()
+        if unlink(path) != 0 && errno != ENOENT { throw FilesystemDriver.error("unlink", path) }
+    }
+
+    private func closeDescriptor() {
         if fd >= 0 {
             _ = Glibc.close(fd)
             fd = -1
         }
     }
 
-    deinit { close() }
+    deinit { closeDescriptor() }
 }
 
 /// Owns one file descriptor open for reading. `@unchecked Sendable` is safe: the descriptor never changes after
@@ -267,13 +333,7 @@ final class FileReader: StorageReader, @unchecked Sendable {
         self.path = path
     }
 
-    func read(at offset: Int64, length: Int, allocator: ByteBufferAllocator) throws -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: length)
-        _ = try read(at: offset, length: length, into: &buffer)
-        return buffer
-    }
-
-    func read(at offset: Int64, length: Int, into buffer: inout ByteBuffer) throws -> Int {
+    func read(at offset: Int64, length: Int, into buffer: inout ByteBuffer) async throws -> Int {
         buffer.clear(minimumCapacity: length)
         var filled = 0
         while filled < length {

@@ -17,6 +17,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         /// The storage has no room left (`ENOSPC`, or `EDQUOT`: the quota of the user the registry runs as). Not
         /// a bug and not the client's fault: writes work again once an operator frees space.
         public static let full = Code(rawValue: "full")
+        /// What an operation needed is not there (the source of a move, a file that ended early).
+        public static let notFound = Code(rawValue: "notFound")
     }
 
     public var code: Code
@@ -44,33 +46,73 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
 }
 
 /// What is known about a stored file or folder.
-public struct FileInfo: Sendable {
+public struct FileInfo: Sendable, Equatable {
     public var size: Int64
     public var modified: Double
     public var isDirectory: Bool
+
+    public init(size: Int64, modified: Double, isDirectory: Bool) {
+        self.size = size
+        self.modified = modified
+        self.isDirectory = isDirectory
+    }
+}
+
+/// One file or folder met by ``StorageDriver/walk(_:visit:)``.
+public struct StorageEntry: Sendable {
+    /// The entry's path, relative to the storage root like every driver path.
+    public let path: String
+    public let info: FileInfo
+
+    public init(path: String, info: FileInfo) {
+        self.path = path
+        self.info = info
+    }
+
+    /// The last component of the path.
+    public var name: Substring { path.lastIndex(of: "/").map { path[path.index(after: $0)...] } ?? path[...] }
+}
+
+/// What a walk does after visiting an entry.
+public enum WalkStep: Sendable {
+    /// Goes on (into the entry when it is a folder).
+    case descend
+    /// Goes on, but not into this folder.
+    case skip
+    /// Ends the walk: nothing more is visited or read.
+    case stop
 }
 
 /// Storage for the registry layout, addressed by paths relative to the storage root (see `RegistryPaths`).
 ///
-/// Implementations are used directly from request tasks: they must be safe to call concurrently.
+/// Every method is async so that a driver for remote storage (S3-compatible) fits the same contract; the contract
+/// itself is stated by the driver conformance suite (`Tests/WharfStorageTests/DriverConformance`), which every
+/// driver passes. Implementations are used directly from request tasks: they must be safe to call concurrently,
+/// and they are never called from inside an actor (bytes never queue behind one).
 public protocol StorageDriver: Sendable {
     /// The whole content of a small file, or nil when it does not exist. Fails for files larger than `limit`.
-    func read(_ path: String, limit: Int) throws -> [UInt8]?
+    func read(_ path: String, limit: Int) async throws -> [UInt8]?
     /// Replaces the file at `path` with `contents` atomically: readers see the old or the new content, never a mix.
     /// With `durable`, the content is also on disk before the new name appears (when the driver promises durability).
     func write(_ path: String, contents: [UInt8], durable: Bool) async throws
-    func info(_ path: String) throws -> FileInfo?
-    /// Names of the entries of a folder, unsorted, or nil when it does not exist.
-    func list(_ path: String) throws -> [String]?
+    /// What is stored at `path`, or nil when nothing is.
+    func stat(_ path: String) async throws -> FileInfo?
+    /// Names of the entries of a folder in byte order, or nil when it does not exist.
+    func list(_ path: String) async throws -> [String]?
     /// Removes a file or a whole folder; removing something missing is not an error.
-    func remove(_ path: String) throws
+    func delete(_ path: String) async throws
     /// Moves a file into place atomically, replacing what was there; makes the destination's parents. Flushes
-    /// the file's data first when the driver promises durability.
+    /// the file's data first when the driver promises durability. A missing source throws ``StorageError/Code/notFound``.
     func move(_ source: String, to destination: String) async throws
-    /// Opens a file for writing at `offset` (creating it and its parents when missing).
-    func openForWriting(_ path: String) throws -> any StorageWriter
-    /// Opens a file for reading, or nil when it does not exist.
-    func openForReading(_ path: String) throws -> (any StorageReader)?
+    /// Opens a writer at the end of the file at `path` (`append`, for a resumed upload) or on a new empty file
+    /// that replaces it. A missing file is created either way.
+    func writer(_ path: String, append: Bool) async throws -> any StorageWriter
+    /// Opens a file for reading, or nil when it does not exist (or is a folder).
+    func reader(_ path: String) async throws -> (any StorageReader)?
+    /// Visits everything below the folder `path`, depth first, a folder before what it holds, the entries of
+    /// each folder in the byte order of their names; what `visit` returns can skip a folder or end the walk, so
+    /// a walk that has found what it needs reads no further. A missing folder visits nothing.
+    func walk(_ path: String, visit: (StorageEntry) async throws -> WalkStep) async throws
 }
 
 extension StorageDriver {
@@ -80,21 +122,71 @@ extension StorageDriver {
     }
 }
 
-/// An open file being written by one request.
+/// A file being written by one task, in distribution's `FileWriter` shape: appends, then `commit` (the content is
+/// final and, where the driver promises it, durable), `close` (the content so far stays, to be resumed by a new
+/// writer with `append`), or `cancel` (the file is removed). One of the three ends every writer.
 public protocol StorageWriter: AnyObject {
-    /// Writes `buffer` at `offset`.
-    func write(_ buffer: ByteBuffer, at offset: Int64) throws
-    /// Drops everything after `size` (used to undo a partial chunk).
-    func truncate(to size: Int64) throws
-    func close()
+    /// The bytes the file holds: what it had when opened for `append`, plus every completed append.
+    var size: Int64 { get }
+    /// Adds `buffer` at the end. An append that throws leaves the file as it was before it (no partial buffer).
+    func append(_ buffer: ByteBuffer) async throws
+    /// Ends writing with the content final: flushed to disk when the driver promises durability.
+    func commit() async throws
+    /// Ends writing and keeps what was written, unflushed, for a later writer opened with `append`.
+    func close() async throws
+    /// Ends writing and removes the file.
+    func cancel() async throws
 }
 
 /// An open file being read; safe to hand to a response body writer.
 public protocol StorageReader: Sendable {
     var size: Int64 { get }
-    /// Reads up to `length` bytes at `offset` into a new buffer; a short buffer means end of file.
-    func read(at offset: Int64, length: Int, allocator: ByteBufferAllocator) throws -> ByteBuffer
     /// Replaces the content of `buffer` with up to `length` bytes read at `offset`, reusing its storage when it is
     /// not shared (a download loop allocates once, not once per chunk). Returns the bytes read; 0 means end of file.
-    func read(at offset: Int64, length: Int, into buffer: inout ByteBuffer) throws -> Int
+    func read(at offset: Int64, length: Int, into buffer: inout ByteBuffer) async throws -> Int
+}
+
+extension StorageReader {
+    /// Reads up to `length` bytes at `offset` into a new buffer; a short buffer means end of file.
+    public func read(at offset: Int64, length: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) async throws -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: length)
+        _ = try await read(at: offset, length: length, into: &buffer)
+        return buffer
+    }
+
+    /// The bytes from `offset` to the end of the file, or `length` of them, as a stream of buffers of at most
+    /// `chunkSize` bytes. A file that turns out shorter than its size ends the stream with ``StorageError/Code/notFound``.
+    public func chunks(from offset: Int64 = 0, length: Int64? = nil, chunkSize: Int = 1 << 20) -> StorageChunks {
+        StorageChunks(reader: self, start: offset, end: offset + (length ?? max(size - offset, 0)), chunkSize: chunkSize)
+    }
+}
+
+/// A ranged read of a ``StorageReader`` as an async sequence of buffers.
+public struct StorageChunks: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    let reader: any StorageReader
+    let start: Int64
+    let end: Int64
+    let chunkSize: Int
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let reader: any StorageReader
+        var offset: Int64
+        let end: Int64
+        let chunkSize: Int
+
+        public mutating func next() async throws -> ByteBuffer? {
+            guard offset < end else { return nil }
+            let buffer = try await reader.read(at: offset, length: Int(Swift.min(Int64(chunkSize), end - offset)))
+            guard buffer.readableBytes > 0 else {
+                throw StorageError(.notFound, "the file ended at \(offset) bytes, before the \(end) expected")
+            }
+            offset += Int64(buffer.readableBytes)
+            return buffer
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(reader: reader, offset: start, end: end, chunkSize: Swift.max(chunkSize, 1))
+    }
 }

@@ -72,18 +72,18 @@ public actor ManifestIndex {
             digest = OCIDigest.of(bytes)
         }
         for blob in manifest.blobReferences {
-            guard try blobs.blobSize(blob, in: repository) != nil else {
+            guard try await blobs.blobSize(blob, in: repository) != nil else {
                 throw ContentError(.manifestBlobUnknown, detail: "blob \(blob) is not in \(repository)")
             }
         }
         for child in manifest.manifestReferences {
-            guard try readLink(RegistryPaths.revisionLink(repository, child)) == child,
-                try blobs.blobExists(child)
+            guard try await readLink(RegistryPaths.revisionLink(repository, child)) == child,
+                try await blobs.blobExists(child)
             else {
                 throw ContentError(.manifestBlobUnknown, detail: "manifest \(child) is not in \(repository)")
             }
         }
-        if try driver.info(RegistryPaths.blobData(digest))?.size != Int64(bytes.count) {
+        if try await driver.stat(RegistryPaths.blobData(digest))?.size != Int64(bytes.count) {
             try await driver.write(RegistryPaths.blobData(digest), contents: bytes)
         }
         try await driver.write(RegistryPaths.revisionLink(repository, digest), contents: RegistryPaths.linkContent(digest))
@@ -107,20 +107,20 @@ public actor ManifestIndex {
     // MARK: Reading
 
     /// The digest a reference resolves to in the repository, or nil.
-    public nonisolated func resolve(_ reference: Reference, in repository: RepositoryName) throws -> OCIDigest? {
+    public nonisolated func resolve(_ reference: Reference, in repository: RepositoryName) async throws -> OCIDigest? {
         switch reference {
         case .tag(let tag):
-            guard let digest = try readLink(RegistryPaths.tagCurrentLink(repository, tag)) else { return nil }
-            return try readLink(RegistryPaths.revisionLink(repository, digest)) == digest ? digest : nil
+            guard let digest = try await readLink(RegistryPaths.tagCurrentLink(repository, tag)) else { return nil }
+            return try await readLink(RegistryPaths.revisionLink(repository, digest)) == digest ? digest : nil
         case .digest(let digest):
-            return try readLink(RegistryPaths.revisionLink(repository, digest)) == digest ? digest : nil
+            return try await readLink(RegistryPaths.revisionLink(repository, digest)) == digest ? digest : nil
         }
     }
 
     /// The manifest a reference names, or nil.
     public nonisolated func get(_ reference: Reference, in repository: RepositoryName) async throws -> StoredManifest? {
-        guard let digest = try resolve(reference, in: repository),
-            let bytes = try driver.read(RegistryPaths.blobData(digest), limit: Self.readLimit)
+        guard let digest = try await resolve(reference, in: repository),
+            let bytes = try await driver.read(RegistryPaths.blobData(digest), limit: Self.readLimit)
         else { return nil }
         let summary = await summary(of: digest, bytes: bytes)
         return StoredManifest(digest: digest, mediaType: summary.mediaType, bytes: bytes)
@@ -129,7 +129,7 @@ public actor ManifestIndex {
     /// The summary of a manifest the repository holds, reading it from storage when it is not cached.
     nonisolated func summary(of digest: OCIDigest, in repository: RepositoryName) async throws -> ManifestSummary? {
         if let cached = await cachedSummary(digest) { return cached }
-        guard let bytes = try driver.read(RegistryPaths.blobData(digest), limit: Self.readLimit) else { return nil }
+        guard let bytes = try await driver.read(RegistryPaths.blobData(digest), limit: Self.readLimit) else { return nil }
         return await summary(of: digest, bytes: bytes)
     }
 
@@ -164,18 +164,18 @@ public actor ManifestIndex {
     }
 
     /// Whether the repository exists in storage.
-    public nonisolated func repositoryExists(_ repository: RepositoryName) throws -> Bool {
-        try driver.info(RegistryPaths.manifestsDirectory(repository))?.isDirectory == true
+    public nonisolated func repositoryExists(_ repository: RepositoryName) async throws -> Bool {
+        try await driver.stat(RegistryPaths.manifestsDirectory(repository))?.isDirectory == true
     }
 
     /// The repository's tags in lexical order, or nil when the repository does not exist.
-    public nonisolated func tags(in repository: RepositoryName) throws -> [String]? {
-        guard try repositoryExists(repository) else { return nil }
-        let names = try driver.list(RegistryPaths.tagsDirectory(repository)) ?? []
+    public nonisolated func tags(in repository: RepositoryName) async throws -> [String]? {
+        guard try await repositoryExists(repository) else { return nil }
+        let names = try await driver.list(RegistryPaths.tagsDirectory(repository)) ?? []
         var tags: [String] = []
         for name in names {
             guard let tag = try? Tag(name) else { continue }
-            if try driver.info(RegistryPaths.tagCurrentLink(repository, tag)) != nil { tags.append(name) }
+            if try await driver.stat(RegistryPaths.tagCurrentLink(repository, tag)) != nil { tags.append(name) }
         }
         return tags.sorted()
     }
@@ -187,7 +187,7 @@ public actor ManifestIndex {
         artifactType: String?
     ) async throws -> [Descriptor] {
         var result: [Descriptor] = []
-        for digest in try revisions(in: repository) {
+        for digest in try await revisions(in: repository) {
             guard let summary = try await summary(of: digest, in: repository), summary.subject == subject else { continue }
             if let artifactType, summary.artifactType != artifactType { continue }
             result.append(
@@ -204,12 +204,12 @@ public actor ManifestIndex {
     }
 
     /// Digests of every manifest revision the repository links.
-    public nonisolated func revisions(in repository: RepositoryName) throws -> [OCIDigest] {
+    public nonisolated func revisions(in repository: RepositoryName) async throws -> [OCIDigest] {
         var digests: [OCIDigest] = []
         for algorithm in OCIDigest.Algorithm.allCases {
-            for name in try driver.list(RegistryPaths.revisionsDirectory(repository, algorithm)) ?? [] {
+            for name in try await driver.list(RegistryPaths.revisionsDirectory(repository, algorithm)) ?? [] {
                 guard let digest = try? OCIDigest(algorithm: algorithm, hex: name),
-                    try readLink(RegistryPaths.revisionLink(repository, digest)) == digest
+                    try await readLink(RegistryPaths.revisionLink(repository, digest)) == digest
                 else { continue }
                 digests.append(digest)
             }
@@ -220,32 +220,32 @@ public actor ManifestIndex {
     // MARK: Deleting
 
     /// Deletes a manifest revision and every tag that points at it.
-    public nonisolated func delete(_ digest: OCIDigest, in repository: RepositoryName) throws {
-        guard try readLink(RegistryPaths.revisionLink(repository, digest)) == digest else {
+    public nonisolated func delete(_ digest: OCIDigest, in repository: RepositoryName) async throws {
+        guard try await readLink(RegistryPaths.revisionLink(repository, digest)) == digest else {
             throw ContentError(.manifestUnknown, detail: digest.description)
         }
         // Untag first: a crash then leaves a revision without tags, never a tag pointing at nothing.
-        for name in try driver.list(RegistryPaths.tagsDirectory(repository)) ?? [] {
+        for name in try await driver.list(RegistryPaths.tagsDirectory(repository)) ?? [] {
             guard let tag = try? Tag(name) else { continue }
-            if try readLink(RegistryPaths.tagCurrentLink(repository, tag)) == digest {
-                try driver.remove(RegistryPaths.tagDirectory(repository, tag))
+            if try await readLink(RegistryPaths.tagCurrentLink(repository, tag)) == digest {
+                try await driver.delete(RegistryPaths.tagDirectory(repository, tag))
             } else {
-                try driver.remove(RegistryPaths.tagIndexDirectory(repository, tag, digest))
+                try await driver.delete(RegistryPaths.tagIndexDirectory(repository, tag, digest))
             }
         }
-        try driver.remove(RegistryPaths.revisionDirectory(repository, digest))
+        try await driver.delete(RegistryPaths.revisionDirectory(repository, digest))
     }
 
     /// Removes a tag only; the manifest it pointed at stays reachable by digest.
-    public nonisolated func deleteTag(_ tag: Tag, in repository: RepositoryName) throws {
-        guard try driver.info(RegistryPaths.tagCurrentLink(repository, tag)) != nil else {
+    public nonisolated func deleteTag(_ tag: Tag, in repository: RepositoryName) async throws {
+        guard try await driver.stat(RegistryPaths.tagCurrentLink(repository, tag)) != nil else {
             throw ContentError(.manifestUnknown, detail: "tag \(tag) is not in \(repository)")
         }
-        try driver.remove(RegistryPaths.tagDirectory(repository, tag))
+        try await driver.delete(RegistryPaths.tagDirectory(repository, tag))
     }
 
-    nonisolated func readLink(_ path: String) throws -> OCIDigest? {
-        guard let bytes = try driver.read(path, limit: 1024) else { return nil }
+    nonisolated func readLink(_ path: String) async throws -> OCIDigest? {
+        guard let bytes = try await driver.read(path, limit: 1024) else { return nil }
         return try? OCIDigest(parsing: String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

@@ -22,31 +22,35 @@ public struct NamespaceContent: NamespaceStorage {
 
     /// Whether anything is stored under `namespace`. One listing of its folder: cheap enough for the token
     /// endpoint, which asks only about namespaces that have no database row.
-    public func holdsContent(_ namespace: String) throws -> Bool {
-        guard let entries = try driver.list(RegistryPaths.namespaceDirectory(Self.validated(namespace))) else { return false }
+    public func holdsContent(_ namespace: String) async throws -> Bool {
+        guard let entries = try await driver.list(RegistryPaths.namespaceDirectory(Self.validated(namespace))) else { return false }
         return entries.contains(where: Self.isContent)
     }
 
-    /// The repositories under `namespace`, sorted, those holding only upload sessions included.
-    public func repositories(in namespace: String) throws -> [RepositoryName] {
-        try RepositoryWalker(driver: driver).repositories(in: Self.validated(namespace), includeUploadsOnly: true)
+    /// The repositories under `namespace`, in tree order, those holding only upload sessions included.
+    public func repositories(in namespace: String) async throws -> [RepositoryName] {
+        try await RepositoryWalker(driver: driver).repositories(in: Self.validated(namespace), includeUploadsOnly: true)
     }
 
     /// Every namespace whose folder holds content, sorted (repositories without a slash are in the global
     /// namespace and make no namespace).
-    public func namespaces() throws -> [String] {
-        guard let entries = try driver.list(RegistryPaths.repositoriesRoot) else { return [] }
-        return try entries.filter { Self.isContent($0) && (try? Self.validated($0)) != nil }.filter { try holdsContent($0) }.sorted()
+    public func namespaces() async throws -> [String] {
+        guard let entries = try await driver.list(RegistryPaths.repositoriesRoot) else { return [] }
+        var namespaces: [String] = []
+        for entry in entries where Self.isContent(entry) && (try? Self.validated(entry)) != nil {
+            if try await holdsContent(entry) { namespaces.append(entry) }
+        }
+        return namespaces
     }
 
     /// Removes everything stored under `namespace`: its repositories' folders with their tags, manifest links,
     /// layer links and upload sessions. Blobs stay: other repositories may share them, and garbage collection
     /// removes those nothing references any more. A global repository of the same name is left alone.
-    public func remove(_ namespace: String) throws {
+    public func remove(_ namespace: String) async throws {
         let directory = RegistryPaths.namespaceDirectory(try Self.validated(namespace))
-        guard let entries = try driver.list(directory) else { return }
-        for entry in entries where Self.isContent(entry) { try driver.remove("\(directory)/\(entry)") }
-        if try driver.list(directory)?.isEmpty == true { try driver.remove(directory) }
+        guard let entries = try await driver.list(directory) else { return }
+        for entry in entries where Self.isContent(entry) { try await driver.delete("\(directory)/\(entry)") }
+        if try await driver.list(directory)?.isEmpty == true { try await driver.delete(directory) }
     }
 
     /// distribution's own folders and temporary files are not a namespace's content (see ``RegistryPaths``).

@@ -30,7 +30,7 @@ public struct UploadPurger: Service {
     @discardableResult
     public func purgeOnce(now: Date = Date()) async -> Int {
         let walker = RepositoryWalker(driver: blobs.driver)
-        guard let repositories = try? walker.repositories(includeUploadsOnly: true) else { return 0 }
+        guard let repositories = try? await walker.repositories(includeUploadsOnly: true) else { return 0 }
         let seconds = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
         let removed = await blobs.purgeUploadSessions(startedBefore: now.addingTimeInterval(-seconds), repositories: repositories)
         quota?.close(removed)
