@@ -303,7 +303,7 @@ struct RegistryController<Context: WharfContext>: Sendable {
             let digest = try OCIDigest(parsing: digestText)
             var session = try await blobs.checkOut(try await blobs.startUpload(in: name).id, in: name)
             do {
-                try await blobs.append(request.body, to: &session, limit: declaredLength(request), maxSize: maxBlobSize)
+                try await appendBody(of: request, to: &session, limit: declaredLength(request))
                 try checkComplete(session, start: 0, request: request, range: nil)
             } catch {
                 await blobs.checkIn(session)
@@ -326,7 +326,7 @@ struct RegistryController<Context: WharfContext>: Sendable {
         if declaredLength(request).map({ $0 > 0 }) ?? true {
             session = try await blobs.checkOut(session.id, in: name)
             do {
-                try await blobs.append(request.body, to: &session, limit: declaredLength(request), maxSize: maxBlobSize)
+                try await appendBody(of: request, to: &session, limit: declaredLength(request))
             } catch {
                 throw await checkIn(session, after: error)
             }
@@ -372,7 +372,7 @@ struct RegistryController<Context: WharfContext>: Sendable {
             try checkRange(range, session: session, request: request)
             let length = range.map { $0.upperBound - $0.lowerBound + 1 } ?? declaredLength(request)
             try checkSize(length, after: start)
-            try await blobs.append(request.body, to: &session, limit: length, maxSize: maxBlobSize)
+            try await appendBody(of: request, to: &session, limit: length)
             try checkComplete(session, start: start, request: request, range: range)
         } catch {
             throw await checkIn(session, after: error)
@@ -396,7 +396,7 @@ struct RegistryController<Context: WharfContext>: Sendable {
             // `after: 0` as well: a session from before the limit was lowered may already hold more.
             try checkSize(start, after: 0)
             try checkSize(length, after: start)
-            try await blobs.append(request.body, to: &session, limit: length, maxSize: maxBlobSize)
+            try await appendBody(of: request, to: &session, limit: length)
             try checkComplete(session, start: start, request: request, range: range)
         } catch {
             throw await checkIn(session, after: error)
