@@ -190,6 +190,37 @@ import WharfDatabase
         }
     }
 
+    /// A page holds `n` repositories the caller may pull even when many it may not come first: the catalogue
+    /// reads storage in batches until the page is full, and the Link header leads to the rest.
+    @Test func catalogPagesSkipWhatTheCallerMayNotPull() async throws {
+        try await withAuthServer { fixture in
+            let alice = Self.basic("alice", "alice-password")
+            try await Self.pushImage(fixture, "alice/app", "v1", alice)
+            try await Self.pushImage(fixture, "alice/tool", "v1", alice)
+            // 150 repositories of a namespace without an owner, before alice's in tree order: only admins see them.
+            let root = fixture.services.configuration.registryDirectory + "/docker/registry/v2/repositories/aaa"
+            for index in 0..<150 {
+                try FileManager.default.createDirectory(atPath: root + "/r\(index)/_manifests", withIntermediateDirectories: true)
+            }
+            var names: [String] = []
+            var uri: String? = "/v2/_catalog?n=1"
+            var pages = 0
+            while let next = uri, pages < 10 {
+                let response = try await fixture.client.execute(uri: next, method: .get, headers: alice)
+                #expect(response.status == .ok)
+                names += try json(response)["repositories"] as? [String] ?? []
+                uri = response.headers[.link].flatMap { $0.split(separator: ">").first.map { String($0.dropFirst()) } }
+                pages += 1
+            }
+            #expect(names == ["alice/app", "alice/tool"])
+            #expect(pages == 2)
+            let admin = try await fixture.client.execute(uri: "/v2/_catalog?n=151", method: .get, headers: Self.basic("admin", "admin-password"))
+            let all = try json(admin)["repositories"] as? [String] ?? []
+            #expect(all.count == 151 && all.first == "aaa/r0" && all.last == "alice/app")
+            #expect(admin.headers[.link] == "</v2/_catalog?n=151&last=alice/app>; rel=\"next\"")
+        }
+    }
+
     @Test func mountsReadOnlyFromRepositoriesTheCallerMayPull() async throws {
         try await withAuthServer { fixture in
             // The layer of an image in alice's private repository.

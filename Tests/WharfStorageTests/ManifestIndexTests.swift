@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import WharfCore
 
@@ -369,6 +370,63 @@ struct RepositoryWalkerTests {
         }
     }
 
+    /// Tree order: name component by component, so a repository's children come right after it and before a
+    /// sibling whose name merely starts with its own (`a`, `a/b`, `a-c`); a page starts after `last` and ends
+    /// at `limit`, whatever `last` is (a name that is not there, or not a repository name at all).
+    @Test func pagesFollowTreeOrder() async throws {
+        try await TemporaryStorage.with { storage in
+            let names = ["a", "a/b", "a/b/c", "a-c", "a.d", "a0", "b", "b/x", "z"]
+            for name in names { try storage.makeDirectory(storage.v2("repositories/\(name)/_manifests")) }
+            let walker = RepositoryWalker(driver: storage.driver)
+            await #expect(try walker.repositories().map(\.value) == names)
+            #expect(names == names.sorted { RepositoryWalker.precedes($0, $1) })
+
+            var paged: [String] = []
+            var last: String?
+            while true {
+                let page = try await walker.repositories(after: last, limit: 2).map(\.value)
+                paged += page
+                guard page.count == 2 else { break }
+                last = page.last
+            }
+            #expect(paged == names)
+            await #expect(try walker.repositories(after: "a/b/c", limit: 3).map(\.value) == ["a-c", "a.d", "a0"])
+            await #expect(try walker.repositories(after: "a/a", limit: 1).map(\.value) == ["a/b"])
+            await #expect(try walker.repositories(after: "a-b", limit: 1).map(\.value) == ["a-c"])
+            await #expect(try walker.repositories(after: "b/x").map(\.value) == ["z"])
+            await #expect(try walker.repositories(after: "~", limit: 5).isEmpty)
+            await #expect(try walker.repositories(after: "", limit: 1).map(\.value) == ["a"])
+            await #expect(try walker.repositories(limit: 0).isEmpty)
+        }
+    }
+
+    /// The first page of a large catalogue reads a few folders, not the whole tree; a page further on skips
+    /// the folders before it without reading into them.
+    @Test func aPageWalksOnlyAsFarAsItNeeds() async throws {
+        try await TemporaryStorage.with { storage in
+            for team in 0..<20 {
+                for app in 0..<20 { try storage.makeDirectory(storage.v2("repositories/t\(team)/app\(app)/_manifests/tags")) }
+            }
+            let counting = CountingDriver(base: storage.driver)
+            let walker = RepositoryWalker(driver: counting)
+            let all = try await walker.repositories()
+            #expect(all.count == 400)
+            let wholeTree = counting.listings.withLock { $0 }
+
+            counting.listings.withLock { $0 = 0 }
+            let first = try await walker.repositories(limit: 5)
+            #expect(first == Array(all.prefix(5)))
+            let firstPage = counting.listings.withLock { $0 }
+            #expect(firstPage <= 8, "the first page listed \(firstPage) folders")
+
+            counting.listings.withLock { $0 = 0 }
+            let later = try await walker.repositories(after: all[390].value, limit: 5)
+            #expect(later == Array(all[391...395]))
+            let laterPage = counting.listings.withLock { $0 }
+            #expect(laterPage * 4 < wholeTree, "a page near the end listed \(laterPage) of \(wholeTree) folders")
+        }
+    }
+
     @Test func emptyStorageHasNoRepositories() async throws {
         try await TemporaryStorage.with { storage in
             let repositories = try await RepositoryWalker(driver: storage.driver).repositories()
@@ -395,5 +453,34 @@ struct RepositoryWalkerTests {
             await #expect(try walker.repositories().map(\.value) == ["solo", "team/app", "team/app/debug"])
             await #expect(try walker.repositories(includeUploadsOnly: true).map(\.value) == ["pending", "solo", "team/app", "team/app/debug"])
         }
+    }
+}
+
+/// A filesystem driver that counts the folders it lists (a walk lists each folder it enters).
+final class CountingDriver: StorageDriver {
+    init(base: FilesystemDriver) { self.base = base }
+
+    let base: FilesystemDriver
+    let listings = Mutex(0)
+
+    func read(_ path: String, limit: Int) async throws -> [UInt8]? { try await base.read(path, limit: limit) }
+    func write(_ path: String, contents: [UInt8], durable: Bool) async throws { try await base.write(path, contents: contents, durable: durable) }
+    func stat(_ path: String) async throws -> FileInfo? { try await base.stat(path) }
+    func list(_ path: String) async throws -> [String]? {
+        listings.withLock { $0 += 1 }
+        return try await base.list(path)
+    }
+    func delete(_ path: String) async throws { try await base.delete(path) }
+    func move(_ source: String, to destination: String) async throws { try await base.move(source, to: destination) }
+    func writer(_ path: String, append: Bool) async throws -> any StorageWriter { try await base.writer(path, append: append) }
+    func reader(_ path: String) async throws -> (any StorageReader)? { try await base.reader(path) }
+    func walk(_ path: String, visit: (StorageEntry) async throws -> WalkStep) async throws {
+        // Counted as the filesystem driver walks: one listing per folder entered.
+        try await base.walk(path) { entry in
+            let step = try await visit(entry)
+            if step == .descend && entry.info.isDirectory { listings.withLock { $0 += 1 } }
+            return step
+        }
+        listings.withLock { $0 += 1 }
     }
 }
