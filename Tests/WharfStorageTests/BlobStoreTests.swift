@@ -490,6 +490,29 @@ struct BlobStoreTests {
         }
     }
 
+    /// No storage call runs inside the actor: while one session's file check is stuck in the kernel (a blocking
+    /// call, as a slow disk or a network filesystem makes one), other uploads are checked out, written, given
+    /// back and asked about. (Before, the check ran inside the actor and every upload waited behind it.)
+    @Test func aStuckStorageCallHoldsUpOnlyItsOwnUpload() async throws {
+        try await TemporaryStorage.with { storage in
+            let plain = BlobStore(driver: storage.driver)
+            let slow = try await plain.startUpload(in: Self.repo)
+            let other = try await plain.startUpload(in: Self.repo)
+            let driver = StuckStatDriver(base: storage.driver, stuckPath: RegistryPaths.uploadData(Self.repo, slow.id))
+            // A new store: both sessions are only in storage, as after a restart.
+            let store = BlobStore(driver: driver)
+            let stuck = Task { try await store.checkOut(slow.id, in: Self.repo) }
+            while !driver.isStuck { try await Task.sleep(for: .milliseconds(1)) }
+            var session = try await store.checkOut(other.id, in: Self.repo)
+            try await store.append(Chunks(Array("meanwhile".utf8), chunkSize: 4), to: &session)
+            #expect(await store.checkIn(session))
+            #expect(try await store.status(of: other.id, in: Self.repo).offset == 9)
+            #expect(driver.isStuck, "the other upload waited for the stuck call to end")
+            driver.release()
+            #expect(try await stuck.value.offset == 0)
+        }
+    }
+
     @Test func purgeRacingAResumedUploadLeavesNoGhost() async throws {
         try await TemporaryStorage.with { storage in
             let driver = SlowRemoveDriver(base: storage.driver)
@@ -614,6 +637,40 @@ final class SlowRemoveDriver: StorageDriver {
         }
         try await base.delete(path)
     }
+    func move(_ source: String, to destination: String) async throws { try await base.move(source, to: destination) }
+    func writer(_ path: String, append: Bool) async throws -> any StorageWriter { try await base.writer(path, append: append) }
+    func reader(_ path: String) async throws -> (any StorageReader)? { try await base.reader(path) }
+    func walk(_ path: String, visit: (StorageEntry) async throws -> WalkStep) async throws { try await base.walk(path, visit: visit) }
+}
+
+/// A filesystem driver whose `stat` of one path blocks its thread (as a stuck disk does) until released, or for
+/// at most 5 seconds.
+final class StuckStatDriver: StorageDriver {
+    init(base: FilesystemDriver, stuckPath: String) {
+        self.base = base
+        self.stuckPath = stuckPath
+    }
+
+    let base: FilesystemDriver
+    let stuckPath: String
+    private let state = Mutex((stuck: false, released: false))
+
+    var isStuck: Bool { state.withLock { $0.stuck } }
+    func release() { state.withLock { $0.released = true } }
+
+    func stat(_ path: String) async throws -> FileInfo? {
+        if path == stuckPath {
+            state.withLock { $0.stuck = true }
+            let deadline = Date().addingTimeInterval(5)
+            while !state.withLock({ $0.released }) && Date() < deadline { usleep(1000) }
+            state.withLock { $0.stuck = false }
+        }
+        return try await base.stat(path)
+    }
+    func read(_ path: String, limit: Int) async throws -> [UInt8]? { try await base.read(path, limit: limit) }
+    func write(_ path: String, contents: [UInt8], durable: Bool) async throws { try await base.write(path, contents: contents, durable: durable) }
+    func list(_ path: String) async throws -> [String]? { try await base.list(path) }
+    func delete(_ path: String) async throws { try await base.delete(path) }
     func move(_ source: String, to destination: String) async throws { try await base.move(source, to: destination) }
     func writer(_ path: String, append: Bool) async throws -> any StorageWriter { try await base.writer(path, append: append) }
     func reader(_ path: String) async throws -> (any StorageReader)? { try await base.reader(path) }
