@@ -27,22 +27,7 @@ public struct FilesystemDriver: StorageDriver {
     }
 
     func fullPath(_ path: String) throws -> String {
-        // Defence in depth: callers build paths from validated names only. One pass over the bytes (this runs
-        // for every file access): no empty, `.` or `..` component and no NUL.
-        var componentLength = 0
-        var dotsOnly = true
-        for byte in path.utf8 {
-            if byte == UInt8(ascii: "/") {
-                if componentLength == 0 || (dotsOnly && componentLength <= 2) { throw StorageError(.invalidPath, "refusing path \(path)") }
-                componentLength = 0
-                dotsOnly = true
-            } else {
-                if byte == 0 { throw StorageError(.invalidPath, "refusing path \(path)") }
-                componentLength += 1
-                dotsOnly = dotsOnly && byte == UInt8(ascii: ".")
-            }
-        }
-        if componentLength == 0 || (dotsOnly && componentLength <= 2) { throw StorageError(.invalidPath, "refusing path \(path)") }
+        try StoragePath.check(path)
         return root + "/" + path
     }
 
