@@ -151,7 +151,8 @@ public struct FilesystemDriver: StorageDriver {
     static func removeFull(_ full: String) throws {
         var st = Glibc.stat()
         guard lstat(full, &st) == 0 else {
-            if errno == ENOENT { return }
+            // ENOTDIR: a parent is a file, so nothing is there to remove.
+            if errno == ENOENT || errno == ENOTDIR { return }
             throw error("lstat", full)
         }
         if (st.st_mode & S_IFMT) == S_IFDIR {
@@ -242,9 +243,10 @@ public struct FilesystemDriver: StorageDriver {
         if result != 0 { throw StorageError.system("fsync", path, systemError: result) }
     }
 
-    /// The error for the current `errno`, ``StorageError/Code/notFound`` when it is `ENOENT`.
+    /// The error for the current `errno`, ``StorageError/Code/notFound`` when it is `ENOENT` or `ENOTDIR` (a
+    /// parent is a file: nothing is there either).
     static func missingOrError(_ operation: String, _ path: String) -> StorageError {
-        errno == ENOENT ? StorageError(.notFound, "\(operation) \(path): no such file") : error(operation, path)
+        errno == ENOENT || errno == ENOTDIR ? StorageError(.notFound, "\(operation) \(path): no such file") : error(operation, path)
     }
 
     /// The error for the current `errno` (``StorageError/Code/full`` when the disk or the quota is full).

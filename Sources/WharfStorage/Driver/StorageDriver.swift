@@ -108,10 +108,11 @@ public protocol StorageDriver: Sendable {
     /// Names of the files and folders in a folder, in the byte order of their UTF-8 (`B` < `a` < `a-c` < `a.b` <
     /// `a_b` < `é`), or nil when there is no folder at `path` (nothing, or a file).
     func list(_ path: String) async throws -> [String]?
-    /// Removes a file or a whole folder; removing something missing is not an error.
+    /// Removes a file or a whole folder; removing something missing (also below a file) is not an error.
     func delete(_ path: String) async throws
     /// Moves a file into place atomically, replacing what was there; makes the destination's parents. Flushes
-    /// the file's data first when the driver promises durability. A missing source throws ``StorageError/Code/notFound``.
+    /// the file's data first when the driver promises durability. A missing source (also one below a file) throws
+    /// ``StorageError/Code/notFound``.
     func move(_ source: String, to destination: String) async throws
     /// Opens a writer at the end of the file at `path` (`append`, for a resumed upload: also by a new driver on
     /// the same storage, after a restart) or on a new empty file that replaces it. A missing file is created

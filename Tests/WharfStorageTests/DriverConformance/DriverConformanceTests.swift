@@ -325,7 +325,7 @@ struct DriverConformanceTests {
             let driver = storage.driver
             try await driver.write("d/one", contents: Array("12345".utf8))
             try await driver.write("d/two", contents: [])
-            for path in ["missing", "missing/deeper", "d/missing"] {
+            for path in ["missing", "missing/deeper", "d/missing", "d/one/below"] {
                 #expect(try await driver.read(path, limit: 10) == nil, "\(path)")
                 #expect(try await driver.stat(path) == nil, "\(path)")
                 #expect(try await driver.reader(path) == nil, "\(path)")
