@@ -182,7 +182,15 @@ public struct FilesystemDriver: StorageDriver {
     public func writer(_ path: String, append: Bool) async throws -> any StorageWriter {
         let full = try fullPath(path)
         try makeParents(of: full)
-        let fd = open(full, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? 0 : O_TRUNC), 0o644)
+        guard append else {
+            // A new file is written under a temporary name and gets its name when the writer ends, as `write` does:
+            // writers racing on one path never mix, the last to end wins whole.
+            let temporary = AtomicFile.temporaryPath(for: full)
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw Self.error("open", temporary) }
+            return FileWriter(fd: fd, path: full, temporaryPath: temporary, size: 0, durable: durable)
+        }
+        let fd = open(full, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Self.error("open", full) }
         var st = Glibc.stat()
         guard fstat(fd, &st) == 0 else {
@@ -190,7 +198,7 @@ public struct FilesystemDriver: StorageDriver {
             _ = close(fd)
             throw error
         }
-        return FileWriter(fd: fd, path: full, size: Int64(st.st_size), durable: durable)
+        return FileWriter(fd: fd, path: full, temporaryPath: nil, size: Int64(st.st_size), durable: durable)
     }
 
     public func reader(_ path: String) async throws -> (any StorageReader)? {
@@ -256,16 +264,19 @@ public struct FilesystemDriver: StorageDriver {
 }
 
 /// Owns one file descriptor open for writing; used by one task at a time, and ended by `commit`, `close` or
-/// `cancel` (or, when a task forgets to, by `deinit`, which keeps the content like `close`).
+/// `cancel` (or, when a task forgets to, by `deinit`, which keeps the content like `close`). A writer of a new file
+/// writes `temporaryPath`, renamed to `path` when it ends.
 final class FileWriter: StorageWriter {
     private var fd: Int32
     let path: String
+    let temporaryPath: String?
     private(set) var size: Int64
     let durable: Bool
 
-    init(fd: Int32, path: String, size: Int64, durable: Bool) {
+    init(fd: Int32, path: String, temporaryPath: String?, size: Int64, durable: Bool) {
         self.fd = fd
         self.path = path
+        self.temporaryPath = temporaryPath
         self.size = size
         self.durable = durable
     }
@@ -284,27 +295,44 @@ final class FileWriter: StorageWriter {
 
     func commit() async throws {
         guard fd >= 0 else { throw StorageError(.io, "\(path): commit after the writer was closed") }
-        defer { closeDescriptor() }
-        if durable { try await FilesystemDriver.sync(fd, path: path) }
+        do {
+            if durable { try await FilesystemDriver.sync(fd, path: temporaryPath ?? path) }
+        } catch {
+            end()
+            throw error
+        }
+        try publish()
     }
 
     func close() async throws {
-        closeDescriptor()
+        try publish()
     }
 
     func cancel() async throws {
-        closeDescriptor()
+        end()
+        if let temporaryPath { _ = unlink(temporaryPath) }
         if unlink(path) != 0 && errno != ENOENT { throw FilesystemDriver.error("unlink", path) }
     }
 
-    private func closeDescriptor() {
+    /// Closes the descriptor; a new file gets its name (once: a second `close` does nothing).
+    private func publish() throws {
+        guard fd >= 0 else { return }
+        end()
+        if let temporaryPath, rename(temporaryPath, path) != 0 {
+            let error = FilesystemDriver.error("rename", temporaryPath)
+            _ = unlink(temporaryPath)
+            throw error
+        }
+    }
+
+    private func end() {
         if fd >= 0 {
             _ = Glibc.close(fd)
             fd = -1
         }
     }
 
-    deinit { closeDescriptor() }
+    deinit { try? publish() }
 }
 
 /// Owns one file descriptor open for reading. `@unchecked Sendable` is safe: the descriptor never changes after

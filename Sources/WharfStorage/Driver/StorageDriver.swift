@@ -118,7 +118,9 @@ public protocol StorageDriver: Sendable {
     /// the same storage, after a restart) or on a new empty file that replaces it. A missing file is created
     /// either way (empty, when the writer ends with nothing appended). Once the writer ends with `commit` or
     /// `close`, `read`, `stat` and `reader` see its whole content; until then they may see the old content or part
-    /// of the new.
+    /// of the new. Writers opened without `append` racing on one path never mix: the file is the whole content of
+    /// one of them (the last to end). Writers with `append` are one at a time per path (an upload session is
+    /// checked out by one request): two of them racing may mix.
     func writer(_ path: String, append: Bool) async throws -> any StorageWriter
     /// Opens a file for reading, or nil when it does not exist (or is a folder).
     func reader(_ path: String) async throws -> (any StorageReader)?

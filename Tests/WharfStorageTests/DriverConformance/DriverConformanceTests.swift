@@ -217,6 +217,35 @@ struct DriverConformanceTests {
         }
     }
 
+    /// Writers opened with `append: false` racing on one path, each appending in parts: the file ends as the whole
+    /// content of one of them (the last to end), never a mix.
+    @Test(arguments: DriverKind.allCases)
+    func racingNewFileWritersLeaveOneWholeContent(kind: DriverKind) async throws {
+        try await kind.with { storage in
+            let driver = storage.driver
+            for round in 0..<4 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for writer in 0..<6 {
+                        group.addTask {
+                            let file = try await driver.writer("shared/data", append: false)
+                            for _ in 0..<5 {
+                                try await file.append(ByteBuffer(bytes: [UInt8](repeating: UInt8(writer), count: 4099 + 512 * writer)))
+                                await Task.yield()
+                            }
+                            if writer % 2 == 0 { try await file.commit() } else { try await file.close() }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let contents = try #require(try await driver.read("shared/data", limit: 1 << 20))
+                let winner = try #require(contents.first)
+                let whole = contents == [UInt8](repeating: winner, count: 5 * (4099 + 512 * Int(winner)))
+                #expect(whole, "round \(round): \(contents.count) bytes, \(Set(contents).sorted()) from writers")
+                #expect(try await driver.list("shared") == ["data"], "round \(round)")
+            }
+        }
+    }
+
     // MARK: Listing and walking
 
     static let orderedNames = ["B", "a", "a-c", "a.b", "a_b", "b", "sub", "é"]
