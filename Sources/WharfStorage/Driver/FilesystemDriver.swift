@@ -98,7 +98,7 @@ public struct FilesystemDriver: StorageDriver {
     }
 
     public func list(_ path: String) async throws -> [String]? {
-        try Self.listFull(try fullPath(path))?.sorted(by: Self.byteOrder)
+        try Self.listFull(try fullPath(path))?.filter { !AtomicFile.isTemporaryName($0) }.sorted(by: Self.byteOrder)
     }
 
     /// Byte order of the names' UTF-8 (what S3 lists by), not Swift's `<` on strings (Unicode order).
@@ -113,7 +113,7 @@ public struct FilesystemDriver: StorageDriver {
     /// Returns false when the walk was stopped.
     private func walk(relative: String, full: String, visit: (StorageEntry) async throws -> WalkStep) async throws -> Bool {
         guard let names = try Self.listFull(full) else { return true }
-        for name in names.sorted(by: Self.byteOrder) {
+        for name in names.sorted(by: Self.byteOrder) where !AtomicFile.isTemporaryName(name) {
             // An entry removed since the listing is no longer there to visit.
             guard let info = try Self.statFull(full + "/" + name) else { continue }
             let entry = StorageEntry(path: relative + "/" + name, info: info)

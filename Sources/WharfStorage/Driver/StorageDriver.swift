@@ -106,7 +106,8 @@ public protocol StorageDriver: Sendable {
     /// What is stored at `path`, or nil when nothing is. The size of a folder means nothing.
     func stat(_ path: String) async throws -> FileInfo?
     /// Names of the files and folders in a folder, in the byte order of their UTF-8 (`B` < `a` < `a-c` < `a.b` <
-    /// `a_b` < `é`), or nil when there is no folder at `path` (nothing, or a file).
+    /// `a_b` < `é`), or nil when there is no folder at `path` (nothing, or a file). Listings and walks show what
+    /// was written, never the work in progress of a write or writer (a filesystem's temporary names).
     func list(_ path: String) async throws -> [String]?
     /// Removes a file or a whole folder; removing something missing (also below a file) is not an error.
     func delete(_ path: String) async throws

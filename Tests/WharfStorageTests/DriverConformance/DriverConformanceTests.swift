@@ -269,6 +269,49 @@ struct DriverConformanceTests {
         }
     }
 
+    /// Listings never show the work in progress of writes: a folder being written to lists its files only.
+    @Test(arguments: DriverKind.allCases)
+    func listingsDuringWritesShowOnlyFiles(kind: DriverKind) async throws {
+        try await kind.with { storage in
+            let driver = storage.driver
+            try await driver.write("d/file", contents: [1])
+            let open = try await driver.writer("d/new", append: false)
+            try await open.append(ByteBuffer(string: "x"))
+            let listed = try await driver.list("d") ?? []
+            #expect(Set(listed).isSubset(of: ["file", "new"]), "\(listed)")
+            try await open.close()
+            #expect(try await driver.list("d") == ["file", "new"])
+            try await driver.delete("d/new")
+
+            let writesLeft = Countdown(2)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        // Durable writes (on a durable driver) keep their work in progress around longest.
+                        for _ in 0..<60 { try await driver.write("d/file", contents: [UInt8](repeating: 1, count: 65_536)) }
+                        writesLeft.done()
+                    }
+                }
+                group.addTask {
+                    var round = 0
+                    while round < 20 || !writesLeft.isOver {
+                        round += 1
+                        let names = try await driver.list("d")
+                        #expect(names == ["file"])
+                        var walked: [String] = []
+                        try await driver.walk("d") { entry in
+                            walked.append(entry.path)
+                            return .descend
+                        }
+                        #expect(walked == ["d/file"])
+                        await Task.yield()
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     static let tree = ["w/a/x", "w/a/y/z", "w/a-b", "w/a.c/q", "w/b", "w/é/e"]
 
     /// Walks `w` (made of ``tree``) and returns the paths visited; `step` decides each visit.
