@@ -175,7 +175,8 @@ extension StorageReader {
     }
 
     /// The bytes from `offset` to the end of the file, or `length` of them, as a stream of buffers of at most
-    /// `chunkSize` bytes. A file that turns out shorter than its size ends the stream with ``StorageError/Code/notFound``.
+    /// `chunkSize` bytes. A file that turns out shorter than its size ends the stream with ``StorageError/Code/notFound``;
+    /// in a cancelled task (a client gone), the stream throws `CancellationError` instead of reading on.
     public func chunks(from offset: Int64 = 0, length: Int64? = nil, chunkSize: Int = 1 << 20) -> StorageChunks {
         StorageChunks(reader: self, start: offset, end: offset + (length ?? max(size - offset, 0)), chunkSize: chunkSize)
     }
@@ -197,6 +198,7 @@ public struct StorageChunks: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> ByteBuffer? {
             guard offset < end else { return nil }
+            try Task.checkCancellation()
             let buffer = try await reader.read(at: offset, length: Int(Swift.min(Int64(chunkSize), end - offset)))
             guard buffer.readableBytes > 0 else {
                 throw StorageError(.notFound, "the file ended at \(offset) bytes, before the \(end) expected")

@@ -554,6 +554,42 @@ struct DriverConformanceTests {
         }
     }
 
+    /// A cancelled task reading a chunk stream gets `CancellationError` from the stream's next chunk, and the file
+    /// is untouched: a new reader reads all of it.
+    @Test(arguments: DriverKind.allCases)
+    func aCancelledChunkStreamEndsWithCancellationError(kind: DriverKind) async throws {
+        try await kind.with { storage in
+            let driver = storage.driver
+            let content = randomBytes(300_000)
+            try await driver.write("down/data", contents: content)
+            let (started, startedSignal) = AsyncStream<Void>.makeStream()
+            let task = Task { () -> (first: Int, cancelled: Bool) in
+                defer { startedSignal.finish() }
+                let reader = try #require(try await driver.reader("down/data"))
+                var chunks = reader.chunks(chunkSize: 65_536).makeAsyncIterator()
+                let first = try await chunks.next()?.readableBytes ?? 0
+                startedSignal.yield()
+                try? await Task.sleep(for: .seconds(600))
+                do {
+                    _ = try await chunks.next()
+                    return (first, false)
+                } catch is CancellationError {
+                    return (first, true)
+                }
+            }
+            for await _ in started { break }
+            task.cancel()
+            let result = try await task.value
+            #expect(result.first == 65_536)
+            #expect(result.cancelled)
+            let reader = try #require(try await driver.reader("down/data"))
+            var read: [UInt8] = []
+            for try await chunk in reader.chunks(chunkSize: 65_536) { read += chunk.readableBytesView }
+            let same = read == content
+            #expect(same, "\(read.count) bytes of \(content.count)")
+        }
+    }
+
     // MARK: Errors
 
     static let invalidPaths = ["..", "../escape", "a/../../escape", "a/..", ".", "a/./b", "/etc/passwd", "a//b", "a/", "", "a\0b"]
