@@ -94,7 +94,8 @@ public enum WalkStep: Sendable {
 /// also a leading or trailing `/`) or a NUL byte with ``StorageError/Code/invalidPath``. Folders are made as
 /// needed by `write`, `move` and `writer`; whether a folder emptied by `delete` is still there is up to the driver
 /// (an object store has no folders), so callers never rely on empty folders. A file cannot be put where a folder
-/// is, nor below a file: that throws ``StorageError/Code/io`` and leaves both as they were.
+/// is, nor below a file: that throws ``StorageError/Code/io`` (a writer of a new file may throw when it ends) and
+/// leaves both as they were.
 public protocol StorageDriver: Sendable {
     /// The whole content of a small file, or nil when it does not exist (or is a folder). A file larger than
     /// `limit` throws ``StorageError/Code/io``.

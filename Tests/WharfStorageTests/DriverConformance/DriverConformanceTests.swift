@@ -461,6 +461,7 @@ struct DriverConformanceTests {
             var content: [UInt8] = []
             content.reserveCapacity(64 << 20 + 12_345)
             while content.count < 64 << 20 + 12_345 { content += block.prefix(64 << 20 + 12_345 - content.count) }
+            #expect(content.count == 67_121_209)
 
             let writer = try await storage.driver.writer("big/data", append: false)
             let sizes = [1_048_583, 333_333, 65_537, 4093, 1, 2_097_169]
@@ -635,6 +636,12 @@ struct DriverConformanceTests {
             #expect(belowFile?.code == .io)
             let writerOnFolder = await #expect(throws: StorageError.self) { _ = try await driver.writer("dir/target", append: true) }
             #expect(writerOnFolder?.code == .io)
+            // A new file's writer may find out when it opens or when it ends.
+            let newWriterOnFolder = await #expect(throws: StorageError.self) {
+                let writer = try await driver.writer("dir/target", append: false)
+                try await writer.close()
+            }
+            #expect(newWriterOnFolder?.code == .io)
             #expect(try await driver.list("dir") == ["target"])
             #expect(try await driver.list("dir/target") == ["occupant"])
             #expect(try await driver.read("d/one", limit: 5) == Array("12345".utf8))
