@@ -298,7 +298,9 @@ final class FileWriter: StorageWriter {
         do {
             if durable { try await FilesystemDriver.sync(fd, path: temporaryPath ?? path) }
         } catch {
+            // A new file that may not be on disk does not get its name.
             end()
+            if let temporaryPath { _ = unlink(temporaryPath) }
             throw error
         }
         try publish()
