@@ -176,6 +176,12 @@ public struct AtomicFile: Sendable {
         return "\(folder).\(name).\(String(UInt64.random(in: 0...UInt64.max), radix: 36)).tmp"
     }
 
+    /// Whether `name` (a file name, no folder) is one ``temporaryPath(for:)`` makes: the work in progress of a
+    /// write, which listings leave out.
+    static func isTemporaryName(_ name: some StringProtocol) -> Bool {
+        name.utf8.count >= 7 && name.hasPrefix(".") && name.hasSuffix(".tmp")
+    }
+
     private static func create(_ bytes: [UInt8], for path: String, permissions: mode_t?) throws -> (Int32, AtomicFile) {
         let file = AtomicFile(path: path, temporaryPath: temporaryPath(for: path))
         let descriptor = open(file.temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions ?? 0o644)

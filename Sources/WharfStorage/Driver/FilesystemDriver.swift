@@ -27,22 +27,7 @@ public struct FilesystemDriver: StorageDriver {
     }
 
     func fullPath(_ path: String) throws -> String {
-        // Defence in depth: callers build paths from validated names only. One pass over the bytes (this runs
-        // for every file access): no empty, `.` or `..` component and no NUL.
-        var componentLength = 0
-        var dotsOnly = true
-        for byte in path.utf8 {
-            if byte == UInt8(ascii: "/") {
-                if componentLength == 0 || (dotsOnly && componentLength <= 2) { throw StorageError(.invalidPath, "refusing path \(path)") }
-                componentLength = 0
-                dotsOnly = true
-            } else {
-                if byte == 0 { throw StorageError(.invalidPath, "refusing path \(path)") }
-                componentLength += 1
-                dotsOnly = dotsOnly && byte == UInt8(ascii: ".")
-            }
-        }
-        if componentLength == 0 || (dotsOnly && componentLength <= 2) { throw StorageError(.invalidPath, "refusing path \(path)") }
+        try StoragePath.check(path)
         return root + "/" + path
     }
 
@@ -113,7 +98,7 @@ public struct FilesystemDriver: StorageDriver {
     }
 
     public func list(_ path: String) async throws -> [String]? {
-        try Self.listFull(try fullPath(path))?.sorted(by: Self.byteOrder)
+        try Self.listFull(try fullPath(path))?.filter { !AtomicFile.isTemporaryName($0) }.sorted(by: Self.byteOrder)
     }
 
     /// Byte order of the names' UTF-8 (what S3 lists by), not Swift's `<` on strings (Unicode order).
@@ -128,7 +113,7 @@ public struct FilesystemDriver: StorageDriver {
     /// Returns false when the walk was stopped.
     private func walk(relative: String, full: String, visit: (StorageEntry) async throws -> WalkStep) async throws -> Bool {
         guard let names = try Self.listFull(full) else { return true }
-        for name in names.sorted(by: Self.byteOrder) {
+        for name in names.sorted(by: Self.byteOrder) where !AtomicFile.isTemporaryName(name) {
             // An entry removed since the listing is no longer there to visit.
             guard let info = try Self.statFull(full + "/" + name) else { continue }
             let entry = StorageEntry(path: relative + "/" + name, info: info)
@@ -166,7 +151,8 @@ public struct FilesystemDriver: StorageDriver {
     static func removeFull(_ full: String) throws {
         var st = Glibc.stat()
         guard lstat(full, &st) == 0 else {
-            if errno == ENOENT { return }
+            // ENOTDIR: a parent is a file, so nothing is there to remove.
+            if errno == ENOENT || errno == ENOTDIR { return }
             throw error("lstat", full)
         }
         if (st.st_mode & S_IFMT) == S_IFDIR {
@@ -196,7 +182,15 @@ public struct FilesystemDriver: StorageDriver {
     public func writer(_ path: String, append: Bool) async throws -> any StorageWriter {
         let full = try fullPath(path)
         try makeParents(of: full)
-        let fd = open(full, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? 0 : O_TRUNC), 0o644)
+        guard append else {
+            // A new file is written under a temporary name and gets its name when the writer ends, as `write` does:
+            // writers racing on one path never mix, the last to end wins whole.
+            let temporary = AtomicFile.temporaryPath(for: full)
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw Self.error("open", temporary) }
+            return FileWriter(fd: fd, path: full, temporaryPath: temporary, size: 0, durable: durable)
+        }
+        let fd = open(full, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Self.error("open", full) }
         var st = Glibc.stat()
         guard fstat(fd, &st) == 0 else {
@@ -204,7 +198,7 @@ public struct FilesystemDriver: StorageDriver {
             _ = close(fd)
             throw error
         }
-        return FileWriter(fd: fd, path: full, size: Int64(st.st_size), durable: durable)
+        return FileWriter(fd: fd, path: full, temporaryPath: nil, size: Int64(st.st_size), durable: durable)
     }
 
     public func reader(_ path: String) async throws -> (any StorageReader)? {
@@ -257,9 +251,10 @@ public struct FilesystemDriver: StorageDriver {
         if result != 0 { throw StorageError.system("fsync", path, systemError: result) }
     }
 
-    /// The error for the current `errno`, ``StorageError/Code/notFound`` when it is `ENOENT`.
+    /// The error for the current `errno`, ``StorageError/Code/notFound`` when it is `ENOENT` or `ENOTDIR` (a
+    /// parent is a file: nothing is there either).
     static func missingOrError(_ operation: String, _ path: String) -> StorageError {
-        errno == ENOENT ? StorageError(.notFound, "\(operation) \(path): no such file") : error(operation, path)
+        errno == ENOENT || errno == ENOTDIR ? StorageError(.notFound, "\(operation) \(path): no such file") : error(operation, path)
     }
 
     /// The error for the current `errno` (``StorageError/Code/full`` when the disk or the quota is full).
@@ -269,16 +264,19 @@ public struct FilesystemDriver: StorageDriver {
 }
 
 /// Owns one file descriptor open for writing; used by one task at a time, and ended by `commit`, `close` or
-/// `cancel` (or, when a task forgets to, by `deinit`, which keeps the content like `close`).
+/// `cancel` (or, when a task forgets to, by `deinit`, which keeps the content like `close`). A writer of a new file
+/// writes `temporaryPath`, renamed to `path` when it ends.
 final class FileWriter: StorageWriter {
     private var fd: Int32
     let path: String
+    let temporaryPath: String?
     private(set) var size: Int64
     let durable: Bool
 
-    init(fd: Int32, path: String, size: Int64, durable: Bool) {
+    init(fd: Int32, path: String, temporaryPath: String?, size: Int64, durable: Bool) {
         self.fd = fd
         self.path = path
+        self.temporaryPath = temporaryPath
         self.size = size
         self.durable = durable
     }
@@ -297,27 +295,46 @@ final class FileWriter: StorageWriter {
 
     func commit() async throws {
         guard fd >= 0 else { throw StorageError(.io, "\(path): commit after the writer was closed") }
-        defer { closeDescriptor() }
-        if durable { try await FilesystemDriver.sync(fd, path: path) }
+        do {
+            if durable { try await FilesystemDriver.sync(fd, path: temporaryPath ?? path) }
+        } catch {
+            // A new file that may not be on disk does not get its name.
+            end()
+            if let temporaryPath { _ = unlink(temporaryPath) }
+            throw error
+        }
+        try publish()
     }
 
     func close() async throws {
-        closeDescriptor()
+        try publish()
     }
 
     func cancel() async throws {
-        closeDescriptor()
+        end()
+        if let temporaryPath { _ = unlink(temporaryPath) }
         if unlink(path) != 0 && errno != ENOENT { throw FilesystemDriver.error("unlink", path) }
     }
 
-    private func closeDescriptor() {
+    /// Closes the descriptor; a new file gets its name (once: a second `close` does nothing).
+    private func publish() throws {
+        guard fd >= 0 else { return }
+        end()
+        if let temporaryPath, rename(temporaryPath, path) != 0 {
+            let error = FilesystemDriver.error("rename", temporaryPath)
+            _ = unlink(temporaryPath)
+            throw error
+        }
+    }
+
+    private func end() {
         if fd >= 0 {
             _ = Glibc.close(fd)
             fd = -1
         }
     }
 
-    deinit { closeDescriptor() }
+    deinit { try? publish() }
 }
 
 /// Owns one file descriptor open for reading. `@unchecked Sendable` is safe: the descriptor never changes after

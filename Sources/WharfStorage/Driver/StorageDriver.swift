@@ -89,29 +89,47 @@ public enum WalkStep: Sendable {
 /// itself is stated by the driver conformance suite (`Tests/WharfStorageTests/DriverConformance`), which every
 /// driver passes. Implementations are used directly from request tasks: they must be safe to call concurrently,
 /// and they are never called from inside an actor (bytes never queue behind one).
+///
+/// Paths are relative, `/`-separated, and every method refuses one with an empty, `.` or `..` component (so
+/// also a leading or trailing `/`) or a NUL byte with ``StorageError/Code/invalidPath``. Folders are made as
+/// needed by `write`, `move` and `writer`; whether a folder emptied by `delete` is still there is up to the driver
+/// (an object store has no folders), so callers never rely on empty folders. A file cannot be put where a folder
+/// is, nor below a file: that throws ``StorageError/Code/io`` (a writer of a new file may throw when it ends) and
+/// leaves both as they were.
 public protocol StorageDriver: Sendable {
-    /// The whole content of a small file, or nil when it does not exist. Fails for files larger than `limit`.
+    /// The whole content of a small file, or nil when it does not exist (or is a folder). A file larger than
+    /// `limit` throws ``StorageError/Code/io``.
     func read(_ path: String, limit: Int) async throws -> [UInt8]?
-    /// Replaces the file at `path` with `contents` atomically: readers see the old or the new content, never a mix.
-    /// With `durable`, the content is also on disk before the new name appears (when the driver promises durability).
+    /// Replaces the file at `path` with `contents` atomically: readers see the old or the new content, whole, never
+    /// a mix nor a missing file; of writes racing on one path, one wins whole. With `durable`, the content is also
+    /// on disk before the new name appears (when the driver promises durability).
     func write(_ path: String, contents: [UInt8], durable: Bool) async throws
-    /// What is stored at `path`, or nil when nothing is.
+    /// What is stored at `path`, or nil when nothing is. The size of a folder means nothing.
     func stat(_ path: String) async throws -> FileInfo?
-    /// Names of the entries of a folder in byte order, or nil when it does not exist.
+    /// Names of the files and folders in a folder, in the byte order of their UTF-8 (`B` < `a` < `a-c` < `a.b` <
+    /// `a_b` < `é`), or nil when there is no folder at `path` (nothing, or a file). Listings and walks show what
+    /// was written, never the work in progress of a write or writer (a filesystem's temporary names).
     func list(_ path: String) async throws -> [String]?
-    /// Removes a file or a whole folder; removing something missing is not an error.
+    /// Removes a file or a whole folder; removing something missing (also below a file) is not an error.
     func delete(_ path: String) async throws
     /// Moves a file into place atomically, replacing what was there; makes the destination's parents. Flushes
-    /// the file's data first when the driver promises durability. A missing source throws ``StorageError/Code/notFound``.
+    /// the file's data first when the driver promises durability. A missing source (also one below a file) throws
+    /// ``StorageError/Code/notFound``.
     func move(_ source: String, to destination: String) async throws
-    /// Opens a writer at the end of the file at `path` (`append`, for a resumed upload) or on a new empty file
-    /// that replaces it. A missing file is created either way.
+    /// Opens a writer at the end of the file at `path` (`append`, for a resumed upload: also by a new driver on
+    /// the same storage, after a restart) or on a new empty file that replaces it. A missing file is created
+    /// either way (empty, when the writer ends with nothing appended). Once the writer ends with `commit` or
+    /// `close`, `read`, `stat` and `reader` see its whole content; until then they may see the old content or part
+    /// of the new. Writers opened without `append` racing on one path never mix: the file is the whole content of
+    /// one of them (the last to end). Writers with `append` are one at a time per path (an upload session is
+    /// checked out by one request): two of them racing may mix.
     func writer(_ path: String, append: Bool) async throws -> any StorageWriter
     /// Opens a file for reading, or nil when it does not exist (or is a folder).
     func reader(_ path: String) async throws -> (any StorageReader)?
     /// Visits everything below the folder `path`, depth first, a folder before what it holds, the entries of
     /// each folder in the byte order of their names; what `visit` returns can skip a folder or end the walk, so
-    /// a walk that has found what it needs reads no further. A missing folder visits nothing.
+    /// a walk that has found what it needs reads no further. A missing folder, or a file, visits nothing; an error
+    /// thrown by `visit` ends the walk and is rethrown.
     func walk(_ path: String, visit: (StorageEntry) async throws -> WalkStep) async throws
 }
 
@@ -124,11 +142,14 @@ extension StorageDriver {
 
 /// A file being written by one task, in distribution's `FileWriter` shape: appends, then `commit` (the content is
 /// final and, where the driver promises it, durable), `close` (the content so far stays, to be resumed by a new
-/// writer with `append`), or `cancel` (the file is removed). One of the three ends every writer.
+/// writer with `append`), or `cancel` (the file is removed). One of the three ends every writer; a writer dropped
+/// without them (its task was cancelled) is closed, so the file holds exactly the appends that completed.
 public protocol StorageWriter: AnyObject {
     /// The bytes the file holds: what it had when opened for `append`, plus every completed append.
     var size: Int64 { get }
-    /// Adds `buffer` at the end. An append that throws leaves the file as it was before it (no partial buffer).
+    /// Adds `buffer` at the end. An append that throws leaves the file as it was before it (no partial buffer):
+    /// ``StorageError/Code/full`` when the storage has no room, or `CancellationError` in a cancelled task (a
+    /// driver may also complete it then).
     func append(_ buffer: ByteBuffer) async throws
     /// Ends writing with the content final: flushed to disk when the driver promises durability.
     func commit() async throws
@@ -155,7 +176,8 @@ extension StorageReader {
     }
 
     /// The bytes from `offset` to the end of the file, or `length` of them, as a stream of buffers of at most
-    /// `chunkSize` bytes. A file that turns out shorter than its size ends the stream with ``StorageError/Code/notFound``.
+    /// `chunkSize` bytes. A file that turns out shorter than its size ends the stream with ``StorageError/Code/notFound``;
+    /// in a cancelled task (a client gone), the stream throws `CancellationError` instead of reading on.
     public func chunks(from offset: Int64 = 0, length: Int64? = nil, chunkSize: Int = 1 << 20) -> StorageChunks {
         StorageChunks(reader: self, start: offset, end: offset + (length ?? max(size - offset, 0)), chunkSize: chunkSize)
     }
@@ -177,6 +199,7 @@ public struct StorageChunks: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> ByteBuffer? {
             guard offset < end else { return nil }
+            try Task.checkCancellation()
             let buffer = try await reader.read(at: offset, length: Int(Swift.min(Int64(chunkSize), end - offset)))
             guard buffer.readableBytes > 0 else {
                 throw StorageError(.notFound, "the file ended at \(offset) bytes, before the \(end) expected")
