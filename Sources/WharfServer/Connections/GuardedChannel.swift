@@ -5,8 +5,8 @@ import NIOSSL
 
 /// Wraps Hummingbird's child channel (``HTTP1Channel``, or ``HTTP2UpgradeChannel`` with TLS) so every accepted
 /// connection, HTTP/1 or HTTP/2, starts with a ``ConnectionGuard`` in front of everything else and, with TLS,
-/// a ``HandshakeObserver`` right behind the TLS handler. Setting up and handling the connection is otherwise
-/// the wrapped channel's.
+/// a ``HandshakeObserver`` and a ``TLSRecordCoalescer`` right behind the TLS handler. Setting up and handling
+/// the connection is otherwise the wrapped channel's.
 struct GuardedChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
 
@@ -29,6 +29,7 @@ struct GuardedChannel<Base: ServerChildChannel>: ServerChildChannel {
             let operations = channel.pipeline.syncOperations
             let tlsHandler = try operations.handler(type: NIOSSLServerHandler.self)
             try operations.addHandler(HandshakeObserver(connection: connection), position: .after(tlsHandler))
+            try operations.addHandler(TLSRecordCoalescer(), position: .after(tlsHandler))
             return value
         }.nonisolated()
     }
