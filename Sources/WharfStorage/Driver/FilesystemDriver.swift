@@ -93,6 +93,10 @@ public struct FilesystemDriver: StorageDriver {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             throw Self.error("stat", full)
         }
+        return info(st)
+    }
+
+    static func info(_ st: Glibc.stat) -> FileInfo {
         let modified = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
         return FileInfo(size: Int64(st.st_size), modified: modified, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR)
     }
@@ -110,18 +114,29 @@ public struct FilesystemDriver: StorageDriver {
         _ = try await walk(relative: path, full: try fullPath(path), visit: visit)
     }
 
-    /// Returns false when the walk was stopped.
+    /// Returns false when the walk was stopped. The folder stays open while its entries are visited, so each entry
+    /// is looked at relative to it (`fstatat`: one path component to resolve, not the dozen of a full path) and
+    /// only when its turn comes (a walk that stops early looks at no more than it visited).
     private func walk(relative: String, full: String, visit: (StorageEntry) async throws -> WalkStep) async throws -> Bool {
-        guard let names = try Self.listFull(full) else { return true }
-        for name in names.sorted(by: Self.byteOrder) where !AtomicFile.isTemporaryName(name) {
-            // An entry removed since the listing is no longer there to visit.
-            guard let info = try Self.statFull(full + "/" + name) else { continue }
-            let entry = StorageEntry(path: relative + "/" + name, info: info)
+        guard let dir = opendir(full) else {
+            if errno == ENOENT || errno == ENOTDIR { return true }
+            throw Self.error("opendir", full)
+        }
+        defer { closedir(dir) }
+        let fd = dirfd(dir)
+        for name in Self.readNames(dir).sorted(by: Self.byteOrder) where !AtomicFile.isTemporaryName(name) {
+            var st = Glibc.stat()
+            guard fstatat(fd, name, &st, 0) == 0 else {
+                // An entry removed since the listing is no longer there to visit.
+                if errno == ENOENT { continue }
+                throw Self.error("stat", full + "/" + name)
+            }
+            let entry = StorageEntry(path: relative + "/" + name, info: Self.info(st))
             switch try await visit(entry) {
             case .stop: return false
             case .skip: continue
             case .descend:
-                if info.isDirectory, try await !walk(relative: entry.path, full: full + "/" + name, visit: visit) { return false }
+                if entry.info.isDirectory, try await !walk(relative: entry.path, full: full + "/" + name, visit: visit) { return false }
             }
         }
         return true
@@ -133,6 +148,11 @@ public struct FilesystemDriver: StorageDriver {
             throw error("opendir", full)
         }
         defer { closedir(dir) }
+        return readNames(dir)
+    }
+
+    /// The names of an open folder's entries, without `.` and `..`.
+    static func readNames(_ dir: OpaquePointer) -> [String] {
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
