@@ -478,7 +478,7 @@ final class CountingDriver: StorageDriver {
         // Counted as the filesystem driver walks: one listing per folder entered.
         try await base.walk(path) { entry in
             let step = try await visit(entry)
-            if step == .descend && entry.info.isDirectory { listings.withLock { $0 += 1 } }
+            if step == .descend && entry.isDirectory { listings.withLock { $0 += 1 } }
             return step
         }
         listings.withLock { $0 += 1 }

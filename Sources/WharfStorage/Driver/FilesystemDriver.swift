@@ -114,9 +114,9 @@ public struct FilesystemDriver: StorageDriver {
         _ = try await walk(relative: path, full: try fullPath(path), visit: visit)
     }
 
-    /// Returns false when the walk was stopped. The folder stays open while its entries are visited, so each entry
-    /// is looked at relative to it (`fstatat`: one path component to resolve, not the dozen of a full path) and
-    /// only when its turn comes (a walk that stops early looks at no more than it visited).
+    /// Returns false when the walk was stopped. The folder stays open while its entries are visited: a folder
+    /// is known as one from the listing (`d_type`), and a file is looked at relative to the open folder
+    /// (`fstatat`: one path component to resolve, not the dozen of a full path) when its turn comes.
     private func walk(relative: String, full: String, visit: (StorageEntry) async throws -> WalkStep) async throws -> Bool {
         guard let dir = opendir(full) else {
             if errno == ENOENT || errno == ENOTDIR { return true }
@@ -124,19 +124,26 @@ public struct FilesystemDriver: StorageDriver {
         }
         defer { closedir(dir) }
         let fd = dirfd(dir)
-        for name in Self.readNames(dir).sorted(by: Self.byteOrder) where !AtomicFile.isTemporaryName(name) {
-            var st = Glibc.stat()
-            guard fstatat(fd, name, &st, 0) == 0 else {
-                // An entry removed since the listing is no longer there to visit.
-                if errno == ENOENT { continue }
-                throw Self.error("stat", full + "/" + name)
+        let entries = Self.readEntries(dir).filter { !AtomicFile.isTemporaryName($0.name) }.sorted { Self.byteOrder($0.name, $1.name) }
+        for (name, type) in entries {
+            var file: FileInfo?
+            if type != UInt8(DT_DIR) {
+                // A file, or a kind the listing does not tell (a symbolic link, some file systems): look.
+                var st = Glibc.stat()
+                guard fstatat(fd, name, &st, 0) == 0 else {
+                    // An entry removed since the listing is no longer there to visit.
+                    if errno == ENOENT { continue }
+                    throw Self.error("stat", full + "/" + name)
+                }
+                let info = Self.info(st)
+                file = info.isDirectory ? nil : info
             }
-            let entry = StorageEntry(path: relative + "/" + name, info: Self.info(st))
+            let entry = StorageEntry(path: relative + "/" + name, file: file)
             switch try await visit(entry) {
             case .stop: return false
             case .skip: continue
             case .descend:
-                if entry.info.isDirectory, try await !walk(relative: entry.path, full: full + "/" + name, visit: visit) { return false }
+                if entry.isDirectory, try await !walk(relative: entry.path, full: full + "/" + name, visit: visit) { return false }
             }
         }
         return true
@@ -153,15 +160,20 @@ public struct FilesystemDriver: StorageDriver {
 
     /// The names of an open folder's entries, without `.` and `..`.
     static func readNames(_ dir: OpaquePointer) -> [String] {
-        var names: [String] = []
+        readEntries(dir).map(\.name)
+    }
+
+    /// The names and `d_type`s of an open folder's entries, without `.` and `..`.
+    static func readEntries(_ dir: OpaquePointer) -> [(name: String, type: UInt8)] {
+        var entries: [(name: String, type: UInt8)] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
                 pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
             if name == "." || name == ".." { continue }
-            names.append(name)
+            entries.append((name, entry.pointee.d_type))
         }
-        return names
+        return entries
     }
 
     public func delete(_ path: String) async throws {

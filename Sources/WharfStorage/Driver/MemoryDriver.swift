@@ -96,7 +96,7 @@ public final class MemoryDriver: StorageDriver, Sendable {
     private func walk(folder: String, visit: (StorageEntry) async throws -> WalkStep) async throws -> Bool {
         guard let children = store.state.withLock({ $0.children(of: folder) }) else { return true }
         for child in children {
-            let entry = StorageEntry(path: folder + "/" + child.name, info: child.info)
+            let entry = StorageEntry(path: folder + "/" + child.name, file: child.info.isDirectory ? nil : child.info)
             switch try await visit(entry) {
             case .stop: return false
             case .skip: continue

@@ -62,12 +62,17 @@ public struct FileInfo: Sendable, Equatable {
 public struct StorageEntry: Sendable {
     /// The entry's path, relative to the storage root like every driver path.
     public let path: String
-    public let info: FileInfo
+    /// What is known about a file; nil for a folder. A walk learns a folder's kind from the listing and reads
+    /// nothing more about it (an object store's folders have no size or time of their own; `stat` one for that),
+    /// so walking a tree costs one listing per folder entered and one look per file.
+    public let file: FileInfo?
 
-    public init(path: String, info: FileInfo) {
+    public init(path: String, file: FileInfo?) {
         self.path = path
-        self.info = info
+        self.file = file
     }
+
+    public var isDirectory: Bool { file == nil }
 
     /// The last component of the path.
     public var name: Substring { path.lastIndex(of: "/").map { path[path.index(after: $0)...] } ?? path[...] }

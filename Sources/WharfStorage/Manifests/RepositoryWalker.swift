@@ -43,7 +43,7 @@ public struct RepositoryWalker: Sendable {
         if limit == 0 { return found }
         let rootLength = RegistryPaths.repositoriesRoot.utf8.count + 1
         try await driver.walk(RegistryPaths.repositoriesRoot) { entry in
-            guard entry.info.isDirectory, RegistryPaths.isNameComponent(String(entry.name)) else { return .skip }
+            guard entry.isDirectory, RegistryPaths.isNameComponent(String(entry.name)) else { return .skip }
             let relative = String(entry.path.utf8.dropFirst(rootLength))!
             guard relative.utf8.count <= RepositoryName.maxLength, let name = try? RepositoryName(relative) else { return .skip }
             if let last {
@@ -68,7 +68,7 @@ public struct RepositoryWalker: Sendable {
         let folder = RegistryPaths.repositoriesFolder(namespace.value)
         let rootLength = RegistryPaths.repositoriesRoot.utf8.count + 1
         try await driver.walk(folder) { entry in
-            guard entry.info.isDirectory, RegistryPaths.isNameComponent(String(entry.name)) else { return .skip }
+            guard entry.isDirectory, RegistryPaths.isNameComponent(String(entry.name)) else { return .skip }
             let relative = String(entry.path.utf8.dropFirst(rootLength))!
             guard relative.utf8.count <= RepositoryName.maxLength, let name = try? RepositoryName(relative) else { return .skip }
             if try await isRepository(entry.path, kinds: kinds) { found.append(name) }
