@@ -18,6 +18,12 @@ final class TLSRecordCoalescer: ChannelOutboundHandler {
     static let passThroughSize = 64 * 1024
     /// Gathered bytes are passed on once there are this many (a multiple of the 16 KiB TLS record).
     static let gatherSize = 256 * 1024
+    /// What a flush of small writes starts with: the head of a response and a small body fit, and a connection
+    /// that sends only small responses never holds a gather-sized buffer (allocating one per response slowed
+    /// small HTTP/1 requests).
+    static let smallSize = 4 * 1024
+    /// A TLS record's largest payload.
+    static let recordSize = 16 * 1024
 
     private var gathered: ByteBuffer?
     private var gatheredPromise: EventLoopPromise<Void>?
@@ -33,8 +39,16 @@ final class TLSRecordCoalescer: ChannelOutboundHandler {
             context.write(data, promise: promise)
             return
         }
-        var joined = gathered ?? context.channel.allocator.buffer(capacity: Self.gatherSize + Self.passThroughSize)
-        gathered = nil  // one reference, so the write below does not copy the storage
+        // A flush of a few small writes (an HTTP/1 response's head and a small body) gathers into a buffer of
+        // their size; once a flush has gathered a record's worth (a stream of HTTP/2 DATA frames), room for a
+        // whole gather is made at once, so the buffer does not grow step by step.
+        var joined = gathered ?? context.channel.allocator.buffer(capacity: max(buffer.readableBytes, Self.smallSize))
+        gathered = nil  // one reference, so the writes below do not copy the storage
+        if buffer.readableBytes > joined.writableBytes {
+            let needed = joined.readableBytes + buffer.readableBytes
+            let capacity = joined.readableBytes >= Self.recordSize ? Self.gatherSize + Self.passThroughSize : 2 * needed
+            joined.reserveCapacity(minimumWritableBytes: capacity - joined.readableBytes)
+        }
         joined.writeBuffer(&buffer)
         gathered = joined
         if let promise {
