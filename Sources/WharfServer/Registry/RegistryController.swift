@@ -93,15 +93,10 @@ struct RegistryController<Context: WharfContext>: Sendable {
     /// end: from `last` on, in batches, until it holds `n` repositories the caller may pull, and one more to know
     /// whether a next page exists.
     func catalog(_ request: Request, access: RegistryAccess?) async throws -> Response {
-        let query = request.uri.queryParameters
-        var size = 1000
-        if let text = query["n"] {
-            guard let n = Int(text), n >= 0 else { throw RegistryError(.paginationInvalid, detail: "n must be a non-negative number") }
-            size = min(n, Self.maxPageSize)
-        }
+        let size = try pageSize(request) ?? 1000
         let restricted = access.map { !$0.isUnrestricted } ?? false
         var page: [RepositoryName] = []
-        var cursor = query["last"].map(String.init)
+        var cursor = request.uri.queryParameters["last"].map(String.init)
         var more = false
         while size > 0 {
             // Filtering by access drops some: read a batch large enough that one usually fills the page.
@@ -119,8 +114,7 @@ struct RegistryController<Context: WharfContext>: Sendable {
         }
         var response = json(try encode(["repositories": page.map(\.value)]), method: .get)
         if more, let last = page.last {
-            let next = "n=\(size)&last=\(last.value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? last.value)"
-            response.headers[.link] = "<\(RegistryRoute.catalog.path)?\(next)>; rel=\"next\""
+            response.headers[.link] = "<\(RegistryRoute.catalog.path)?\(Self.nextPageQuery(size: size, last: last.value))>; rel=\"next\""
         }
         return response
     }
@@ -129,21 +123,29 @@ struct RegistryController<Context: WharfContext>: Sendable {
         guard let all = try await manifests.tags(in: name) else {
             throw RegistryError(.nameUnknown, detail: name.value)
         }
-        let (page, next) = try paginate(all, request: request, defaultSize: nil)
+        let (page, next) = try paginate(all, request: request)
         var response = json(try encode(TagList(name: name.value, tags: page)), method: .get)
         if let next { response.headers[.link] = "<\(RegistryRoute.tags(name).path)?\(next)>; rel=\"next\"" }
         return response
     }
 
-    /// Applies `n` and `last` to a sorted list. Returns the page and, when more follow, the next page's query.
-    func paginate(_ sorted: [String], request: Request, defaultSize: Int?) throws -> ([String], String?) {
+    /// The `n` of a paging request, at most ``maxPageSize``; nil when it has none.
+    func pageSize(_ request: Request) throws -> Int? {
+        guard let text = request.uri.queryParameters["n"] else { return nil }
+        guard let n = Int(text), n >= 0 else { throw RegistryError(.paginationInvalid, detail: "n must be a non-negative number") }
+        return min(n, Self.maxPageSize)
+    }
+
+    /// The query of the page after one of `size` entries ending at `last`.
+    static func nextPageQuery(size: Int, last: String) -> String {
+        "n=\(size)&last=\(last.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? last)"
+    }
+
+    /// Applies `n` and `last` to a sorted list (all of it without `n`). Returns the page and, when more follow, the
+    /// next page's query.
+    func paginate(_ sorted: [String], request: Request) throws -> ([String], String?) {
         let query = request.uri.queryParameters
-        var size = defaultSize
-        if let text = query["n"] {
-            guard let n = Int(text), n >= 0 else { throw RegistryError(.paginationInvalid, detail: "n must be a non-negative number") }
-            size = n
-        }
-        if let requested = size { size = min(requested, Self.maxPageSize) }
+        let size = try pageSize(request)
         var start = sorted.startIndex
         if let last = query["last"] {
             let lastText = String(last)
@@ -153,7 +155,7 @@ struct RegistryController<Context: WharfContext>: Sendable {
         guard let size, size < remaining.count else { return (Array(remaining), nil) }
         let page = Array(remaining.prefix(size))
         guard let lastInPage = page.last else { return ([], nil) }
-        return (page, "n=\(size)&last=\(lastInPage.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? lastInPage)")
+        return (page, Self.nextPageQuery(size: size, last: lastInPage))
     }
 
     // MARK: Manifests

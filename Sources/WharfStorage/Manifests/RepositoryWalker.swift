@@ -39,10 +39,22 @@ public struct RepositoryWalker: Sendable {
     /// Repositories in tree order, after `last` (nil: from the start; any text, compared in tree order), at most
     /// `limit` of them (nil: all).
     public func repositories(kinds: Kinds = .manifests, after last: String? = nil, limit: Int? = nil) async throws -> [RepositoryName] {
+        try await collect(below: RegistryPaths.repositoriesRoot, kinds: kinds, after: last, limit: limit)
+    }
+
+    /// The repositories whose names begin with `namespace/`, in tree order (not a repository called `namespace`
+    /// itself, which is in the global namespace).
+    public func repositories(in namespace: RepositoryName, includeUploadsOnly: Bool = false) async throws -> [RepositoryName] {
+        let kinds: Kinds = includeUploadsOnly ? [.manifests, .uploads] : .manifests
+        return try await collect(below: RegistryPaths.repositoriesFolder(namespace.value), kinds: kinds, after: nil, limit: nil)
+    }
+
+    /// The repositories below the storage folder `folder` (the root of the repositories, or a namespace's).
+    private func collect(below folder: String, kinds: Kinds, after last: String?, limit: Int?) async throws -> [RepositoryName] {
         var found: [RepositoryName] = []
         if limit == 0 { return found }
         let rootLength = RegistryPaths.repositoriesRoot.utf8.count + 1
-        try await driver.walk(RegistryPaths.repositoriesRoot) { entry in
+        try await driver.walk(folder) { entry in
             guard entry.isDirectory, RegistryPaths.isNameComponent(String(entry.name)) else { return .skip }
             let relative = String(entry.path.utf8.dropFirst(rootLength))!
             guard relative.utf8.count <= RepositoryName.maxLength, let name = try? RepositoryName(relative) else { return .skip }
@@ -55,23 +67,6 @@ public struct RepositoryWalker: Sendable {
                 found.append(name)
                 if let limit, found.count >= limit { return .stop }
             }
-            return .descend
-        }
-        return found
-    }
-
-    /// The repositories whose names begin with `namespace/`, in tree order (not a repository called `namespace`
-    /// itself, which is in the global namespace).
-    public func repositories(in namespace: RepositoryName, includeUploadsOnly: Bool = false) async throws -> [RepositoryName] {
-        var found: [RepositoryName] = []
-        let kinds: Kinds = includeUploadsOnly ? [.manifests, .uploads] : .manifests
-        let folder = RegistryPaths.repositoriesFolder(namespace.value)
-        let rootLength = RegistryPaths.repositoriesRoot.utf8.count + 1
-        try await driver.walk(folder) { entry in
-            guard entry.isDirectory, RegistryPaths.isNameComponent(String(entry.name)) else { return .skip }
-            let relative = String(entry.path.utf8.dropFirst(rootLength))!
-            guard relative.utf8.count <= RepositoryName.maxLength, let name = try? RepositoryName(relative) else { return .skip }
-            if try await isRepository(entry.path, kinds: kinds) { found.append(name) }
             return .descend
         }
         return found
