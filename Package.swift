@@ -80,6 +80,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The catalogue: registry events and their bus, the database mirror of storage and the SyncScheduler that
+        // repairs it, the activity log of pushes and deletes, outgoing webhooks.
+        .target(
+            name: "WharfSync",
+            dependencies: [
+                "WharfCore",
+                "WharfStorage",
+                "WharfDatabase",
+                "WharfAuth",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WharfServer",
             dependencies: [
@@ -87,6 +106,7 @@ let package = Package(
                 "WharfStorage",
                 "WharfDatabase",
                 "WharfAuth",
+                "WharfSync",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -112,6 +132,7 @@ let package = Package(
                 "WharfCore",
                 "WharfDatabase",
                 "WharfStorage",
+                "WharfSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -190,6 +211,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WharfSyncTests",
+            dependencies: [
+                "WharfSync",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -123,8 +123,8 @@ final class DatabaseBenchFixture: Sendable {
                 _ = try tx.tokens.create(userID: created.id, application: "ci", tokenHash: "hash-\(user)")
                 try tx.teams.setMember(teamID: teamIDs[user % teamIDs.count], userID: created.id, role: .contributor)
             }
-            let namespace = try tx.namespaces.create(name: "bench", kind: .global, visibility: .public)
-            let repository = try tx.repositories.create(namespaceID: namespace.id, name: "bench/app")
+            _ = try tx.namespaces.create(name: "bench", kind: .team, visibility: .public)
+            let repository = try tx.repositories.findOrCreate(name: "bench/app")
             for tag in 0..<10_000 {
                 _ = try tx.tags.upsert(
                     repositoryID: repository.id,
@@ -133,7 +133,8 @@ final class DatabaseBenchFixture: Sendable {
                         digest: "sha256:" + String(repeating: String(tag % 10), count: 64),
                         mediaType: "application/vnd.oci.image.manifest.v1+json",
                         size: Int64(tag),
-                        platforms: "linux/amd64"
+                        os: "linux",
+                        architecture: "amd64"
                     )
                 )
             }

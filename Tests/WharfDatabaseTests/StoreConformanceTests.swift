@@ -126,31 +126,39 @@ import Testing
     func tagsMirrorTheCatalogue(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { pool in
             let (repository, alice) = try await pool.write { tx in
-                let namespace = try tx.namespaces.create(name: "team", kind: .global, visibility: .public)
-                let repository = try tx.repositories.findOrCreate(namespaceID: namespace.id, name: "team/app")
-                #expect(try tx.repositories.findOrCreate(namespaceID: namespace.id, name: "team/app") == repository)
+                // No namespace row is needed: the mirror lists whatever storage holds.
+                let repository = try tx.repositories.findOrCreate(name: "team/app")
+                #expect(try tx.repositories.findOrCreate(name: "team/app") == repository)
                 return (repository, try tx.users.create(NewUser(name: "alice")))
             }
+            #expect(repository.namespace == "team" && repository.tagCount == 0)
             let pushed = Date(millisecondsSince1970: 1_750_000_000_000)
+            let amd64 = CatalogPlatform(os: "linux", architecture: "amd64", digest: "sha256:" + String(repeating: "d", count: 64), size: 10)
             let record = TagRecord(
                 name: "v1",
                 digest: "sha256:" + String(repeating: "a", count: 64),
                 mediaType: "application/vnd.oci.image.manifest.v1+json",
                 size: 1234,
                 configDigest: "sha256:" + String(repeating: "c", count: 64),
-                platforms: "linux/amd64",
+                created: pushed,
+                os: "linux",
+                architecture: "amd64",
                 pushedBy: alice.id,
                 pushedByName: "alice",
-                pushedAt: pushed
+                pushedAt: pushed,
+                linkModified: 42
             )
             let tag = try await pool.write { try $0.tags.upsert(repositoryID: repository.id, record) }
             #expect(tag.name == "v1" && tag.size == 1234 && tag.pushedBy == alice.id && tag.pushedAt == pushed && tag.pulledAt == nil)
+            #expect(tag.created == pushed && tag.os == "linux" && tag.linkModified == 42 && tag.platforms.isEmpty)
 
             var moved = record
             moved.digest = "sha256:" + String(repeating: "b", count: 64)
-            moved.platforms = "linux/amd64,linux/arm64"
+            moved.mediaType = "application/vnd.oci.image.index.v1+json"
+            moved.platforms = [amd64, CatalogPlatform(os: "linux", architecture: "arm64", variant: "v8", digest: amd64.digest, size: 20)]
             let retagged = try await pool.write { [moved] in try $0.tags.upsert(repositoryID: repository.id, moved) }
             #expect(retagged.id == tag.id && retagged.digest == moved.digest && retagged.platforms == moved.platforms)
+            #expect(retagged.platforms.map(\.name) == ["linux/amd64", "linux/arm64/v8"])
 
             try await pool.write { tx in
                 for name in ["latest", "v2", "v0"] {
@@ -159,11 +167,17 @@ import Testing
                     _ = try tx.tags.upsert(repositoryID: repository.id, other)
                 }
                 try tx.tags.recordPull(repositoryID: repository.id, name: "v2")
+                try tx.repositories.summarize(id: repository.id)
             }
             #expect(try await pool.read { try $0.tags.list(repositoryID: repository.id).map(\.name) } == ["latest", "v0", "v1", "v2"])
             #expect(try await pool.read { try $0.tags.list(repositoryID: repository.id, after: "latest", limit: 2).map(\.name) } == ["v0", "v1"])
             #expect(try await pool.read { try $0.tags.list(digest: record.digest).map(\.name) } == ["latest", "v0", "v2"])
             #expect(try await pool.read { try $0.tags.find(repositoryID: repository.id, name: "v2")?.pulledAt } != nil)
+            // Four tags on two digests: each digest's size counts once.
+            let summarized = try #require(try await pool.read { try $0.repositories.find(id: repository.id) })
+            #expect(summarized.tagCount == 4 && summarized.size == 1234 + 1234 && summarized.pushedAt == pushed)
+            let stamps = try await pool.read { try $0.tags.stamps() }
+            #expect(stamps[repository.id]?["v1"] == TagStamp(digest: moved.digest, linkModified: 42))
             #expect(try await pool.write { try $0.tags.delete(repositoryID: repository.id, digest: record.digest) } == 3)
             #expect(try await pool.read { try $0.tags.count(repositoryID: repository.id) } == 1)
 
@@ -173,10 +187,60 @@ import Testing
             #expect(orphan?.pushedBy == nil && orphan?.pushedByName == "alice")
             try await pool.write { try $0.repositories.update(id: repository.id, description: "the app") }
             #expect(try await pool.read { try $0.repositories.find(name: "team/app")?.description } == "the app")
-            #expect(try await pool.read { try $0.repositories.list(namespaceID: repository.namespaceID).map(\.name) } == ["team/app"])
+            #expect(try await pool.read { try $0.repositories.list(namespace: "team").map(\.name) } == ["team/app"])
             #expect(try await pool.write { try $0.repositories.delete(id: repository.id) })
             let movedDigest = moved.digest
             #expect(try await pool.read { try $0.tags.list(digest: movedDigest) }.isEmpty)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func repositoriesListInTreeOrder(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            try await pool.write { tx in
+                for name in ["a-c", "a/b", "b", "a", "a/b/c", "a.d"] { try tx.repositories.findOrCreate(name: name) }
+            }
+            // The order of a walk of the folders (and of distribution's catalogue): a folder's content comes
+            // right after it.
+            #expect(try await pool.read { try $0.repositories.names() } == ["a", "a/b", "a/b/c", "a-c", "a.d", "b"])
+            #expect(try await pool.read { try $0.repositories.names(after: "a/b", limit: 2) } == ["a/b/c", "a-c"])
+            #expect(try await pool.read { try $0.repositories.list(namespace: "").map(\.name) } == ["a", "a-c", "a.d", "b"])
+            #expect(try await pool.read { try $0.repositories.allIDs().count } == 6)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func referrersBelongToTheirSubject(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let subject = "sha256:" + String(repeating: "a", count: 64)
+            let signature = ReferrerRecord(
+                subject: subject,
+                digest: "sha256:" + String(repeating: "5", count: 64),
+                mediaType: "application/vnd.oci.image.manifest.v1+json",
+                artifactType: "application/vnd.dev.cosign.simplesigning.v1+json",
+                size: 300,
+                tag: "sha256-" + String(repeating: "a", count: 64) + ".sig"
+            )
+            let sbom = ReferrerRecord(
+                subject: subject,
+                digest: "sha256:" + String(repeating: "6", count: 64),
+                mediaType: "application/vnd.oci.image.manifest.v1+json",
+                artifactType: "application/spdx+json",
+                size: 400
+            )
+            let repository = try await pool.write { tx in
+                let repository = try tx.repositories.findOrCreate(name: "team/app")
+                try tx.referrers.add(repositoryID: repository.id, signature)
+                try tx.referrers.add(repositoryID: repository.id, sbom)
+                try tx.referrers.add(repositoryID: repository.id, sbom)
+                return repository
+            }
+            #expect(try await pool.read { try $0.referrers.list(repositoryID: repository.id, subjects: [subject]).count } == 2)
+            #expect(try await pool.write { try $0.referrers.delete(repositoryID: repository.id, tag: signature.tag!) } == 1)
+            try await pool.write { try $0.referrers.replace(repositoryID: repository.id, with: [signature]) }
+            #expect(try await pool.read { try $0.referrers.list(repositoryID: repository.id).map(\.digest) } == [signature.digest])
+            try await pool.write { _ = try $0.repositories.delete(id: repository.id) }
+            #expect(try await pool.read { try $0.referrers.list(repositoryID: repository.id) }.isEmpty)
         }
     }
 
@@ -237,31 +301,34 @@ import Testing
     }
 
     @Test(arguments: TestBackend.allCases)
-    func webhooksRecordTheirDeliveries(_ backend: TestBackend) async throws {
+    func webhooksBelongToANamespaceOrToAll(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { pool in
-            let namespace = try await pool.write { try $0.namespaces.create(name: "team", kind: .global, visibility: .public) }
+            let namespace = try await pool.write { try $0.namespaces.create(name: "team", kind: .team, visibility: .public) }
             let hook = try await pool.write {
                 try $0.webhooks.create(
-                    namespaceID: namespace.id,
-                    url: "https://hooks.example.com/x?a=1&b=2",
-                    username: "u",
-                    password: "p",
-                    events: "push"
+                    NewWebhook(
+                        namespaceID: namespace.id,
+                        name: "ci",
+                        url: "https://hooks.example.com/x?a=1&b=2",
+                        username: "u",
+                        password: "p",
+                        secret: "s",
+                        events: "push"
+                    )
                 )
             }
-            #expect(hook.enabled && hook.events == "push")
-            let delivery = try await pool.write {
-                try $0.webhooks.addDelivery(webhookID: hook.id, uuid: "d-1", event: "push", requestBody: #"{"a":1}"#)
+            let global = try await pool.write {
+                try $0.webhooks.create(NewWebhook(namespaceID: nil, name: "audit", url: "http://127.0.0.1:9/", secret: "t"))
             }
-            try await pool.write { try $0.webhooks.recordAttempt(deliveryID: delivery.id, status: 500, responseBody: "boom", delivered: false) }
-            try await pool.write { try $0.webhooks.recordAttempt(deliveryID: delivery.id, status: 200, responseBody: "ok", delivered: true) }
-            let stored = try #require(try await pool.read { try $0.webhooks.deliveries(webhookID: hook.id) }.first)
-            #expect(stored.attempts == 2 && stored.responseStatus == 200 && stored.responseBody == "ok" && stored.deliveredAt != nil)
+            #expect(hook.enabled && hook.events == "push" && global.namespaceID == nil)
             await expectDatabaseError(.conflict) {
-                try await pool.write { _ = try $0.webhooks.addDelivery(webhookID: hook.id, uuid: "d-1", event: "push", requestBody: "") }
+                try await pool.write { _ = try $0.webhooks.create(NewWebhook(namespaceID: namespace.id, name: "ci", url: "http://x/", secret: "s")) }
             }
+            #expect(try await pool.read { try $0.webhooks.listEnabled(namespaceID: namespace.id).map(\.name) } == ["ci", "audit"])
+            #expect(try await pool.read { try $0.webhooks.listEnabled(namespaceID: nil).map(\.name) } == ["audit"])
             try await pool.write { try $0.webhooks.setEnabled(id: hook.id, false) }
             #expect(try await pool.read { try $0.webhooks.list(namespaceID: namespace.id).map(\.enabled) } == [false])
+            #expect(try await pool.read { try $0.webhooks.list(namespaceID: nil).map(\.name) } == ["audit"])
             try await pool.write { _ = try $0.namespaces.delete(id: namespace.id) }
             #expect(try await pool.read { try $0.webhooks.find(id: hook.id) } == nil)
         }
@@ -271,12 +338,12 @@ import Testing
     func starsAndComments(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { pool in
             let (alice, repository) = try await pool.write { tx in
-                let namespace = try tx.namespaces.create(name: "team", kind: .global, visibility: .public)
-                return (try tx.users.create(NewUser(name: "alice")), try tx.repositories.create(namespaceID: namespace.id, name: "team/app"))
+                (try tx.users.create(NewUser(name: "alice")), try tx.repositories.findOrCreate(name: "team/app"))
             }
             try await pool.write { try $0.stars.star(userID: alice.id, repositoryID: repository.id) }
             try await pool.write { try $0.stars.star(userID: alice.id, repositoryID: repository.id) }
             #expect(try await pool.read { try $0.stars.count(repositoryID: repository.id) } == 1)
+            #expect(try await pool.read { try $0.repositories.find(id: repository.id)?.starCount } == 1)
             #expect(try await pool.read { try $0.stars.isStarred(userID: alice.id, repositoryID: repository.id) })
             #expect(try await pool.read { try $0.stars.repositoryIDs(userID: alice.id) } == [repository.id])
             #expect(try await pool.write { try $0.stars.unstar(userID: alice.id, repositoryID: repository.id) })

@@ -34,6 +34,7 @@ public struct Transaction: Sendable {
     public var namespaces: NamespaceStore { NamespaceStore(self) }
     public var repositories: RepositoryStore { RepositoryStore(self) }
     public var tags: TagStore { TagStore(self) }
+    public var referrers: ReferrerStore { ReferrerStore(self) }
     public var activities: ActivityStore { ActivityStore(self) }
     public var tokens: ApplicationTokenStore { ApplicationTokenStore(self) }
     public var refreshTokens: RefreshTokenStore { RefreshTokenStore(self) }

@@ -4,6 +4,8 @@ struct Migration: Sendable {
         case createTable(Table)
         case createIndex(Index, on: String)
         case addColumn(Column, to: String)
+        /// Only for tables no released Wharf ever wrote (they are empty everywhere).
+        case dropTable(String)
     }
 
     var version: Int
@@ -16,6 +18,7 @@ struct Migration: Sendable {
             case .createTable(let table): return dialect.createTable(table)
             case .createIndex(let index, let table): return [dialect.createIndex(index, on: table)]
             case .addColumn(let column, let table): return [dialect.addColumn(column, to: table)]
+            case .dropTable(let table): return ["DROP TABLE IF EXISTS \(table)"]
             }
         }
     }
@@ -23,7 +26,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration Wharf knows, in order. The schema version is the last one's number.
-    static let all: [Migration] = [portalSchema, tokenAuth, credentialSources]
+    static let all: [Migration] = [portalSchema, tokenAuth, credentialSources, catalogueMirror]
 
     /// The portal's records: people and access (users, teams, members, namespaces, tokens, sessions), the
     /// catalogue mirror (repositories, tags), and what the UI shows around it (activities, stars, comments,
@@ -217,6 +220,123 @@ extension Migration {
         changes: [
             .addColumn(.name("source", null: true), to: "refresh_tokens"),
             .createIndex(.index("refresh_tokens_source", "source"), on: "refresh_tokens"),
+        ]
+    )
+
+    /// The catalogue mirror and outgoing webhooks in the shape the registry fills them. Nothing before this version
+    /// wrote repositories, tags, stars, comments or webhooks (they were tables waiting for this issue), so they are
+    /// replaced rather than altered:
+    /// - a repository no longer needs a namespace row (content written by distribution, with auth off, or in a
+    ///   namespace nobody adopted yet is listed too); `namespace` is the name's first component, empty for the
+    ///   global namespace, and `sort_key` is the name with `/` as a space, so `ORDER BY sort_key` is the tree order
+    ///   of `/v2/_catalog` (`a`, `a/b`, `a-c`);
+    /// - a tag carries the facts the portal shows (size of everything it references, config, platforms, who pushed)
+    ///   and the modification time of its `current/link`, which is how a sync pass sees a tag moved by another
+    ///   writer without reading it;
+    /// - `referrers` holds the manifests that describe another one (OCI `subject`, cosign's `sha256-….sig` tags);
+    /// - webhooks may be global (no namespace), carry a secret and headers, and their deliveries are a persistent
+    ///   queue with one row per attempt.
+    static let catalogueMirror = Migration(
+        version: 4,
+        name: "catalogue mirror and webhooks",
+        changes: [
+            .dropTable("webhook_deliveries"), .dropTable("webhooks"), .dropTable("comments"), .dropTable("stars"), .dropTable("tags"),
+            .dropTable("repositories"),
+            .createTable(
+                Table(
+                    name: "repositories",
+                    columns: [
+                        .id(), .name("name"), .name("sort_key"), .name("namespace"), .text("description"), .integer("tag_count", default: "0"),
+                        .integer("size", default: "0"), .integer("star_count", default: "0"), .timestamp("pushed_at", null: true),
+                        .integer("revisions_modified", default: "0"),
+                        .timestamp("pulled_at", null: true), .timestamp("created_at"), .timestamp("updated_at"),
+                    ],
+                    indexes: [
+                        .unique("repositories_name", "name"), .unique("repositories_sort", "sort_key"),
+                        .index("repositories_namespace", "namespace", "sort_key"),
+                    ]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "tags",
+                    columns: [
+                        .id(), .reference("repository_id", to: "repositories"), .name("name"), .name("digest"), .name("media_type"),
+                        .integer("size"), .name("config_digest", null: true), .timestamp("created", null: true), .name("os", null: true),
+                        .name("architecture", null: true), .text("platforms"), .name("artifact_type", null: true),
+                        .reference("pushed_by", to: "users", onDelete: .setNull, null: true), .name("pushed_by_name", null: true),
+                        .timestamp("pushed_at"), .timestamp("pulled_at", null: true), .integer("link_modified", default: "0"),
+                    ],
+                    indexes: [
+                        .unique("tags_repository_name", "repository_id", "name"), .index("tags_digest", "digest"),
+                        .index("tags_repository_pushed", "repository_id", "pushed_at"),
+                    ]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "referrers",
+                    columns: [
+                        .reference("repository_id", to: "repositories"), .name("subject"), .name("digest"), .name("media_type"),
+                        .name("artifact_type", null: true), .integer("size"), .name("tag", null: true), .timestamp("created_at"),
+                    ],
+                    primaryKey: ["repository_id", "subject", "digest"]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "stars",
+                    columns: [.reference("user_id", to: "users"), .reference("repository_id", to: "repositories"), .timestamp("created_at")],
+                    primaryKey: ["user_id", "repository_id"],
+                    indexes: [.index("stars_repository", "repository_id")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "comments",
+                    columns: [
+                        .id(), .reference("repository_id", to: "repositories"), .reference("user_id", to: "users"), .text("body"),
+                        .timestamp("created_at"), .timestamp("updated_at"),
+                    ],
+                    indexes: [.index("comments_repository_time", "repository_id", "created_at")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "webhooks",
+                    columns: [
+                        .id(), .reference("namespace_id", to: "namespaces", null: true), .name("name"), .text("url"),
+                        .name("username", null: true), .name("password", null: true), .name("secret"), .text("headers"),
+                        .name("events"), .boolean("enabled"), .timestamp("created_at"), .timestamp("updated_at"),
+                    ],
+                    indexes: [.unique("webhooks_name", "namespace_id", "name"), .index("webhooks_namespace", "namespace_id")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "webhook_deliveries",
+                    columns: [
+                        .id(), .reference("webhook_id", to: "webhooks"), .name("uuid"), .name("event"), .text("request_body"),
+                        .name("state"), .integer("attempts", default: "0"), .timestamp("next_attempt_at", null: true),
+                        .integer("response_status", null: true), .timestamp("created_at"), .timestamp("delivered_at", null: true),
+                    ],
+                    indexes: [
+                        .unique("webhook_deliveries_uuid", "uuid"), .index("webhook_deliveries_webhook_time", "webhook_id", "created_at"),
+                        .index("webhook_deliveries_due", "state", "next_attempt_at"),
+                    ]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "webhook_attempts",
+                    columns: [
+                        .id(), .reference("delivery_id", to: "webhook_deliveries"), .integer("number"), .timestamp("started_at"),
+                        .integer("duration_ms"), .integer("status", null: true), .text("error", null: true), .text("request_headers"),
+                        .text("response_headers"), .text("response_body"),
+                    ],
+                    indexes: [.index("webhook_attempts_delivery", "delivery_id", "number")]
+                )
+            ),
         ]
     )
 }

@@ -13,11 +13,22 @@ public struct StarStore: Store {
             update: []
         )
         try transaction.execute(sql, [userID, repositoryID, now()])
+        try recount(repositoryID: repositoryID)
     }
 
     @discardableResult
     public func unstar(userID: Int64, repositoryID: Int64) throws -> Bool {
-        try changed("DELETE FROM stars WHERE user_id = ? AND repository_id = ?", [userID, repositoryID])
+        let removed = try changed("DELETE FROM stars WHERE user_id = ? AND repository_id = ?", [userID, repositoryID])
+        if removed { try recount(repositoryID: repositoryID) }
+        return removed
+    }
+
+    /// Keeps the repository's `star_count` (what lists sort by) equal to its stars.
+    func recount(repositoryID: Int64) throws {
+        try transaction.execute(
+            "UPDATE repositories SET star_count = (SELECT COUNT(*) FROM stars WHERE repository_id = ?) WHERE id = ?",
+            [repositoryID, repositoryID]
+        )
     }
 
     public func isStarred(userID: Int64, repositoryID: Int64) throws -> Bool {

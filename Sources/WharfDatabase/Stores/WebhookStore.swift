@@ -1,55 +1,69 @@
 import Foundation
 
-/// A URL called when something happens in a namespace.
+/// A URL called when something happens in a namespace, or anywhere for a global webhook (no namespace).
 public struct Webhook: Sendable, Equatable, RowDecodable {
     public var id: Int64
-    public var namespaceID: Int64
+    /// nil for a global webhook.
+    public var namespaceID: Int64?
+    public var name: String
     public var url: String
     public var username: String?
     public var password: String?
-    public var contentType: String
+    /// The key of the body's HMAC-SHA256 in `X-Wharf-Signature`.
+    public var secret: String
+    /// Extra request headers, as a JSON object of strings.
+    public var headers: String
     /// The events it wants, comma-separated (`push,delete`); empty for all.
     public var events: String
     public var enabled: Bool
     public var createdAt: Date
+    public var updatedAt: Date
 
     init(row: SQLRow) throws {
         id = try row.decode("id")
         namespaceID = try row.decode("namespace_id")
+        name = try row.decode("name")
         url = try row.decode("url")
         username = try row.decode("username")
         password = try row.decode("password")
-        contentType = try row.decode("content_type")
+        secret = try row.decode("secret")
+        headers = try row.decode("headers")
         events = try row.decode("events")
         enabled = try row.decode("enabled")
         createdAt = try row.decode("created_at")
+        updatedAt = try row.decode("updated_at")
     }
 }
 
-/// One attempt (or series of attempts) to deliver an event to a webhook.
-public struct WebhookDelivery: Sendable, Equatable, RowDecodable {
-    public var id: Int64
-    public var webhookID: Int64
-    public var uuid: String
-    public var event: String
-    public var requestBody: String
-    public var responseStatus: Int?
-    public var responseBody: String?
-    public var attempts: Int
-    public var createdAt: Date
-    public var deliveredAt: Date?
+/// What creating a webhook needs.
+public struct NewWebhook: Sendable {
+    public var namespaceID: Int64?
+    public var name: String
+    public var url: String
+    public var username: String?
+    public var password: String?
+    public var secret: String
+    public var headers: String
+    public var events: String
 
-    init(row: SQLRow) throws {
-        id = try row.decode("id")
-        webhookID = try row.decode("webhook_id")
-        uuid = try row.decode("uuid")
-        event = try row.decode("event")
-        requestBody = try row.decode("request_body")
-        responseStatus = try row.decode("response_status")
-        responseBody = try row.decode("response_body")
-        attempts = try row.decode("attempts")
-        createdAt = try row.decode("created_at")
-        deliveredAt = try row.decode("delivered_at")
+    public init(
+        namespaceID: Int64?,
+        name: String,
+        url: String,
+        username: String? = nil,
+        password: String? = nil,
+        secret: String,
+        headers: String = "{}",
+        events: String = ""
+    ) {
+        self.namespaceID = namespaceID
+        self.name = name
+        self.url = url
+        self.username = username
+        self.password = password
+        self.secret = secret
+        self.headers = headers
+        self.events = events
     }
 }
 
@@ -57,26 +71,23 @@ public struct WebhookStore: Store {
     let transaction: Transaction
     init(_ transaction: Transaction) { self.transaction = transaction }
 
-    static let columns = "id, namespace_id, url, username, password, content_type, events, enabled, created_at"
-    static let deliveryColumns = "id, webhook_id, uuid, event, request_body, response_status, response_body, attempts, created_at, delivered_at"
+    static let columns = "id, namespace_id, name, url, username, password, secret, headers, events, enabled, created_at, updated_at"
 
     @discardableResult
-    public func create(
-        namespaceID: Int64,
-        url: String,
-        username: String? = nil,
-        password: String? = nil,
-        contentType: String = "application/json",
-        events: String = ""
-    ) throws -> Webhook {
-        let id = try transaction.insert(
-            "INSERT INTO webhooks (namespace_id, url, username, password, content_type, events, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                namespaceID, try Validation.text(url, "webhook URL"), try Validation.name(username, "webhook user name"),
-                try Validation.name(password, "webhook password"), try Validation.name(contentType, "content type"),
-                try Validation.text(events, "webhook events"), true, now(),
-            ]
-        )
+    public func create(_ hook: NewWebhook) throws -> Webhook {
+        let time = now()
+        let binds: [any SQLValueConvertible] = [
+            hook.namespaceID, try Validation.name(hook.name, "webhook name"), try Validation.text(hook.url, "webhook URL"),
+            try Validation.name(hook.username, "webhook user name"), try Validation.name(hook.password, "webhook password"),
+            try Validation.name(hook.secret, "webhook secret"), try Validation.text(hook.headers, "webhook headers"),
+            try Validation.text(hook.events, "webhook events"), true, time, time,
+        ]
+        let id = try unique("a webhook named \(hook.name)") {
+            try transaction.insert(
+                "INSERT INTO webhooks (namespace_id, name, url, username, password, secret, headers, events, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                binds
+            )
+        }
         return try find(id: id)!
     }
 
@@ -84,48 +95,28 @@ public struct WebhookStore: Store {
         try transaction.fetchOne("SELECT \(Self.columns) FROM webhooks WHERE id = ?", [id])
     }
 
-    public func list(namespaceID: Int64) throws -> [Webhook] {
-        try transaction.fetch("SELECT \(Self.columns) FROM webhooks WHERE namespace_id = ? ORDER BY id", [namespaceID])
+    /// The webhooks of a namespace; nil lists the global ones.
+    public func list(namespaceID: Int64?) throws -> [Webhook] {
+        if let namespaceID {
+            return try transaction.fetch("SELECT \(Self.columns) FROM webhooks WHERE namespace_id = ? ORDER BY id", [namespaceID])
+        }
+        return try transaction.fetch("SELECT \(Self.columns) FROM webhooks WHERE namespace_id IS NULL ORDER BY id", [])
+    }
+
+    /// The enabled webhooks an event in `namespaceID` goes to: the namespace's and the global ones.
+    public func listEnabled(namespaceID: Int64?) throws -> [Webhook] {
+        try transaction.fetch(
+            "SELECT \(Self.columns) FROM webhooks WHERE enabled = ? AND (namespace_id IS NULL OR namespace_id = ?) ORDER BY id",
+            [true, namespaceID]
+        )
     }
 
     public func setEnabled(id: Int64, _ enabled: Bool) throws {
-        try transaction.execute("UPDATE webhooks SET enabled = ? WHERE id = ?", [enabled, id])
+        try transaction.execute("UPDATE webhooks SET enabled = ?, updated_at = ? WHERE id = ?", [enabled, now(), id])
     }
 
     @discardableResult
     public func delete(id: Int64) throws -> Bool {
         try changed("DELETE FROM webhooks WHERE id = ?", [id])
-    }
-
-    @discardableResult
-    public func addDelivery(webhookID: Int64, uuid: String, event: String, requestBody: String) throws -> WebhookDelivery {
-        let binds: [any SQLValueConvertible] = [
-            webhookID, try Validation.name(uuid, "delivery id"), try Validation.name(event, "event"),
-            try Validation.text(requestBody, "request body"),
-            now(),
-        ]
-        let id = try unique("a delivery with id \(uuid)") {
-            try transaction.insert(
-                "INSERT INTO webhook_deliveries (webhook_id, uuid, event, request_body, attempts, created_at) VALUES (?, ?, ?, ?, 0, ?)",
-                binds
-            )
-        }
-        return try transaction.fetchOne("SELECT \(Self.deliveryColumns) FROM webhook_deliveries WHERE id = ?", [id])!
-    }
-
-    /// Records the outcome of one delivery attempt.
-    public func recordAttempt(deliveryID: Int64, status: Int?, responseBody: String?, delivered: Bool, at time: Date = Date()) throws {
-        try transaction.execute(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, response_status = ?, response_body = ?, delivered_at = ? WHERE id = ?",
-            [status, try Validation.text(responseBody, "response body"), delivered ? time : nil, deliveryID]
-        )
-    }
-
-    /// The newest deliveries of a webhook first.
-    public func deliveries(webhookID: Int64, limit: Int = 50) throws -> [WebhookDelivery] {
-        try transaction.fetch(
-            "SELECT \(Self.deliveryColumns) FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
-            [webhookID, pageSize(limit)]
-        )
     }
 }

@@ -1,0 +1,231 @@
+import Foundation
+import Logging
+import WharfCore
+import WharfDatabase
+import WharfStorage
+
+/// What one pass found and changed.
+public struct SyncReport: Sendable, Equatable {
+    public var repositories = 0
+    public var tags = 0
+    public var repositoriesAdded = 0
+    public var repositoriesRemoved = 0
+    /// Tags written: new, moved, or whose facts were missing.
+    public var tagsWritten = 0
+    public var tagsRemoved = 0
+    public var duration: Duration = .zero
+
+    public init() {}
+
+    public var changed: Bool { repositoriesAdded + repositoriesRemoved + tagsWritten + tagsRemoved > 0 }
+}
+
+/// One reconciliation of the mirror with storage.
+///
+/// Storage is read first, in one walk that visits only what tells a tag apart: each tag's `current/link` (its
+/// modification time), skipping layers, uploads, revisions and tag histories. A tag whose link has the time the
+/// mirror remembers is unchanged and costs nothing more; only new or rewritten links are read, and only moved
+/// tags have their manifests and configs read. Then the differences are written, a batch of repositories per
+/// transaction. A storage error ends the pass before anything is written: the mirror is never emptied because a
+/// read failed.
+struct SyncPass {
+    let pool: DatabasePool
+    let driver: any StorageDriver
+    let logger: Logger
+    /// Repositories per write transaction.
+    var batchSize = 200
+
+    /// A repository as the walk found it: tag name to its link's modification time.
+    struct Scan {
+        var tags: [String: Int64] = [:]
+    }
+
+    func run() async throws -> SyncReport {
+        let started = ContinuousClock.now
+        let scans = try await walk()
+        var report = SyncReport()
+        report.repositories = scans.count
+        report.tags = scans.values.reduce(0) { $0 + $1.tags.count }
+        let (ids, stamps, revisionStamps) = try await pool.read { transaction in
+            (try transaction.repositories.allIDs(), try transaction.tags.stamps(), try transaction.repositories.revisionStamps())
+        }
+        let inspector = ImageInspector(driver: driver)
+        var changes: [RepositoryChange] = []
+        for name in scans.keys.sorted() {
+            guard let repository = try? RepositoryName(name) else { continue }
+            let scan = scans[name]!
+            let id = ids[name]
+            let known = id.flatMap { stamps[$0] } ?? [:]
+            var change = RepositoryChange(name: name, id: id)
+            if id == nil { report.repositoriesAdded += 1 }
+            for (tagName, modified) in scan.tags {
+                // Signatures are referrers, read with the revisions below.
+                if ImageInspector.cosignSubject(ofTag: tagName) != nil { continue }
+                if let stamp = known[tagName], stamp.linkModified == modified { continue }
+                guard let tag = try? Tag(tagName),
+                    let digest = try await readLink(RegistryPaths.tagCurrentLink(repository, tag))
+                else { continue }
+                if let stamp = known[tagName], stamp.digest == digest.description {
+                    change.touched[tagName] = modified
+                    continue
+                }
+                guard let facts = try await inspector.facts(of: digest) else { continue }
+                change.written.append((tagName, digest.description, facts, modified))
+            }
+            change.removed = known.keys.filter { scan.tags[$0] == nil && ImageInspector.cosignSubject(ofTag: $0) == nil }
+            // OCI referrers live in the revisions folder, which gains an entry whenever a manifest is pushed.
+            let revisions = CatalogMirror.nanoseconds(
+                try await driver.stat(RegistryPaths.revisionsDirectory(repository, .sha256))?.modified
+            )
+            if revisions != (id.flatMap { revisionStamps[$0] } ?? 0) || !change.written.isEmpty {
+                change.revisionsModified = revisions
+                change.referrers = try await referrers(of: repository, scan: scan, inspector: inspector)
+            }
+            report.tagsWritten += change.written.count
+            report.tagsRemoved += change.removed.count
+            if change.isEmpty == false { changes.append(change) }
+        }
+        let gone = ids.filter { scans[$0.key] == nil }
+        report.repositoriesRemoved = gone.count
+        for start in stride(from: 0, to: changes.count, by: batchSize) {
+            let batch = Array(changes[start..<min(start + batchSize, changes.count)])
+            try await pool.write { transaction in
+                for change in batch { try change.apply(in: transaction) }
+            }
+        }
+        if !gone.isEmpty {
+            let removed = Array(gone.values)
+            try await pool.write { transaction in
+                for id in removed { try transaction.repositories.delete(id: id) }
+            }
+        }
+        report.duration = ContinuousClock.now - started
+        return report
+    }
+
+    /// Every repository under the storage root with its tags' link times.
+    func walk() async throws -> [String: Scan] {
+        guard try await driver.stat(RegistryPaths.repositoriesRoot)?.isDirectory == true else {
+            // An empty installation has no folder yet; a folder that vanished (an unmounted volume) must not
+            // empty the mirror.
+            let mirrored = try await pool.read { try $0.repositories.count() }
+            if mirrored == 0 { return [:] }
+            throw StorageError(.notFound, "\(RegistryPaths.repositoriesRoot) is missing; the catalogue is kept as it is")
+        }
+        let prefix = RegistryPaths.repositoriesRoot + "/"
+        var scans: [String: Scan] = [:]
+        try await driver.walk(RegistryPaths.repositoriesRoot) { entry in
+            guard entry.path.hasPrefix(prefix) else { return .skip }
+            let relative = entry.path.dropFirst(prefix.count)
+            guard let marker = relative.range(of: "/_manifests") else {
+                // Above any `_manifests`: a name component, or one of distribution's other folders.
+                return entry.isDirectory && RegistryPaths.isNameComponent(String(entry.name)) ? .descend : .skip
+            }
+            let repository = String(relative[..<marker.lowerBound])
+            let inside = relative[marker.upperBound...].split(separator: "/", omittingEmptySubsequences: true)
+            // inside: [] (_manifests itself), ["tags"], ["tags", t], ["tags", t, "current"], ["tags", t, "current", "link"]
+            switch inside.count {
+            case 0:
+                if scans[repository] == nil { scans[repository] = Scan() }
+                return .descend
+            case 1: return inside[0] == "tags" && entry.isDirectory ? .descend : .skip
+            case 2: return entry.isDirectory ? .descend : .skip
+            case 3: return inside[2] == "current" && entry.isDirectory ? .descend : .skip
+            case 4:
+                if inside[3] == "link", let file = entry.file {
+                    scans[repository, default: Scan()].tags[String(inside[1])] = CatalogMirror.nanoseconds(file.modified)
+                }
+                return .skip
+            default: return .skip
+            }
+        }
+        return scans
+    }
+
+    /// The repository's referrers: manifests with a `subject`, cosign's tags, and its indexes' attestations.
+    func referrers(of repository: RepositoryName, scan: Scan, inspector: ImageInspector) async throws -> Set<ReferrerRecord> {
+        var found = Set<ReferrerRecord>()
+        for name in try await driver.list(RegistryPaths.revisionsDirectory(repository, .sha256)) ?? [] {
+            guard let digest = try? OCIDigest(algorithm: .sha256, hex: name),
+                try await readLink(RegistryPaths.revisionLink(repository, digest)) == digest,
+                let facts = try await inspector.facts(of: digest)
+            else { continue }
+            if let subject = facts.subject {
+                found.insert(
+                    ReferrerRecord(
+                        subject: subject,
+                        digest: digest.description,
+                        mediaType: facts.mediaType,
+                        artifactType: facts.artifactType,
+                        size: facts.parts[digest.description] ?? facts.size
+                    )
+                )
+            }
+            for attestation in facts.attestations { found.insert(attestation) }
+        }
+        for tagName in scan.tags.keys {
+            guard let subject = ImageInspector.cosignSubject(ofTag: tagName), let tag = try? Tag(tagName),
+                let digest = try await readLink(RegistryPaths.tagCurrentLink(repository, tag)),
+                let facts = try await inspector.facts(of: digest)
+            else { continue }
+            found.insert(
+                ReferrerRecord(
+                    subject: subject,
+                    digest: digest.description,
+                    mediaType: facts.mediaType,
+                    artifactType: ImageInspector.cosignArtifactType(ofTag: tagName),
+                    size: facts.size,
+                    tag: tagName
+                )
+            )
+        }
+        return found
+    }
+
+    func readLink(_ path: String) async throws -> OCIDigest? {
+        guard let bytes = try await driver.read(path, limit: 1024) else { return nil }
+        return try? OCIDigest(parsing: String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+/// What a pass writes for one repository.
+struct RepositoryChange: Sendable {
+    let name: String
+    let id: Int64?
+    var written: [(tag: String, digest: String, facts: ImageFacts, modified: Int64)] = []
+    var touched: [String: Int64] = [:]
+    var removed: [String] = []
+    var revisionsModified: Int64?
+    var referrers: Set<ReferrerRecord>?
+
+    init(name: String, id: Int64?) {
+        self.name = name
+        self.id = id
+    }
+
+    var isEmpty: Bool { id != nil && written.isEmpty && touched.isEmpty && removed.isEmpty && referrers == nil }
+
+    func apply(in transaction: Transaction) throws {
+        let repositoryID = try id ?? transaction.repositories.findOrCreate(name: name).id
+        for (tag, digest, facts, modified) in written where ImageInspector.cosignSubject(ofTag: tag) == nil {
+            // Found in storage, not pushed through this process: the link's time is the push time.
+            try transaction.tags.write(
+                repositoryID: repositoryID,
+                facts.tagRecord(
+                    name: tag,
+                    digest: digest,
+                    pusher: (nil, nil),
+                    pushedAt: Date(timeIntervalSince1970: Double(modified) / 1_000_000_000),
+                    linkModified: modified
+                )
+            )
+        }
+        for (tag, modified) in touched { try transaction.tags.setLinkModified(repositoryID: repositoryID, name: tag, modified) }
+        for tag in removed { try transaction.tags.delete(repositoryID: repositoryID, name: tag) }
+        if let referrers {
+            try transaction.referrers.replace(repositoryID: repositoryID, with: referrers)
+            try transaction.repositories.setRevisionsModified(id: repositoryID, revisionsModified ?? 0)
+        }
+        try transaction.repositories.summarize(id: repositoryID)
+    }
+}
