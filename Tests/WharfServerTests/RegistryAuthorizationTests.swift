@@ -202,6 +202,8 @@ import WharfDatabase
             for index in 0..<150 {
                 try FileManager.default.createDirectory(atPath: root + "/r\(index)/_manifests", withIntermediateDirectories: true)
             }
+            // Written behind Wharf's back: the catalogue lists them from the next sync pass on.
+            try await fixture.services.sync.syncNow()
             var names: [String] = []
             var uri: String? = "/v2/_catalog?n=1"
             var pages = 0
