@@ -218,6 +218,9 @@ let package = Package(
             name: "WharfSyncTests",
             dependencies: [
                 "WharfSync",
+                "WharfCore",
+                "WharfStorage",
+                "WharfDatabase",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

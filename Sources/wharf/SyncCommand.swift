@@ -26,7 +26,8 @@ struct SyncCommand: AsyncParsableCommand {
                 _ = try await pool.prepare()
                 let driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
                 var logger = Logger(label: "wharf.sync")
-                logger.logLevel = .warning
+                // The command reports the pass (or its failure, as its one-line error) itself.
+                logger.logLevel = .critical
                 let scheduler = SyncScheduler(mirror: CatalogMirror(pool: pool, driver: driver, logger: logger), logger: logger)
                 return try await scheduler.syncNow()
             }

@@ -223,6 +223,30 @@ import WharfDatabase
         }
     }
 
+    /// `/v2/_catalog` reads the catalogue mirror when it is current (no walk of storage), and walks storage while
+    /// the mirror may be behind (a request could not write its row): never a stale page.
+    @Test func theCatalogueReadsTheMirrorOnlyWhenItIsCurrent() async throws {
+        try await withAuthServer { fixture in
+            let admin = Self.basic("admin", "admin-password")
+            try await Self.pushImage(fixture, "alice/app", "v1", Self.basic("alice", "alice-password"))
+            try await fixture.services.sync.syncNow()
+            #expect(fixture.services.catalog.state.isCurrent)
+            let root = fixture.services.configuration.registryDirectory + "/docker/registry/v2/repositories"
+            try FileManager.default.createDirectory(atPath: root + "/zed/behind/_manifests", withIntermediateDirectories: true)
+            func names() async throws -> [String] {
+                let response = try await fixture.client.execute(uri: "/v2/_catalog", method: .get, headers: admin)
+                return try json(response)["repositories"] as? [String] ?? []
+            }
+            // Read from the mirror, which has not seen the folder yet.
+            #expect(try await names() == ["alice/app"])
+            fixture.services.catalog.state.writeFailed()
+            #expect(try await names() == ["alice/app", "zed/behind"])
+            try await fixture.services.sync.syncNow()
+            #expect(fixture.services.catalog.state.isCurrent)
+            #expect(try await names() == ["alice/app", "zed/behind"])
+        }
+    }
+
     @Test func mountsReadOnlyFromRepositoriesTheCallerMayPull() async throws {
         try await withAuthServer { fixture in
             // The layer of an image in alice's private repository.

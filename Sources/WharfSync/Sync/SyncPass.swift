@@ -72,7 +72,12 @@ struct SyncPass {
                 guard let facts = try await inspector.facts(of: digest) else { continue }
                 change.written.append((tagName, digest.description, facts, modified))
             }
-            change.removed = known.keys.filter { scan.tags[$0] == nil && ImageInspector.cosignSubject(ofTag: $0) == nil }
+            // A tag the walk missed is gone only if its link is really not there (a folder that vanished while
+            // it was walked, an unmounted volume, reads as empty).
+            for tagName in known.keys where scan.tags[tagName] == nil && ImageInspector.cosignSubject(ofTag: tagName) == nil {
+                guard let tag = try? Tag(tagName), try await driver.stat(RegistryPaths.tagCurrentLink(repository, tag)) == nil else { continue }
+                change.removed.append(tagName)
+            }
             // OCI referrers live in the revisions folder, which gains an entry whenever a manifest is pushed.
             let revisions = CatalogMirror.nanoseconds(
                 try await driver.stat(RegistryPaths.revisionsDirectory(repository, .sha256))?.modified
@@ -85,8 +90,18 @@ struct SyncPass {
             report.tagsRemoved += change.removed.count
             if change.isEmpty == false { changes.append(change) }
         }
-        let gone = ids.filter { scans[$0.key] == nil }
+        var gone: [String: Int64] = [:]
+        for (name, id) in ids where scans[name] == nil {
+            guard let repository = try? RepositoryName(name),
+                try await driver.stat(RegistryPaths.manifestsDirectory(repository)) == nil
+            else { continue }
+            gone[name] = id
+        }
         report.repositoriesRemoved = gone.count
+        // Everything read: if the root went away meanwhile, what looked deleted was only unreachable.
+        guard try await driver.stat(RegistryPaths.repositoriesRoot)?.isDirectory == true || scans.isEmpty && ids.isEmpty else {
+            throw StorageError(.notFound, "\(RegistryPaths.repositoriesRoot) went missing during the pass; the catalogue is kept as it is")
+        }
         for start in stride(from: 0, to: changes.count, by: batchSize) {
             let batch = Array(changes[start..<min(start + batchSize, changes.count)])
             try await pool.write { transaction in

@@ -14,8 +14,8 @@ public actor SyncScheduler: Service {
     let interval: Duration
     let logger: Logger
     private var running: Task<SyncReport, any Error>?
-    private let wake: AsyncStream<Void>
-    private let wakeContinuation: AsyncStream<Void>.Continuation
+    /// Set by ``requestPass()``: the wait between passes ends early.
+    private var passRequested = false
     /// The last pass's outcome, for an admin page and the logs.
     public private(set) var lastReport: SyncReport?
     public private(set) var lastError: String?
@@ -25,7 +25,6 @@ public actor SyncScheduler: Service {
         self.state = mirror.state
         self.interval = interval
         self.logger = logger
-        (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     public func run() async throws {
@@ -41,35 +40,39 @@ public actor SyncScheduler: Service {
         while !pass.pool.health.isReady, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
         while !Task.isCancelled {
             _ = try? await syncNow()
-            // Sleep for the interval, or less when a pass is asked for.
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { [interval] in try? await Task.sleep(for: interval) }
-                group.addTask { [wake] in
-                    var iterator = wake.makeAsyncIterator()
-                    _ = await iterator.next()
-                }
-                _ = await group.next()
-                group.cancelAll()
+            // Wait for the interval in short steps, so that a request for a pass is served within one.
+            let deadline = ContinuousClock.now + interval
+            while !passRequested, !Task.isCancelled, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
             }
+            passRequested = false
         }
     }
 
     /// Asks for a pass soon, without waiting for it.
     public nonisolated func requestPass() {
-        wakeContinuation.yield()
+        Task { await self.wake() }
+    }
+
+    private func wake() {
+        passRequested = true
     }
 
     /// Runs a pass now (after the one running, if any) and returns what it did.
     @discardableResult
     public func syncNow() async throws -> SyncReport {
-        while let current = running { _ = try? await current.value }
-        let token = state.passStarting()
-        let task = Task { [pass] in try await pass.run() }
+        // Each pass waits for the one before it, so passes never overlap, whoever asks.
+        let previous = running
+        let task = Task { [pass, state] in
+            _ = try? await previous?.value
+            let token = state.passStarting()
+            let report = try await pass.run()
+            state.passCompleted(token)
+            return report
+        }
         running = task
-        defer { running = nil }
         do {
             let report = try await task.value
-            state.passCompleted(token)
             lastReport = report
             lastError = nil
             if report.changed {
