@@ -96,6 +96,24 @@ public struct ActivityStore: Store {
     /// and the action and actor name are checked on the rows the index yields (the id that breaks ties is part
     /// of every secondary index, in SQLite and InnoDB alike).
     public func list(_ filter: ActivityFilter = ActivityFilter(), beforeID: Int64? = nil, limit: Int = 50) throws -> [Activity] {
+        var page: Page? = nil
+        if let beforeID {
+            let last = try transaction.query("SELECT created_at FROM activities WHERE id = ?", [beforeID]).first
+            // Pruned meanwhile: ids follow time closely enough to go on from there.
+            page = try last.map { .after(time: try $0.decode("created_at"), id: beforeID) } ?? .belowID(beforeID)
+        }
+        let query = Self.listQuery(filter, page: page, limit: limit)
+        return try transaction.fetch(query.sql, query.binds)
+    }
+
+    /// Where a page starts: after a given activity (its time and id), or below an id.
+    enum Page {
+        case after(time: Date, id: Int64)
+        case belowID(Int64)
+    }
+
+    /// The statement `list` runs (apart, so a test can ask each engine how it plans it).
+    static func listQuery(_ filter: ActivityFilter, page: Page?, limit: Int) -> (sql: String, binds: [any SQLValueConvertible]) {
         var conditions: [String] = []
         var binds: [any SQLValueConvertible] = []
         func require(_ condition: String, _ values: any SQLValueConvertible...) {
@@ -113,18 +131,14 @@ public struct ActivityStore: Store {
             require("(action = ? OR (action > ? AND action < ?))", family, family + ".", family + "/")
         }
         if let actorName = filter.actorName { require("actor_name = ?", actorName) }
-        if let beforeID {
-            if let last = try transaction.query("SELECT created_at FROM activities WHERE id = ?", [beforeID]).first {
-                let time: Date = try last.decode("created_at")
-                require("created_at <= ? AND (created_at < ? OR id < ?)", time, time, beforeID)
-            } else {
-                // Pruned meanwhile: ids follow time closely enough to go on from there.
-                require("id < ?", beforeID)
-            }
+        switch page {
+        case .after(let time, let id): require("created_at <= ? AND (created_at < ? OR id < ?)", time, time, id)
+        case .belowID(let id): require("id < ?", id)
+        case nil: break
         }
         binds.append(pageSize(limit))
         let clause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        return try transaction.fetch("SELECT \(Self.columns) FROM activities\(clause) ORDER BY created_at DESC, id DESC LIMIT ?", binds)
+        return ("SELECT \(columns) FROM activities\(clause) ORDER BY created_at DESC, id DESC LIMIT ?", binds)
     }
 
     /// The id of the last namespace called `name` that an activity names as its target: how a deleted namespace's
