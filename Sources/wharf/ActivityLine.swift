@@ -78,9 +78,10 @@ struct ActivityLine {
         }.joined()
     }
 
-    /// A detail's value as a person reads it: strings as they are, anything else as JSON.
+    /// A detail's value as a person reads it on one line: strings as they are (as JSON when they hold a control
+    /// character such as a line break), anything else as JSON.
     private static func text(_ value: Any) -> String {
-        if let string = value as? String { return string }
+        if let string = value as? String, !string.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return string }
         if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]) {
             return String(decoding: data, as: UTF8.self)
         }
