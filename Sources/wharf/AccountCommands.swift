@@ -221,12 +221,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         /// A duration from now, or a date (midnight UTC) or ISO 8601 time.
         static func parseExpiry(_ text: String) throws -> Date {
-            if let duration = try? ConfigurationKey.parseDuration(text) {
-                return Date().addingTimeInterval(Double(duration.components.seconds))
-            }
-            if let time = try? Date(text, strategy: .iso8601) { return time }
-            if let day = try? Date(text + "T00:00:00Z", strategy: .iso8601) { return day }
-            throw ValidationError("--expires: expected a duration like 30d or a date like 2027-01-31, got \(text)")
+            try TimeArgument.parse(text, option: "--expires", durations: .ahead)
         }
     }
 

@@ -23,7 +23,7 @@ struct TeamCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "team",
         abstract: "Manage teams: viewers pull, contributors also push, owners also delete and manage (works with or without a running server).",
-        subcommands: [Create.self, List.self, Add.self, Remove.self]
+        subcommands: [Create.self, List.self, Add.self, Remove.self, Rename.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -82,13 +82,27 @@ struct TeamCommand: AsyncParsableCommand {
             }
         }
     }
+
+    struct Rename: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rename a team; its members and namespaces stay.")
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var team: String
+        @Argument var newName: String
+
+        func run() async throws {
+            try await failing {
+                try await withOrganization(options) { try await $0.renameTeam(team, to: newName) }
+                print("team \(team) is now \(newName)")
+            }
+        }
+    }
 }
 
 struct NamespaceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "namespace",
         abstract: "Manage namespaces: private (members), protected (logged-in users pull), public (anyone pulls).",
-        subcommands: [Create.self, List.self, Set.self, Adopt.self, Purge.self]
+        subcommands: [Create.self, List.self, Set.self, Delete.self, Adopt.self, Purge.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -123,15 +137,44 @@ struct NamespaceCommand: AsyncParsableCommand {
     }
 
     struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a namespace's visibility.")
+        static let configuration = CommandConfiguration(abstract: "Change a namespace's visibility, owning team or description.")
         @OptionGroup var options: ConfigurationOptions
         @Argument var name: String
-        @Option(name: .long, help: "private, protected or public.") var visibility: Visibility
+        @Option(name: .long, help: "private, protected or public.") var visibility: Visibility?
+        @Option(name: .long, help: "The owning team (a team namespace only).") var team: String?
+        @Option(name: .long) var description: String?
 
         func run() async throws {
             try await failing {
-                try await withOrganization(options) { try await $0.setVisibility(namespace: name, visibility) }
-                print("namespace \(name) is \(visibility.rawValue)")
+                guard visibility != nil || team != nil || description != nil else {
+                    throw ValidationError("give at least one of --visibility, --team and --description")
+                }
+                try await withOrganization(options) {
+                    try await $0.updateNamespace(name: name, visibility: visibility, team: team, description: description)
+                }
+                var changes: [String] = []
+                if let visibility { changes.append("is \(visibility.rawValue)") }
+                if let team { changes.append("belongs to team \(team)") }
+                if description != nil { changes.append("has its new description") }
+                print("namespace \(name) \(changes.joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a team namespace with its webhooks.",
+            discussion: "A namespace holding repositories is refused unless --delete-repositories removes them with it."
+        )
+        @OptionGroup var options: ConfigurationOptions
+        @Argument var name: String
+        @Flag(name: .long, help: "Remove the namespace's repositories (tags and manifests; blobs stay for garbage collection).")
+        var deleteRepositories = false
+
+        func run() async throws {
+            try await failing {
+                let removed = try await withOrganization(options) { try await $0.deleteNamespace(name: name, deleteRepositories: deleteRepositories) }
+                print("deleted namespace \(name)\(removed.isEmpty ? "" : " and the repositories \(removed.map(\.value).joined(separator: ", "))")")
             }
         }
     }

@@ -279,6 +279,114 @@ import Testing
         }
     }
 
+    /// The filters of `wharf activity list`, alone and together, and paging through them: a page starts after the
+    /// last activity of the previous one, even one recorded later by a server whose clock is behind.
+    @Test(arguments: TestBackend.allCases)
+    func activitiesAreFilteredByTimeActionNamespaceAndActor(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let alice = try await pool.write { try $0.users.create(NewUser(name: "alice")) }
+            let base = Date(millisecondsSince1970: 1_760_000_000_000)
+            // Seconds after `base`, by alice (else cli), action, namespace; in the order they are recorded.
+            let rows: [(Double, Bool, String, Int64?)] = [
+                (0, true, "team.create", nil), (1, false, "team.member.add", nil), (2, true, "namespace.create", 7),
+                (3, false, "teams.other", nil),  // not of the family `team`
+                (4, true, "team", nil),  // the family's own name
+                (5, false, "namespace.visibility.change", 7),
+                (4.5, true, "namespace.delete", 7),  // a later id with an earlier time
+                (6, false, "TEAM.create", nil),  // case counts on both engines
+            ]
+            _ = try await pool.write { tx in
+                try rows.map { seconds, byAlice, action, namespaceID in
+                    try tx.activities.record(
+                        NewActivity(
+                            actorID: byAlice ? alice.id : nil,
+                            actorName: byAlice ? "alice" : "cli",
+                            action: action,
+                            targetKind: "test",
+                            targetName: action,
+                            namespaceID: namespaceID,
+                            createdAt: base.addingTimeInterval(seconds)
+                        )
+                    )
+                }
+            }
+            func actions(_ filter: ActivityFilter) async throws -> [String] {
+                try await pool.read { try $0.activities.list(filter) }.map(\.action)
+            }
+            let newestFirst = [
+                "TEAM.create", "namespace.visibility.change", "namespace.delete", "team", "teams.other", "namespace.create", "team.member.add",
+                "team.create",
+            ]
+            #expect(try await actions(ActivityFilter()) == newestFirst)
+            #expect(try await actions(ActivityFilter(since: base.addingTimeInterval(4.5))) == Array(newestFirst[0..<3]))
+            #expect(try await actions(ActivityFilter(until: base.addingTimeInterval(2))) == ["team.member.add", "team.create"])
+            #expect(
+                try await actions(ActivityFilter(since: base.addingTimeInterval(2), until: base.addingTimeInterval(5)))
+                    == ["namespace.delete", "team", "teams.other", "namespace.create"]
+            )
+            #expect(try await actions(ActivityFilter(action: "team")) == ["team", "team.member.add", "team.create"])
+            #expect(try await actions(ActivityFilter(action: "team.")) == ["team", "team.member.add", "team.create"])
+            #expect(try await actions(ActivityFilter(action: "team.member")) == ["team.member.add"])
+            #expect(try await actions(ActivityFilter(action: "team.mem")).isEmpty)
+            #expect(
+                try await actions(ActivityFilter(action: "namespace")) == ["namespace.visibility.change", "namespace.delete", "namespace.create"]
+            )
+            #expect(
+                try await actions(ActivityFilter(since: base.addingTimeInterval(3), namespaceID: 7)) == [
+                    "namespace.visibility.change", "namespace.delete",
+                ]
+            )
+            #expect(try await actions(ActivityFilter(actorID: alice.id)) == ["namespace.delete", "team", "namespace.create", "team.create"])
+            #expect(try await actions(ActivityFilter(action: "namespace", actorID: alice.id)) == ["namespace.delete", "namespace.create"])
+            #expect(
+                try await actions(ActivityFilter(actorName: "cli")) == [
+                    "TEAM.create", "namespace.visibility.change", "teams.other", "team.member.add",
+                ]
+            )
+            #expect(try await actions(ActivityFilter(namespaceID: 8)).isEmpty)
+
+            // Pages of every size give the whole listing once, in order, the late-recorded activity included.
+            for size in 1...4 {
+                for filter in [
+                    ActivityFilter(), ActivityFilter(namespaceID: 7), ActivityFilter(since: base.addingTimeInterval(1), action: "namespace"),
+                ] {
+                    let whole = try await pool.read { try $0.activities.list(filter) }
+                    var paged: [Activity] = []
+                    while true {
+                        let last = paged.last?.id
+                        let page = try await pool.read { try $0.activities.list(filter, beforeID: last, limit: size) }
+                        paged += page
+                        if page.count < size { break }
+                    }
+                    #expect(paged.map(\.id) == whole.map(\.id), "pages of \(size), \(filter)")
+                }
+            }
+        }
+    }
+
+    /// A listing reads an index in the order it prints and stops at its limit, whatever the filters: no sort of the
+    /// matching rows (SQLite's planner does not depend on the table's contents, so its plan is asserted here).
+    @Test func activityListingsReadAnIndexInOrder() async throws {
+        try await withDatabase(.sqlite) { pool in
+            let time = Date(millisecondsSince1970: 1_760_000_000_000)
+            let filters = [
+                ActivityFilter(), ActivityFilter(since: time, until: time.addingTimeInterval(60)), ActivityFilter(action: "team"),
+                ActivityFilter(since: time, namespaceID: 7), ActivityFilter(actorID: 1), ActivityFilter(action: "user", actorName: "cli"),
+                ActivityFilter(until: time, namespaceID: 7, actorID: 1),
+            ]
+            for filter in filters {
+                for page in [nil, ActivityStore.Page.after(time: time, id: 9), .belowID(9)] {
+                    let query = ActivityStore.listQuery(filter, page: page, limit: 10)
+                    let plan = try await pool.read { tx in
+                        try tx.query("EXPLAIN QUERY PLAN " + query.sql, query.binds).map { row -> String in try row.decode("detail") }
+                    }
+                    #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(filter) \(String(describing: page)): \(plan)")
+                    #expect(plan.contains { $0.contains("INDEX activities_") }, "\(filter) \(String(describing: page)): \(plan)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: TestBackend.allCases)
     func applicationTokensAreFoundByHash(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { pool in

@@ -74,11 +74,15 @@ public struct AccountService: Sendable {
                 throw AccountError(.noContent, "namespace \(name) holds no content without an owner: create the user without --adopt-namespace")
             }
             let user = try transaction.users.create(NewUser(name: name, passwordHash: hash, isAdmin: isAdmin, isBot: isBot))
+            try transaction.activities.record(.userCreate, by: actor, on: .user(user), details: ["admin": isAdmin, "bot": isBot])
             if !isBot {
                 let namespace = try transaction.namespaces.create(name: name, kind: .personal, visibility: .private, ownerID: user.id)
                 if unowned {
                     try transaction.activities.record(
-                        Self.activity(actor, "namespace.adopt", namespace, details: ["user": name, "repositories": repositories.count])
+                        .namespaceAdopt,
+                        by: actor,
+                        on: .namespace(namespace),
+                        details: ["user": name, "repositories": repositories.count]
                     )
                 }
             }
@@ -106,32 +110,48 @@ public struct AccountService: Sendable {
 
     /// Sets the password, lifts a lockout, and revokes the user's refresh tokens (logins made with the old
     /// password end with them).
-    public func setPassword(name: String, password: String) async throws {
+    public func setPassword(name: String, password: String, actor: ActivityActor = .commandLine) async throws {
         let hash = try await hashPassword(password)
         try await pool.write { transaction in
             var user = try Self.user(name, in: transaction)
             user.passwordHash = hash
             try transaction.users.update(user)
             try transaction.users.clearFailedLogins(id: user.id)
-            try transaction.refreshTokens.deleteAll(userID: user.id)
+            let ended = try transaction.refreshTokens.deleteAll(userID: user.id)
+            try transaction.activities.record(
+                .userPasswordChange,
+                by: actor,
+                on: .user(user),
+                details: ended > 0 ? ["refresh_tokens_revoked": ended] : [:]
+            )
         }
     }
 
-    public func setAdmin(name: String, _ isAdmin: Bool) async throws {
-        try await pool.write { transaction in
-            var user = try Self.user(name, in: transaction)
+    /// Makes the user an administrator or no longer one; recorded only when that changes something.
+    public func setAdmin(name: String, _ isAdmin: Bool, actor: ActivityActor = .commandLine) async throws {
+        try await modify(name, actor: actor, isAdmin ? .userPromote : .userDemote) { user in
+            guard user.isAdmin != isAdmin else { return false }
             user.isAdmin = isAdmin
-            try transaction.users.update(user)
+            return true
         }
     }
 
-    /// Lifts a lockout after failed logins.
-    public func unlock(name: String) async throws {
-        try await pool.write { transaction in try transaction.users.clearFailedLogins(id: Self.user(name, in: transaction).id) }
+    /// Lifts a lockout after failed logins; recorded when the user was locked.
+    public func unlock(name: String, actor: ActivityActor = .commandLine) async throws {
+        try await pool.write { transaction in
+            let user = try Self.user(name, in: transaction)
+            try transaction.users.clearFailedLogins(id: user.id)
+            if user.isLocked() { try transaction.activities.record(.userUnlock, by: actor, on: .user(user)) }
+        }
     }
 
-    public func setEnabled(name: String, _ enabled: Bool) async throws {
-        try await modify(name) { $0.enabled = enabled }
+    /// Enables or disables the user; recorded only when that changes something.
+    public func setEnabled(name: String, _ enabled: Bool, actor: ActivityActor = .commandLine) async throws {
+        try await modify(name, actor: actor, enabled ? .userEnable : .userDisable) { user in
+            guard user.enabled != enabled else { return false }
+            user.enabled = enabled
+            return true
+        }
     }
 
     /// Removes the user with their memberships and tokens, and their personal namespace as `repositories` says:
@@ -177,24 +197,23 @@ public struct AccountService: Sendable {
                     guard let team = try transaction.teams.find(name: teamName) else { throw AccountError(.unknownTeam, "unknown team \(teamName)") }
                     try transaction.namespaces.transfer(id: namespace.id, teamID: team.id)
                     try transaction.activities.record(
-                        Self.activity(
-                            actor,
-                            "namespace.transfer",
-                            namespace,
-                            details: ["from_user": name, "team": team.name, "repositories": held.count]
-                        )
+                        .namespaceTransfer,
+                        by: actor,
+                        on: .namespace(namespace),
+                        details: ["from_user": name, "team": team.name, "repositories": held.count]
                     )
                 case .delete:
                     try transaction.namespaces.delete(id: namespace.id)
                     try transaction.activities.record(
-                        Self.activity(actor, "namespace.purge", namespace, details: ["user": name, "repositories": held.count])
+                        .namespacePurge,
+                        by: actor,
+                        on: .namespace(namespace),
+                        details: ["user": name, "repositories": held.count]
                     )
                 }
             }
             try transaction.users.delete(id: user.id)
-            try transaction.activities.record(
-                NewActivity(actorID: actor.id, actorName: actor.name, action: "user.delete", targetKind: "user", targetID: user.id, targetName: name)
-            )
+            try transaction.activities.record(.userDelete, by: actor, on: .user(user))
             return held
         }
     }
@@ -208,27 +227,14 @@ public struct AccountService: Sendable {
         return "\(repositories.count) \(repositories.count == 1 ? "repository" : "repositories") (\(names))"
     }
 
-    /// An activity about `namespace`, with `details` as JSON.
-    static func activity(_ actor: ActivityActor, _ action: String, _ namespace: Namespace, details: [String: any Sendable]) -> NewActivity {
-        let json =
-            (try? JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .withoutEscapingSlashes])).map {
-                String(decoding: $0, as: UTF8.self)
-            } ?? "{}"
-        return NewActivity(
-            actorID: actor.id,
-            actorName: actor.name,
-            action: action,
-            targetKind: "namespace",
-            targetID: namespace.id,
-            targetName: namespace.name,
-            namespaceID: namespace.id,
-            details: json
-        )
-    }
-
     /// Creates an application token called `label` for `user` and returns it with the secret, which is shown once:
     /// only its keyed hash is stored.
-    public func createToken(user name: String, label: String, expiresAt: Date? = nil) async throws -> (token: ApplicationToken, secret: String) {
+    public func createToken(
+        user name: String,
+        label: String,
+        expiresAt: Date? = nil,
+        actor: ActivityActor = .commandLine
+    ) async throws -> (token: ApplicationToken, secret: String) {
         if let expiresAt, expiresAt <= Date() { throw AccountError(.expiryInvalid, "the expiry \(expiresAt.formatted(.iso8601)) is in the past") }
         let secret = ApplicationTokenHasher.generate()
         let hash = tokens.hash(secret)
@@ -244,7 +250,11 @@ public struct AccountService: Sendable {
                     "user \(name) already has \(existing.count) tokens, the most allowed; revoke one first"
                 )
             }
-            return try transaction.tokens.create(userID: user.id, application: label, tokenHash: hash, expiresAt: expiresAt)
+            let token = try transaction.tokens.create(userID: user.id, application: label, tokenHash: hash, expiresAt: expiresAt)
+            var details: [String: any Sendable] = ["user": user.name]
+            if let expiresAt { details["expires"] = expiresAt.formatted(.iso8601) }
+            try transaction.activities.record(.tokenCreate, by: actor, on: .token(id: token.id, label: label), details: details)
+            return token
         }
         return (token, secret)
     }
@@ -260,13 +270,19 @@ public struct AccountService: Sendable {
     }
 
     /// Revokes an application token by its label, or a refresh token as `refresh:ID` (as `token list` shows it).
-    public func revokeToken(user name: String, label: String) async throws {
+    public func revokeToken(user name: String, label: String, actor: ActivityActor = .commandLine) async throws {
         try await pool.write { transaction in
             let user = try Self.user(name, in: transaction)
             if case .refreshToken(let id) = CredentialID(label) {
                 guard try transaction.refreshTokens.delete(id: id, userID: user.id) else {
                     throw AccountError(.unknownToken, "user \(name) has no refresh token \(label)")
                 }
+                try transaction.activities.record(
+                    .tokenRevoke,
+                    by: actor,
+                    on: .token(id: id, label: label),
+                    details: ["user": user.name, "refresh": true]
+                )
                 return
             }
             guard let token = try transaction.tokens.list(userID: user.id).first(where: { $0.application == label }) else {
@@ -274,7 +290,10 @@ public struct AccountService: Sendable {
             }
             try transaction.tokens.delete(id: token.id, userID: user.id)
             // Refresh tokens minted by logging in with it end with it (their access tokens within a second).
-            try transaction.refreshTokens.deleteAll(source: CredentialID.applicationToken(token.id).description)
+            let ended = try transaction.refreshTokens.deleteAll(source: CredentialID.applicationToken(token.id).description)
+            var details: [String: any Sendable] = ["user": user.name]
+            if ended > 0 { details["refresh_tokens_revoked"] = ended }
+            try transaction.activities.record(.tokenRevoke, by: actor, on: .token(id: token.id, label: label), details: details)
         }
     }
 
@@ -297,11 +316,18 @@ public struct AccountService: Sendable {
         return try await passwords.hash(password)
     }
 
-    private func modify(_ name: String, _ change: @escaping @Sendable (inout User) -> Void) async throws {
+    /// Applies `change` to the user; when it says it changed something, stores the user and records `action`.
+    private func modify(
+        _ name: String,
+        actor: ActivityActor,
+        _ action: ActivityAction,
+        _ change: @escaping @Sendable (inout User) -> Bool
+    ) async throws {
         try await pool.write { transaction in
             var user = try Self.user(name, in: transaction)
-            change(&user)
+            guard change(&user) else { return }
             try transaction.users.update(user)
+            try transaction.activities.record(action, by: actor, on: .user(user))
         }
     }
 

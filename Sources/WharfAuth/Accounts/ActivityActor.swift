@@ -3,10 +3,15 @@
 public struct ActivityActor: Sendable, Hashable {
     public var id: Int64?
     public var name: String
+    /// The address the change came from, as the server saw the client (the portal and the API set it); nil on
+    /// the command line, which has none. Recorded as `addr` in the activity's details, the key distribution's
+    /// notifications use for a request's source.
+    public var address: String?
 
-    public init(id: Int64?, name: String) {
+    public init(id: Int64?, name: String, address: String? = nil) {
         self.id = id
         self.name = name
+        self.address = address
     }
 
     public static let commandLine = ActivityActor(id: nil, name: "cli")

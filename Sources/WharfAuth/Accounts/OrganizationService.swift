@@ -15,16 +15,31 @@ public struct OrganizationService: Sendable {
         self.content = content
     }
 
-    /// Creates a team; `owner` (a user) becomes its first owner.
+    /// Creates a team; `owner` (a user) becomes its first owner (one activity, `team.create`, says both).
     @discardableResult
-    public func createTeam(name: String, owner: String?, description: String = "") async throws -> Team {
+    public func createTeam(name: String, owner: String?, description: String = "", actor: ActivityActor = .commandLine) async throws -> Team {
         try AccountService.validateName(name, what: "team")
         return try await pool.write { transaction in
             if try transaction.teams.find(name: name) != nil { throw AccountError(.teamExists, "team \(name) already exists") }
-            let ownerID = try owner.map { try Self.user($0, in: transaction).id }
+            let owner = try owner.map { try Self.user($0, in: transaction) }
             let team = try transaction.teams.create(name: name, description: description)
-            if let ownerID { try transaction.teams.setMember(teamID: team.id, userID: ownerID, role: .owner) }
+            if let owner { try transaction.teams.setMember(teamID: team.id, userID: owner.id, role: .owner) }
+            try transaction.activities.record(.teamCreate, by: actor, on: .team(team), details: owner.map { ["owner": $0.name] } ?? [:])
             return team
+        }
+    }
+
+    /// Renames a team; its namespaces and members stay. The new name follows the namespace grammar, like every
+    /// team name.
+    public func renameTeam(_ name: String, to newName: String, actor: ActivityActor = .commandLine) async throws {
+        try AccountService.validateName(newName, what: "team")
+        try await pool.write { transaction in
+            var team = try Self.team(name, in: transaction)
+            guard newName != name else { return }
+            if try transaction.teams.find(name: newName) != nil { throw AccountError(.teamExists, "team \(newName) already exists") }
+            try transaction.teams.update(id: team.id, name: newName, description: team.description)
+            team.name = newName
+            try transaction.activities.record(.teamRename, by: actor, on: .team(team), details: ["from": name])
         }
     }
 
@@ -35,28 +50,39 @@ public struct OrganizationService: Sendable {
         }
     }
 
-    /// Adds `user` to `team` with `role`, or changes their role.
-    public func setMember(team: String, user: String, role: TeamRole) async throws {
+    /// Adds `user` to `team` with `role` (`team.member.add`), or changes their role (`team.member.role.change`);
+    /// giving a member the role they have changes and records nothing.
+    public func setMember(team: String, user: String, role: TeamRole, actor: ActivityActor = .commandLine) async throws {
         try await pool.write { transaction in
             let team = try Self.team(team, in: transaction)
             let user = try Self.user(user, in: transaction)
-            if role != .owner, try transaction.teams.role(teamID: team.id, userID: user.id) == .owner {
-                try Self.keepAnOwner(team, leaving: user.id, in: transaction)
-            }
+            let previous = try transaction.teams.role(teamID: team.id, userID: user.id)
+            guard previous != role else { return }
+            if previous == .owner { try Self.keepAnOwner(team, leaving: user.id, in: transaction) }
             try transaction.teams.setMember(teamID: team.id, userID: user.id, role: role)
+            if let previous {
+                try transaction.activities.record(
+                    .teamMemberRoleChange,
+                    by: actor,
+                    on: .team(team),
+                    details: ["user": user.name, "role": role.rawValue, "from": previous.rawValue]
+                )
+            } else {
+                try transaction.activities.record(.teamMemberAdd, by: actor, on: .team(team), details: ["user": user.name, "role": role.rawValue])
+            }
         }
     }
 
-    public func removeMember(team: String, user: String) async throws {
+    public func removeMember(team: String, user: String, actor: ActivityActor = .commandLine) async throws {
         try await pool.write { transaction in
             let team = try Self.team(team, in: transaction)
             let user = try Self.user(user, in: transaction)
-            if try transaction.teams.role(teamID: team.id, userID: user.id) == .owner {
-                try Self.keepAnOwner(team, leaving: user.id, in: transaction)
-            }
-            guard try transaction.teams.removeMember(teamID: team.id, userID: user.id) else {
+            let role = try transaction.teams.role(teamID: team.id, userID: user.id)
+            if role == .owner { try Self.keepAnOwner(team, leaving: user.id, in: transaction) }
+            guard let role, try transaction.teams.removeMember(teamID: team.id, userID: user.id) else {
                 throw AccountError(.unknownUser, "\(user.name) is not a member of team \(team.name)")
             }
+            try transaction.activities.record(.teamMemberRemove, by: actor, on: .team(team), details: ["user": user.name, "role": role.rawValue])
         }
     }
 
@@ -66,7 +92,8 @@ public struct OrganizationService: Sendable {
         name: String,
         team: String,
         visibility: Visibility = .private,
-        description: String = ""
+        description: String = "",
+        actor: ActivityActor = .commandLine
     )
         async throws -> Namespace
     {
@@ -74,16 +101,103 @@ public struct OrganizationService: Sendable {
         return try await pool.write { transaction in
             if try transaction.namespaces.find(name: name) != nil { throw AccountError(.namespaceExists, "namespace \(name) already exists") }
             let team = try Self.team(team, in: transaction)
-            return try transaction.namespaces.create(name: name, kind: .team, visibility: visibility, teamID: team.id, description: description)
+            let namespace = try transaction.namespaces.create(
+                name: name,
+                kind: .team,
+                visibility: visibility,
+                teamID: team.id,
+                description: description
+            )
+            try transaction.activities.record(
+                .namespaceCreate,
+                by: actor,
+                on: .namespace(namespace),
+                details: ["team": team.name, "visibility": visibility.rawValue]
+            )
+            return namespace
         }
     }
 
-    public func setVisibility(namespace name: String, _ visibility: Visibility) async throws {
+    public func setVisibility(namespace name: String, _ visibility: Visibility, actor: ActivityActor = .commandLine) async throws {
+        try await updateNamespace(name: name, visibility: visibility, actor: actor)
+    }
+
+    /// Changes what is given (nil: kept) of a namespace's visibility, owning team and description, in one
+    /// transaction, recording one activity per fact that changes (`namespace.visibility.change`,
+    /// `namespace.team.change`, `namespace.description.change`). A personal namespace belongs to its user and
+    /// changes no team.
+    public func updateNamespace(
+        name: String,
+        visibility: Visibility? = nil,
+        team teamName: String? = nil,
+        description: String? = nil,
+        actor: ActivityActor = .commandLine
+    ) async throws {
         try await pool.write { transaction in
-            guard let namespace = try transaction.namespaces.find(name: name) else {
-                throw AccountError(.unknownNamespace, "unknown namespace \(name)")
+            let namespace = try Self.namespace(name, in: transaction)
+            if let visibility, visibility != namespace.visibility {
+                try transaction.namespaces.update(id: namespace.id, visibility: visibility, description: namespace.description)
+                try transaction.activities.record(
+                    .namespaceVisibilityChange,
+                    by: actor,
+                    on: .namespace(namespace),
+                    details: ["visibility": visibility.rawValue, "from": namespace.visibility.rawValue]
+                )
             }
-            try transaction.namespaces.update(id: namespace.id, visibility: visibility, description: namespace.description)
+            if let teamName {
+                let team = try Self.team(teamName, in: transaction)
+                guard namespace.kind == .team else {
+                    throw AccountError(.notAllowed, "namespace \(name) is user \(name)'s personal namespace: it belongs to no team")
+                }
+                if team.id != namespace.teamID {
+                    let previous = try namespace.teamID.flatMap { try transaction.teams.find(id: $0)?.name }
+                    try transaction.namespaces.transfer(id: namespace.id, teamID: team.id)
+                    var details: [String: any Sendable] = ["team": team.name]
+                    if let previous { details["from"] = previous }
+                    try transaction.activities.record(.namespaceTeamChange, by: actor, on: .namespace(namespace), details: details)
+                }
+            }
+            if let description, description != namespace.description {
+                let visibility = visibility ?? namespace.visibility
+                try transaction.namespaces.update(id: namespace.id, visibility: visibility, description: description)
+                try transaction.activities.record(.namespaceDescriptionChange, by: actor, on: .namespace(namespace))
+            }
+        }
+    }
+
+    /// Deletes a team namespace (its webhooks and catalogue rows go with it). One holding repositories in storage
+    /// is refused unless `deleteRepositories`, which removes their tags and manifests first (blobs stay for
+    /// garbage collection): a namespace is never deleted from under its content, which would be left without an
+    /// owner. A personal namespace goes with its user. Returns the repositories it held.
+    @discardableResult
+    public func deleteNamespace(name: String, deleteRepositories: Bool = false, actor: ActivityActor = .commandLine) async throws -> [RepositoryName]
+    {
+        @Sendable func check(_ namespace: Namespace) throws {
+            guard namespace.kind == .team else {
+                throw AccountError(.notAllowed, "namespace \(name) is user \(name)'s personal namespace: it goes with the user (wharf user delete)")
+            }
+        }
+        // Storage is read (and written) outside the transaction: a database transaction never waits on storage.
+        let found = try await pool.read { transaction in try Self.namespace(name, in: transaction) }
+        try check(found)
+        let holdsContent = try await content.holdsContent(name)
+        let repositories = holdsContent ? try await content.repositories(in: name) : []
+        if holdsContent {
+            guard deleteRepositories else {
+                throw AccountError(
+                    .namespaceNotEmpty,
+                    "namespace \(name) holds \(AccountService.describe(repositories)): add --delete-repositories to delete them with it"
+                )
+            }
+            // Storage first: should the removal fail half-way, the namespace is still there to try again.
+            try await content.remove(name)
+        }
+        return try await pool.write { transaction in
+            let namespace = try Self.namespace(name, in: transaction)
+            try check(namespace)
+            try transaction.namespaces.delete(id: namespace.id)
+            try transaction.activities.record(.namespaceDelete, by: actor, on: .namespace(namespace), details: ["repositories": repositories.count])
+            return repositories
         }
     }
 
@@ -184,21 +298,7 @@ public struct OrganizationService: Sendable {
         try await content.remove(name)
         return try await pool.write { transaction in
             if try transaction.namespaces.find(name: name) != nil { throw AccountError(.namespaceExists, ownerMessage) }
-            let details =
-                (try? JSONSerialization.data(withJSONObject: ["repositories": repositories.count], options: .withoutEscapingSlashes)).map {
-                    String(decoding: $0, as: UTF8.self)
-                }
-                ?? "{}"
-            try transaction.activities.record(
-                NewActivity(
-                    actorID: actor.id,
-                    actorName: actor.name,
-                    action: "namespace.purge",
-                    targetKind: "namespace",
-                    targetName: name,
-                    details: details
-                )
-            )
+            try transaction.activities.record(.namespacePurge, by: actor, on: .namespace(named: name), details: ["repositories": repositories.count])
             return repositories
         }
     }
@@ -213,7 +313,10 @@ public struct OrganizationService: Sendable {
     ) throws -> [RepositoryName] {
         let namespace = try transaction.namespaces.create(name: name, kind: .team, visibility: visibility, teamID: team.id)
         try transaction.activities.record(
-            AccountService.activity(actor, "namespace.adopt", namespace, details: ["team": team.name, "repositories": repositories.count])
+            .namespaceAdopt,
+            by: actor,
+            on: .namespace(namespace),
+            details: ["team": team.name, "repositories": repositories.count]
         )
         return repositories
     }
@@ -221,6 +324,11 @@ public struct OrganizationService: Sendable {
     private static func keepAnOwner(_ team: Team, leaving userID: Int64, in transaction: Transaction) throws {
         let owners = try transaction.teams.members(teamID: team.id).filter { $0.role == .owner && $0.userID != userID }
         guard !owners.isEmpty else { throw AccountError(.notAllowed, "team \(team.name) would have no owner left; make someone else owner first") }
+    }
+
+    private static func namespace(_ name: String, in transaction: Transaction) throws -> Namespace {
+        guard let namespace = try transaction.namespaces.find(name: name) else { throw AccountError(.unknownNamespace, "unknown namespace \(name)") }
+        return namespace
     }
 
     private static func team(_ name: String, in transaction: Transaction) throws -> Team {

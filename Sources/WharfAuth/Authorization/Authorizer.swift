@@ -152,6 +152,8 @@ public struct Authorizer: Sendable {
                 }
                 let team = try transaction.teams.create(name: namespace, description: "Created by \(subject.name)'s first push")
                 if let userID = subject.userID { try transaction.teams.setMember(teamID: team.id, userID: userID, role: .owner) }
+                let actor = ActivityActor(id: subject.userID, name: subject.name)
+                try transaction.activities.record(.teamCreate, by: actor, on: .team(team), details: ["owner": subject.name, "reason": "push"])
                 let created = try transaction.namespaces.create(name: namespace, kind: .team, visibility: .private, teamID: team.id)
                 try transaction.activities.record(
                     NewActivity(

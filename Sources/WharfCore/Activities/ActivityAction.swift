@@ -1,0 +1,54 @@
+/// What an activity (a line of the audit log) says happened: a dotted name, the subject first (`namespace`,
+/// `team`, `user`, `token`), then what changed (`team.member.add`, `namespace.visibility.change`). A filter on
+/// a family (`team`) matches its whole subtree, so new actions join their family by their name.
+///
+/// The single list of the actions a person's change records; the README's list is checked against ``all``.
+/// Registry writes (`repository.push`, ...) and webhooks record their own actions in the same style.
+public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// A team namespace is created (by `wharf namespace create`, or by a first push into a new namespace).
+    public static let namespaceCreate = ActivityAction(rawValue: "namespace.create")
+    public static let namespaceVisibilityChange = ActivityAction(rawValue: "namespace.visibility.change")
+    /// The namespace now belongs to another team.
+    public static let namespaceTeamChange = ActivityAction(rawValue: "namespace.team.change")
+    public static let namespaceDescriptionChange = ActivityAction(rawValue: "namespace.description.change")
+    public static let namespaceDelete = ActivityAction(rawValue: "namespace.delete")
+    /// Content without an owner in storage is given to a team, or to a new user as their personal namespace.
+    public static let namespaceAdopt = ActivityAction(rawValue: "namespace.adopt")
+    /// A deleted user's personal namespace becomes a team's.
+    public static let namespaceTransfer = ActivityAction(rawValue: "namespace.transfer")
+    /// Content is removed from storage with the namespace that held it (or that had no owner).
+    public static let namespacePurge = ActivityAction(rawValue: "namespace.purge")
+
+    public static let teamCreate = ActivityAction(rawValue: "team.create")
+    public static let teamRename = ActivityAction(rawValue: "team.rename")
+    public static let teamMemberAdd = ActivityAction(rawValue: "team.member.add")
+    public static let teamMemberRemove = ActivityAction(rawValue: "team.member.remove")
+    public static let teamMemberRoleChange = ActivityAction(rawValue: "team.member.role.change")
+
+    public static let userCreate = ActivityAction(rawValue: "user.create")
+    public static let userDelete = ActivityAction(rawValue: "user.delete")
+    public static let userPromote = ActivityAction(rawValue: "user.promote")
+    public static let userDemote = ActivityAction(rawValue: "user.demote")
+    public static let userDisable = ActivityAction(rawValue: "user.disable")
+    public static let userEnable = ActivityAction(rawValue: "user.enable")
+    /// The password is set by an admin or the user (which also ends the user's refresh tokens).
+    public static let userPasswordChange = ActivityAction(rawValue: "user.password.change")
+    /// A lockout after failed logins is lifted.
+    public static let userUnlock = ActivityAction(rawValue: "user.unlock")
+
+    /// An application token is created; the secret is never recorded.
+    public static let tokenCreate = ActivityAction(rawValue: "token.create")
+    /// An application token, or a refresh token (`refresh:ID`), is revoked.
+    public static let tokenRevoke = ActivityAction(rawValue: "token.revoke")
+
+    /// Every action a person's change to namespaces, teams, users and tokens records.
+    public static let all: [ActivityAction] = [
+        .namespaceCreate, .namespaceVisibilityChange, .namespaceTeamChange, .namespaceDescriptionChange, .namespaceDelete, .namespaceAdopt,
+        .namespaceTransfer, .namespacePurge, .teamCreate, .teamRename, .teamMemberAdd, .teamMemberRemove, .teamMemberRoleChange, .userCreate,
+        .userDelete, .userPromote, .userDemote, .userDisable, .userEnable, .userPasswordChange, .userUnlock, .tokenCreate, .tokenRevoke,
+    ]
+}
