@@ -20,6 +20,7 @@ import Testing
         "external_hostname": "registry.example.com",
         "uploads.purge_after": "2h",
         "uploads.purge_interval": "5m",
+        "sync.interval": "2m",
         "uploads.max_open_per_account": "7",
         "uploads.max_blob_size": "512MiB",
         "storage.fsync": "off",

@@ -202,6 +202,8 @@ import WharfDatabase
             for index in 0..<150 {
                 try FileManager.default.createDirectory(atPath: root + "/r\(index)/_manifests", withIntermediateDirectories: true)
             }
+            // Written behind Wharf's back: the catalogue lists them from the next sync pass on.
+            try await fixture.services.sync.syncNow()
             var names: [String] = []
             var uri: String? = "/v2/_catalog?n=1"
             var pages = 0
@@ -638,6 +640,44 @@ import WharfDatabase
             let none = try await fixture.client.execute(uri: "/v2/alice/app/tags/list", method: .get)
             #expect(none.status == .unauthorized && none.headers[.wwwAuthenticate]?.contains("error=") == false)
             #expect(Self.body(none) == "UNAUTHORIZED|authentication required|authentication required")
+        }
+    }
+
+    /// `podman search` pings `/v2/`, takes a token without a scope and asks for `registry:catalog:*` only when the
+    /// catalogue refuses that token with 401 `insufficient_scope` naming the scope; anonymous or logged in, the
+    /// token with it lists what the caller may pull. A request without any token gets the plain challenge, no
+    /// error code (RFC 6750 3.1), as from distribution.
+    @Test func aCatalogueRequestUnderATokenWithoutTheScopeIsAskedForIt() async throws {
+        try await withAuthServer { fixture in
+            try await fixture.pool.write { transaction in
+                let team = try transaction.teams.create(name: "oss")
+                try transaction.namespaces.create(name: "oss", kind: .team, visibility: .public, teamID: team.id)
+            }
+            try await Self.pushImage(fixture, "oss/lib", "v1", Self.basic("admin", "admin-password"))
+            try await Self.pushImage(fixture, "alice/app", "v1", Self.basic("alice", "alice-password"))
+            try await Self.pushImage(fixture, "bob/app", "v1", Self.basic("bob", "bob-password"))
+
+            let none = try await fixture.client.execute(uri: "/v2/_catalog", method: .get)
+            #expect(none.status == .unauthorized)
+            #expect(none.headers[.wwwAuthenticate]?.hasSuffix(#"/v2/token",service="wharf",scope="registry:catalog:*""#) == true)
+
+            let reason = "authentication required to list the catalogue"
+            let cases: [(user: String?, suffix: String, listed: [String])] = [
+                (nil, #"scope="registry:catalog:*",error="insufficient_scope",error_description="\#(reason)""#, ["oss/lib"]),
+                ("alice", #"scope="registry:catalog:*",error="insufficient_scope""#, ["alice/app", "oss/lib"]),
+            ]
+            for (user, suffix, listed) in cases {
+                let unscoped = try await Self.token(fixture, user)
+                let refused = try await fixture.client.execute(uri: "/v2/_catalog", method: .get, headers: Self.bearer(unscoped))
+                #expect(refused.status == .unauthorized, "\(user ?? "anonymous")")
+                let challenge = try #require(refused.headers[.wwwAuthenticate])
+                #expect(challenge.hasPrefix(#"Bearer realm="https://"#) && challenge.hasSuffix(suffix), "\(challenge)")
+
+                let scoped = try await Self.token(fixture, user, "registry:catalog:*")
+                let catalog = try await fixture.client.execute(uri: "/v2/_catalog", method: .get, headers: Self.bearer(scoped))
+                #expect(catalog.status == .ok, "\(user ?? "anonymous")")
+                #expect(try json(catalog)["repositories"] as? [String] == listed, "\(user ?? "anonymous")")
+            }
         }
     }
 

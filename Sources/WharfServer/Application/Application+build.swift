@@ -10,6 +10,7 @@ import WharfAuth
 import WharfCore
 import WharfDatabase
 import WharfStorage
+import WharfSync
 
 /// The subsystems one Wharf process runs, built from its configuration.
 public struct WharfServices: Sendable {
@@ -22,11 +23,21 @@ public struct WharfServices: Sendable {
     public let uploadQuota: UploadQuota
     /// Connects lazily: nothing touches the database until the first statement.
     public let database: DatabasePool
+    /// Registry events (push, delete, pull, mount) for whoever listens: pull times, webhooks.
+    public let events: EventBus
+    /// The database's view of storage, written by each push and delete and repaired by ``sync``.
+    public let catalog: CatalogMirror
+    public let sync: SyncScheduler
+    public let pulls: PullRecorder
 
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
         database = DatabasePool(location: configuration.databaseLocation, logger: logger)
         driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
+        events = EventBus(logger: logger)
+        catalog = CatalogMirror(pool: database, driver: driver, logger: logger)
+        sync = SyncScheduler(mirror: catalog, interval: configuration.syncInterval, logger: logger)
+        pulls = PullRecorder(pool: database, bus: events, logger: logger)
         blobs = BlobStore(driver: driver)
         manifests = ManifestIndex(driver: driver)
         uploadQuota = UploadQuota(limit: configuration.uploadMaxOpenPerAccount, maxAge: configuration.uploadPurgeAfter)
@@ -56,6 +67,8 @@ func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router
         blobs: services.blobs,
         manifests: services.manifests,
         walker: RepositoryWalker(driver: services.driver),
+        catalog: services.catalog,
+        events: services.events,
         quota: services.uploadQuota,
         maxBlobSize: configuration.uploadMaxBlobSize
     ).addRoutes(to: registry)
@@ -117,7 +130,8 @@ func assembleApplication(
         configuration: .init(address: .hostname(host, port: port), serverName: "wharf"),
         logger: logger
     )
-    app.addServices(services.purger, database)
+    // The sync pass and pull times need the database: they start once it answers (they retry on their own).
+    app.addServices(services.purger, database, services.sync, services.pulls)
     if let tokens { app.addServices(tokens.authenticator.recorder) }
     app.beforeServerStarts { await database.waitForFirstAttempt() }
     return AssembledApplication(application: app, services: services, tokens: tokens)

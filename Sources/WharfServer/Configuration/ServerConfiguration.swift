@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var externalHostname: String?
     public var uploadPurgeAfter: Duration
     public var uploadPurgeInterval: Duration
+    /// `sync.interval`: how often the catalogue mirror is compared with storage.
+    public var syncInterval: Duration
     /// `uploads.max_open_per_account`: open upload sessions per account (per client address without auth); 0: no limit.
     public var uploadMaxOpenPerAccount: Int
     /// `uploads.max_blob_size`: the largest blob a push may upload, in bytes; nil: no limit.
@@ -85,6 +87,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         externalHostname = nil
         uploadPurgeAfter = .zero
         uploadPurgeInterval = .zero
+        syncInterval = .zero
         uploadMaxOpenPerAccount = 0
         uploadMaxBlobSize = nil
         storageFsync = false
@@ -296,6 +299,15 @@ public struct ConfigurationKey: Sendable {
         },
         .init(key: "storage.fsync", flag: nil, defaultValue: "on", summary: "Flush blob data and links to disk before acknowledging a push.") {
             $0.storageFsync = try boolean($1, "storage.fsync")
+        },
+        .init(
+            key: "sync.interval",
+            flag: nil,
+            defaultValue: "15s",
+            summary: "How often the catalogue mirror is compared with storage, to pick up what distribution, another "
+                + "replica or a restore wrote (a push through Wharf is in the catalogue at once)."
+        ) {
+            $0.syncInterval = try duration($1, "sync.interval")
         },
         .init(
             key: "database.url",

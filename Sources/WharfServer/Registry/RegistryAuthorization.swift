@@ -91,6 +91,9 @@ enum RegistryRequirement: Equatable {
 ///   namespace that does not exist and one the caller may not see are refused alike (``AccessDenial``).
 /// - An anonymous token without the access gets 401 `insufficient_scope`, as distribution answers: a client that
 ///   fetched a token and is refused again stops (containerd otherwise fetches tokens and retries five times).
+///   `podman search` depends on it: it lists `/v2/_catalog` with a token fetched without a scope and asks for
+///   `registry:catalog:*` only when refused with `insufficient_scope` naming it (a plain 401 fails the search).
+///   A request without any token gets the plain challenge, no error code (RFC 6750 3.1), as from distribution.
 /// - Clients print a refusal's `code: message` and drop `detail`, so the reason is the `message` (and `detail`).
 ///   A `HEAD` has no body: a refused `HEAD` on a blob (the existence check every push starts with) under a token
 ///   is answered as distribution does, 401 `insufficient_scope`, with the reason in the challenge's

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import WharfCore
 import WharfStorage
+import WharfSync
 
 /// The OCI distribution API under `/v2`.
 ///
@@ -15,6 +16,10 @@ struct RegistryController<Context: WharfContext>: Sendable {
     let blobs: BlobStore
     let manifests: ManifestIndex
     let walker: RepositoryWalker
+    /// The catalogue mirror: written by pushes and deletes in their request, read by `/v2/_catalog` when current.
+    let catalog: CatalogMirror
+    /// Where push, delete, pull and mount events go; publishing never waits for their consumers.
+    let events: EventBus
     /// Open upload sessions per account (`uploads.max_open_per_account`).
     let quota: UploadQuota
     /// `uploads.max_blob_size`: the largest blob an upload may reach; nil for no limit.
@@ -56,11 +61,11 @@ struct RegistryController<Context: WharfContext>: Sendable {
         case (.tags(let name), .get):
             return try await tags(request, name)
         case (.manifest(let name, let reference), .get), (.manifest(let name, let reference), .head):
-            return try await getManifest(request, name, reference)
+            return try await getManifest(request, name, reference, context: context)
         case (.manifest(let name, let reference), .put):
-            return try await putManifest(request, name, reference)
+            return try await putManifest(request, name, reference, context: context)
         case (.manifest(let name, let reference), .delete):
-            return try await deleteManifest(name, reference)
+            return try await deleteManifest(request, name, reference, context: context)
         case (.blob(let name, let digest), .get), (.blob(let name, let digest), .head):
             return try await getBlob(request, name, digest)
         case (.blob(let name, let digest), .delete):
@@ -89,9 +94,9 @@ struct RegistryController<Context: WharfContext>: Sendable {
     // MARK: Listing
 
     /// The repositories the caller may pull (all of them for admins, the service account, or with auth off), in
-    /// tree order (`a`, `a/b`, `a-c`: the order of a walk of the folders). A page walks storage only up to its
-    /// end: from `last` on, in batches, until it holds `n` repositories the caller may pull, and one more to know
-    /// whether a next page exists.
+    /// tree order (`a`, `a/b`, `a-c`: the order of a walk of the folders). A page reads the catalogue mirror when
+    /// it is current, else walks storage, only up to its end: from `last` on, in batches, until it holds `n`
+    /// repositories the caller may pull, and one more to know whether a next page exists.
     func catalog(_ request: Request, access: RegistryAccess?) async throws -> Response {
         let size = try pageSize(request) ?? 1000
         let restricted = access.map { !$0.isUnrestricted } ?? false
@@ -102,7 +107,7 @@ struct RegistryController<Context: WharfContext>: Sendable {
             // Filtering by access drops some: read a batch large enough that one usually fills the page.
             let wanted = size + 1 - page.count
             let limit = restricted ? max(wanted, 100) : wanted
-            let batch = try await walker.repositories(after: cursor, limit: limit)
+            let batch = try await repositories(after: cursor, limit: limit)
             page += restricted ? try await access!.pullable(batch) : batch
             if page.count > size {
                 page.removeLast(page.count - size)
@@ -117,6 +122,14 @@ struct RegistryController<Context: WharfContext>: Sendable {
             response.headers[.link] = "<\(RegistryRoute.catalog.path)?\(Self.nextPageQuery(size: size, last: last.value))>; rel=\"next\""
         }
         return response
+    }
+
+    /// Repositories in tree order after `last`: from the mirror when it is current, else from storage.
+    func repositories(after last: String?, limit: Int) async throws -> [RepositoryName] {
+        if let names = try await catalog.repositoryNames(after: last, limit: limit) {
+            return names.compactMap { try? RepositoryName($0) }
+        }
+        return try await walker.repositories(after: last, limit: limit)
     }
 
     func tags(_ request: Request, _ name: RepositoryName) async throws -> Response {
@@ -160,11 +173,21 @@ struct RegistryController<Context: WharfContext>: Sendable {
 
     // MARK: Manifests
 
-    func getManifest(_ request: Request, _ name: RepositoryName, _ reference: Reference) async throws -> Response {
+    func getManifest(_ request: Request, _ name: RepositoryName, _ reference: Reference, context: Context) async throws -> Response {
         guard let manifest = try await manifests.get(reference, in: name) else {
             throw RegistryError(.manifestUnknown, detail: "\(name.value):\(reference)")
         }
         try checkAccept(request, manifest)
+        if request.method == .get {
+            events.publish(
+                event(
+                    .pull,
+                    target: target(name, reference, digest: manifest.digest, mediaType: manifest.mediaType, size: Int64(manifest.bytes.count)),
+                    request,
+                    context
+                )
+            )
+        }
         var headers = HTTPFields()
         headers[.contentType] = manifest.mediaType
         headers[.dockerContentDigest] = manifest.digest.description
@@ -189,7 +212,7 @@ struct RegistryController<Context: WharfContext>: Sendable {
         )
     }
 
-    func putManifest(_ request: Request, _ name: RepositoryName, _ reference: Reference) async throws -> Response {
+    func putManifest(_ request: Request, _ name: RepositoryName, _ reference: Reference, context: Context) async throws -> Response {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > Manifest.maxSize {
             throw RegistryError(.tooLarge, "manifest too large", detail: "limit is \(Manifest.maxSize) bytes")
         }
@@ -203,6 +226,11 @@ struct RegistryController<Context: WharfContext>: Sendable {
             in: name,
             blobs: blobs
         )
+        var target = target(name, reference, digest: digest, mediaType: manifest.mediaType, size: Int64(bytes.count))
+        target.references = (manifest.blobReferences + manifest.manifestReferences).map(\.description)
+        let pushed = event(.push, target: target, request, context)
+        await catalog.recordPush(pushed, manifest: bytes)
+        events.publish(pushed)
         var headers = HTTPFields()
         headers[.location] = RegistryRoute.manifest(name, .digest(digest)).path
         headers[.dockerContentDigest] = digest.description
@@ -211,11 +239,19 @@ struct RegistryController<Context: WharfContext>: Sendable {
         return Response(status: .created, headers: headers)
     }
 
-    func deleteManifest(_ name: RepositoryName, _ reference: Reference) async throws -> Response {
+    func deleteManifest(_ request: Request, _ name: RepositoryName, _ reference: Reference, context: Context) async throws -> Response {
+        let target: RegistryEvent.Target
         switch reference {
-        case .digest(let digest): try await manifests.delete(digest, in: name)
-        case .tag(let tag): try await manifests.deleteTag(tag, in: name)
+        case .digest(let digest):
+            try await manifests.delete(digest, in: name)
+            target = RegistryEvent.Target(repository: name.value, digest: digest.description)
+        case .tag(let tag):
+            try await manifests.deleteTag(tag, in: name)
+            target = RegistryEvent.Target(repository: name.value, tag: tag.value)
         }
+        let deleted = event(.delete, target: target, request, context)
+        await catalog.recordDelete(deleted)
+        events.publish(deleted)
         return Response(status: .accepted, headers: [.contentLength: "0"])
     }
 
@@ -294,8 +330,11 @@ struct RegistryController<Context: WharfContext>: Sendable {
             let digest = try OCIDigest(parsing: mountText)
             let source = try query["from"].map { try RepositoryName($0) }
             if let source = try await mountSource(digest, from: source, access: context.registryAccess),
-                try await blobs.mount(digest, into: name, from: source) != nil
+                let size = try await blobs.mount(digest, into: name, from: source)
             {
+                var target = RegistryEvent.Target(repository: name.value, digest: digest.description, size: size, fromRepository: source?.value)
+                target.url = RegistryRoute.blob(name, digest).path
+                events.publish(event(.mount, target: target, request, context))
                 return blobCreated(name, digest)
             }
         }
@@ -465,6 +504,40 @@ struct RegistryController<Context: WharfContext>: Sendable {
         headers[.dockerContentDigest] = digest.description
         headers[.contentLength] = "0"
         return Response(status: .created, headers: headers)
+    }
+
+    // MARK: Events
+
+    /// An event of this request: who (the authenticated caller; anonymous with auth off), from where, how.
+    func event(_ action: RegistryEvent.Action, target: RegistryEvent.Target, _ request: Request, _ context: Context) -> RegistryEvent {
+        let subject = context.registryAccess?.caller.subject
+        var target = target
+        if let url = target.url, url.hasPrefix("/") { target.url = context.externalBase + url }
+        return RegistryEvent(
+            action: action,
+            target: target,
+            request: RegistryEvent.Request(
+                addr: context.remoteAddress?.ipAddress ?? "",
+                host: request.head.authority ?? "",
+                method: request.method.rawValue,
+                userAgent: request.headers[.userAgent] ?? ""
+            ),
+            actor: RegistryEvent.Actor(name: subject?.name ?? "", userID: subject?.userID)
+        )
+    }
+
+    /// A manifest event's target, with the URL it is fetched from.
+    func target(_ name: RepositoryName, _ reference: Reference, digest: OCIDigest, mediaType: String, size: Int64) -> RegistryEvent.Target {
+        var tag: String? = nil
+        if case .tag(let value) = reference { tag = value.value }
+        return RegistryEvent.Target(
+            repository: name.value,
+            mediaType: mediaType,
+            digest: digest.description,
+            size: size,
+            tag: tag,
+            url: RegistryRoute.manifest(name, .digest(digest)).path
+        )
     }
 
     // MARK: Helpers

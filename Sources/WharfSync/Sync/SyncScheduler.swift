@@ -37,6 +37,8 @@ public actor SyncScheduler: Service {
     }
 
     private func loop() async {
+        // The database is migrated by its own service at start-up; a pass before that would only fail.
+        while !pass.pool.health.isReady, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
         while !Task.isCancelled {
             _ = try? await syncNow()
             // Sleep for the interval, or less when a pass is asked for.
