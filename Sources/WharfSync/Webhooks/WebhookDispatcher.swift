@@ -16,8 +16,8 @@ import WharfDatabase
 public actor WebhookDispatcher: Service {
     let pool: DatabasePool
     let events: AsyncStream<RegistryEvent>?
-    let client: HTTPClient
-    let sender: WebhookSender
+    let targets: WebhookTargetGuard
+    let timeout: Duration
     let policy: WebhookRetryPolicy
     let source: WebhookEnvelope.Source
     let logger: Logger
@@ -50,8 +50,8 @@ public actor WebhookDispatcher: Service {
     ) {
         self.pool = pool
         self.events = bus?.subscribe("webhooks")
-        self.client = WebhookSender.makeClient(timeout: timeout)
-        self.sender = WebhookSender(client: client, targets: targets, timeout: timeout)
+        self.targets = targets
+        self.timeout = timeout
         self.policy = policy
         self.source = source
         self.perWebhookLimit = max(1, perWebhookLimit)
@@ -63,9 +63,12 @@ public actor WebhookDispatcher: Service {
     }
 
     public func run() async throws {
+        // The client is made here, not in init, so a dispatcher that never runs leaves nothing to shut down.
+        let client = WebhookSender.makeClient(timeout: timeout)
+        let sender = WebhookSender(client: client, targets: targets, timeout: timeout)
         await withDiscardingTaskGroup { group in
             group.addTask { await self.consume() }
-            group.addTask { await self.deliver() }
+            group.addTask { await self.deliver(with: sender) }
             try? await gracefulShutdown()
             group.cancelAll()
         }
@@ -111,12 +114,12 @@ public actor WebhookDispatcher: Service {
 
     // MARK: Sending
 
-    private func deliver() async {
+    private func deliver(with sender: WebhookSender) async {
         await withDiscardingTaskGroup { sends in
             while !Task.isCancelled {
                 let started = await claimDue()
                 for (hook, delivery) in started {
-                    sends.addTask { await self.attempt(delivery, to: hook) }
+                    sends.addTask { await self.attempt(delivery, to: hook, with: sender) }
                 }
                 await waitForWork()
             }
@@ -178,7 +181,7 @@ public actor WebhookDispatcher: Service {
         }
     }
 
-    private nonisolated func attempt(_ delivery: WebhookDelivery, to hook: Webhook) async {
+    private nonisolated func attempt(_ delivery: WebhookDelivery, to hook: Webhook, with sender: WebhookSender) async {
         let outcome = await sender.send(delivery, to: hook)
         if Task.isCancelled {
             // Shutting down: the answer may be missing only because the request was cancelled; give the delivery
