@@ -32,6 +32,8 @@ public actor WebhookDispatcher: Service {
 
     private var inFlight: [Int64: Int] = [:]
     private var inFlightTotal = 0
+    /// The queue could not be read last time: logged once until it can again (the database may be down for long).
+    private var queueUnreadable = false
     private let wake: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
 
@@ -152,9 +154,14 @@ public actor WebhookDispatcher: Service {
                 inFlight[hook.id, default: 0] += 1
                 inFlightTotal += 1
             }
+            if queueUnreadable {
+                queueUnreadable = false
+                logger.info("webhook queue readable again")
+            }
             return claimed
         } catch {
-            logger.error("webhook queue not read", metadata: ["error": "\(error)"])
+            if !queueUnreadable { logger.error("webhook queue not read; trying again", metadata: ["error": "\(error)"]) }
+            queueUnreadable = true
             return []
         }
     }
