@@ -92,16 +92,19 @@ public actor WebhookDispatcher: Service {
     public func enqueue(_ event: RegistryEvent) async -> Int {
         guard WebhookEventFilter.actions.contains(event.action) else { return 0 }
         let body = WebhookEnvelope(event, source: source).body()
+        @Sendable func wanting(_ transaction: Transaction) throws -> [Webhook] {
+            let namespaceID = event.namespace.isEmpty ? nil : try transaction.namespaces.find(name: event.namespace)?.id
+            return try transaction.webhooks.listEnabled(namespaceID: namespaceID).filter {
+                (try? WebhookEventFilter($0.events))?.matches(event.action) ?? false
+            }
+        }
         do {
+            // Most pulls concern no webhook: a read finds that out without taking the database's write lock.
+            guard try await !pool.read({ try wanting($0) }).isEmpty else { return 0 }
             let count = try await pool.write { transaction in
-                let namespaceID = event.namespace.isEmpty ? nil : try transaction.namespaces.find(name: event.namespace)?.id
-                var count = 0
-                for hook in try transaction.webhooks.listEnabled(namespaceID: namespaceID)
-                where (try? WebhookEventFilter(hook.events))?.matches(event.action) ?? false {
-                    try transaction.webhooks.enqueue(webhookID: hook.id, event: event.action.rawValue, body: body)
-                    count += 1
-                }
-                return count
+                let hooks = try wanting(transaction)
+                for hook in hooks { try transaction.webhooks.enqueue(webhookID: hook.id, event: event.action.rawValue, body: body) }
+                return hooks.count
             }
             if count > 0 { wakeContinuation.yield() }
             return count

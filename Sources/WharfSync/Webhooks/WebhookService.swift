@@ -184,15 +184,21 @@ public struct WebhookService: Sendable {
                 hook.headers = headers
                 changed.append("headers")
             }
-            if changes.username != nil || changes.password != nil {
-                let credentials = try Self.credentials(username: changes.username ?? hook.username, password: changes.password ?? hook.password)
-                if changes.username == "" { (hook.username, hook.password) = (nil, nil) } else { (hook.username, hook.password) = credentials }
+            if changes.username == "" {
+                if hook.username != nil { changed.append("credentials") }
+                (hook.username, hook.password) = (nil, nil)
+            } else if changes.username != nil || changes.password != nil {
+                (hook.username, hook.password) = try Self.credentials(
+                    username: changes.username ?? hook.username,
+                    password: changes.password ?? hook.password
+                )
                 changed.append("credentials")
             }
             if let secret {
                 hook.secret = secret
                 changed.append("secret")
             }
+            guard !changed.isEmpty else { return (hook, nil) }
             try transaction.webhooks.update(hook)
             try transaction.activities.record(
                 Self.activity(actor, "webhook.update", hook, namespace: namespace, details: ["changed": changed.joined(separator: ",")])
