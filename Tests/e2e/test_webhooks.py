@@ -360,3 +360,36 @@ def test_the_cli_manages_webhooks_and_records_activities(wharf_factory):
                         ("webhook.delete", "ops/ci", "cli")], rows
     finally:
         receiver.stop()
+
+
+def test_an_oras_push_and_a_pull_reach_the_webhooks_that_want_them(wharf, tmp_path, monkeypatch):
+    import oras.client
+
+    receiver = Receiver().start()
+    try:
+        pushes = create_webhook(wharf, "pushes", receiver.url("/pushes"), "--events", "push")
+        pulls = create_webhook(wharf, "pulls", receiver.url("/pulls"), "--events", "pull")
+        monkeypatch.chdir(tmp_path)  # oras-py only pushes files below the working directory
+        (tmp_path / "report.bin").write_bytes(os.urandom(4096))
+        client = oras.client.OrasClient(hostname=wharf.host, tls_verify=str(wharf.cert_path))
+        r = client.push(target=f"{wharf.host}/artifacts/doc:v1", files=["report.bin"], quiet=True)
+        assert r.status_code == 201, r.text
+        digest = r.headers["Docker-Content-Digest"]
+        [pushed] = receiver.wait_for(1)
+        assert pushed["path"] == "/pushes" and signed_by(pushed, pushes)
+        [event] = events_of(pushed)
+        assert (event["action"], event["target"]["repository"], event["target"]["digest"], event["target"]["tag"]) == \
+            ("push", "artifacts/doc", digest, "v1")
+        assert event["target"]["mediaType"] == MT_OCI_MANIFEST
+
+        r = V2Client(wharf).get("/v2/artifacts/doc/manifests/v1", headers={"Accept": MT_OCI_MANIFEST})
+        assert r.status_code == 200
+        got = receiver.wait_for(2)
+        [pulled] = [r for r in got if r["path"] == "/pulls"]
+        assert signed_by(pulled, pulls)
+        [event] = events_of(pulled)
+        assert (event["action"], event["target"]["repository"], event["target"]["digest"]) == ("pull", "artifacts/doc", digest)
+        assert event["request"]["method"] == "GET"
+        assert [d["event"] for d in deliveries(wharf, "pushes")] == ["push"]
+    finally:
+        receiver.stop()
