@@ -443,6 +443,121 @@ import Testing
     }
 
     @Test(arguments: TestBackend.allCases)
+    func webhookDeliveriesAreAQueueWithClaimsAndALog(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let (busy, quiet) = try await pool.write { tx in
+                (
+                    try tx.webhooks.create(NewWebhook(namespaceID: nil, name: "busy", url: "http://127.0.0.1:9/", secret: "s")),
+                    try tx.webhooks.create(NewWebhook(namespaceID: nil, name: "quiet", url: "http://127.0.0.1:9/", secret: "s"))
+                )
+            }
+            let start = Date()
+            // Five deliveries of one webhook, then one of another: the other is still among the due ones.
+            for n in 0..<5 { _ = try await pool.write { try $0.webhooks.enqueue(webhookID: busy.id, event: "push", body: "{\"n\":\(n)}") } }
+            let other = try await pool.write { try $0.webhooks.enqueue(webhookID: quiet.id, event: "delete", body: "{}") }
+            let later = try await pool.write {
+                try $0.webhooks.enqueue(webhookID: quiet.id, event: "push", body: "{}", dueAt: start.addingTimeInterval(3600))
+            }
+            #expect(other.state == .pending && other.attempts == 0 && other.deliveredAt == nil)
+            let now = start.addingTimeInterval(1)
+            let due = try await pool.read { try $0.webhooks.due(now: now, perWebhook: 2) }
+            #expect(due.map(\.0.name) == ["busy", "busy", "quiet"])
+            #expect(due.map(\.1.requestBody).prefix(2) == [#"{"n":0}"#, #"{"n":1}"#])
+            #expect(try await pool.read { try $0.webhooks.due(now: now, perWebhook: 2, excluding: [busy.id]).map(\.1.id) } == [other.id])
+            #expect(try await pool.read { try $0.webhooks.due(now: now, perWebhook: 10, limit: 3).count } == 3)
+
+            // A claim takes a delivery out of the due ones until its lease ends; a second claim fails.
+            let first = due[0].1
+            #expect(try await pool.write { try $0.webhooks.claim(id: first.id, now: now, until: now.addingTimeInterval(30)) })
+            #expect(try await pool.write { try $0.webhooks.claim(id: first.id, now: now, until: now.addingTimeInterval(30)) } == false)
+            #expect(try await pool.read { try $0.webhooks.due(now: now, perWebhook: 10).map(\.1.id) }.contains(first.id) == false)
+            #expect(try await pool.read { try $0.webhooks.due(now: now.addingTimeInterval(31), perWebhook: 10).map(\.1.id) }.contains(first.id))
+            #expect(try await pool.read { try $0.webhooks.delivery(id: first.id)?.state } == .sending)
+
+            // Attempts are numbered and counted; the last status is kept; long texts are cut at 64 KiB.
+            let long = String(repeating: "é", count: WebhookAttempt.maximumLoggedBytes)
+            let attempt = NewWebhookAttempt(startedAt: now, duration: .milliseconds(1500), status: 500, requestHeaders: "A: b", responseBody: long)
+            #expect(try await pool.write { try $0.webhooks.recordAttempt(deliveryID: first.id, attempt) } == 1)
+            try await pool.write { try $0.webhooks.scheduleRetry(id: first.id, at: now.addingTimeInterval(2)) }
+            let failed = NewWebhookAttempt(startedAt: now, duration: .zero, status: nil, error: "connection refused")
+            #expect(try await pool.write { try $0.webhooks.recordAttempt(deliveryID: first.id, failed) } == 2)
+            let retried = try #require(try await pool.read { try $0.webhooks.delivery(id: first.id) })
+            #expect(retried.state == .pending && retried.attempts == 2 && retried.responseStatus == 500)
+            #expect(retried.nextAttemptAt == Date(millisecondsSince1970: now.addingTimeInterval(2).millisecondsSince1970))
+            let log = try await pool.read { try $0.webhooks.attempts(deliveryID: first.id) }
+            #expect(log.map(\.number) == [1, 2] && log.map(\.status) == [500, nil] && log.map(\.error) == [nil, "connection refused"])
+            #expect(log[0].durationMilliseconds == 1500 && log[0].requestHeaders == "A: b")
+            #expect(log[0].responseBody.utf8.count == WebhookAttempt.maximumLoggedBytes && log[0].responseBody.allSatisfy { $0 == "é" })
+
+            try await pool.write { try $0.webhooks.markDelivered(id: first.id) }
+            try await pool.write { try $0.webhooks.markFailed(id: other.id) }
+            let delivered = try #require(try await pool.read { try $0.webhooks.delivery(id: first.id) })
+            #expect(delivered.state == .delivered && delivered.deliveredAt != nil && delivered.nextAttemptAt == nil)
+            #expect(try await pool.read { try $0.webhooks.deliveryCounts(webhookID: busy.id) } == [.delivered: 1, .pending: 4])
+            #expect(try await pool.read { try $0.webhooks.deliveryCounts(webhookID: quiet.id) } == [.failed: 1, .pending: 1])
+
+            // The next due time skips excluded webhooks; a disabled webhook's deliveries wait.
+            let next = try await pool.read { try $0.webhooks.nextDueDate(excluding: [busy.id]) }
+            #expect(next == later.nextAttemptAt)
+            try await pool.write { try $0.webhooks.setEnabled(id: busy.id, false) }
+            #expect(try await pool.read { try $0.webhooks.due(now: now, perWebhook: 10) }.isEmpty)
+            try await pool.write { try $0.webhooks.setEnabled(id: busy.id, true) }
+
+            // A re-send is a new pending delivery with the same body; the original keeps its log.
+            let copy = try #require(try await pool.write { try $0.webhooks.resend(id: first.id) })
+            #expect(copy.id != first.id && copy.uuid != first.uuid && copy.requestBody == first.requestBody && copy.state == .pending)
+            #expect(try await pool.read { try $0.webhooks.delivery(uuid: copy.uuid)?.id } == copy.id)
+            #expect(try await pool.write { try $0.webhooks.resend(id: 999_999) } == nil)
+            #expect(try await pool.read { try $0.webhooks.deliveries(webhookID: busy.id, limit: 2).map(\.id) }.first == copy.id)
+
+            // A claim from the start (a test sent by the command line) is not due until its lease ends; a released
+            // claim is due at once.
+            let claimed = try await pool.write {
+                try $0.webhooks.enqueue(webhookID: quiet.id, event: "ping", body: "{}", claimedUntil: Date().addingTimeInterval(60))
+            }
+            #expect(claimed.state == .sending)
+            #expect(try await pool.read { try $0.webhooks.due(now: Date(), perWebhook: 10).map(\.1.id) }.contains(claimed.id) == false)
+            try await pool.write { try $0.webhooks.release(id: claimed.id) }
+            #expect(try await pool.read { try $0.webhooks.due(now: Date().addingTimeInterval(1), perWebhook: 10).map(\.1.id) }.contains(claimed.id))
+
+            // Deleting a webhook deletes its queue and log.
+            try await pool.write { _ = try $0.webhooks.delete(id: busy.id) }
+            #expect(try await pool.read { try $0.webhooks.delivery(id: first.id) } == nil)
+            #expect(try await pool.read { try $0.webhooks.attempts(deliveryID: first.id) }.isEmpty)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func webhooksAreUpdatedAndFoundByName(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let namespace = try await pool.write { try $0.namespaces.create(name: "team", kind: .team, visibility: .public) }
+            var hook = try await pool.write {
+                try $0.webhooks.create(NewWebhook(namespaceID: namespace.id, name: "ci", url: "http://a/", secret: "s"))
+            }
+            _ = try await pool.write { try $0.webhooks.create(NewWebhook(namespaceID: nil, name: "ci", url: "http://b/", secret: "t")) }
+            #expect(try await pool.read { try $0.webhooks.find(namespaceID: namespace.id, name: "ci")?.url } == "http://a/")
+            #expect(try await pool.read { try $0.webhooks.find(namespaceID: nil, name: "ci")?.url } == "http://b/")
+            #expect(try await pool.read { try $0.webhooks.find(namespaceID: nil, name: "cd") } == nil)
+            #expect(try await pool.read { try $0.webhooks.listAll().map(\.url) } == ["http://b/", "http://a/"])
+            hook.url = "http://c/"
+            hook.username = "u"
+            hook.password = "p"
+            hook.events = "push"
+            hook.headers = #"{"X-A":"1"}"#
+            hook.secret = "new"
+            let changed = hook
+            try await pool.write { try $0.webhooks.update(changed) }
+            let read = try #require(try await pool.read { try $0.webhooks.find(id: changed.id) })
+            #expect(read.url == "http://c/" && read.username == "u" && read.password == "p" && read.events == "push")
+            #expect(read.headers == #"{"X-A":"1"}"# && read.secret == "new" && read.updatedAt >= hook.updatedAt)
+            _ = try await pool.write { try $0.webhooks.create(NewWebhook(namespaceID: namespace.id, name: "cd", url: "http://d/", secret: "s")) }
+            hook.name = "cd"
+            let clash = hook
+            await expectDatabaseError(.conflict) { try await pool.write { try $0.webhooks.update(clash) } }
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
     func starsAndComments(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { pool in
             let (alice, repository) = try await pool.write { tx in

@@ -42,6 +42,8 @@ import Testing
         "namespaces.create_on_push": "off",
         "external_url": "https://registry.example.com",
         "trusted_proxies": "10.0.0.0/8",
+        "webhooks.allowed_networks": "127.0.0.0/8,::1",
+        "webhooks.timeout": "3s",
         "log_level": "debug",
     ]
 

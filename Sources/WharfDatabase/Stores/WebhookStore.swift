@@ -95,6 +95,35 @@ public struct WebhookStore: Store {
         try transaction.fetchOne("SELECT \(Self.columns) FROM webhooks WHERE id = ?", [id])
     }
 
+    /// The webhook named `name` in a namespace, or among the global ones (nil).
+    public func find(namespaceID: Int64?, name: String) throws -> Webhook? {
+        if let namespaceID {
+            return try transaction.fetchOne("SELECT \(Self.columns) FROM webhooks WHERE namespace_id = ? AND name = ?", [namespaceID, name])
+        }
+        return try transaction.fetchOne("SELECT \(Self.columns) FROM webhooks WHERE namespace_id IS NULL AND name = ?", [name])
+    }
+
+    /// Every webhook, the global ones first, then by namespace and name.
+    public func listAll() throws -> [Webhook] {
+        try transaction.fetch("SELECT \(Self.columns) FROM webhooks ORDER BY namespace_id IS NOT NULL, namespace_id, name", [])
+    }
+
+    /// Writes a webhook's settings (everything but its id, namespace and times); `updated_at` becomes now.
+    public func update(_ hook: Webhook) throws {
+        let binds: [any SQLValueConvertible] = [
+            try Validation.name(hook.name, "webhook name"), try Validation.text(hook.url, "webhook URL"),
+            try Validation.name(hook.username, "webhook user name"), try Validation.name(hook.password, "webhook password"),
+            try Validation.name(hook.secret, "webhook secret"), try Validation.text(hook.headers, "webhook headers"),
+            try Validation.text(hook.events, "webhook events"), hook.enabled, now(), hook.id,
+        ]
+        _ = try unique("a webhook named \(hook.name)") {
+            try transaction.execute(
+                "UPDATE webhooks SET name = ?, url = ?, username = ?, password = ?, secret = ?, headers = ?, events = ?, enabled = ?, updated_at = ? WHERE id = ?",
+                binds
+            )
+        }
+    }
+
     /// The webhooks of a namespace; nil lists the global ones.
     public func list(namespaceID: Int64?) throws -> [Webhook] {
         if let namespaceID {

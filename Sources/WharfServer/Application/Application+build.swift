@@ -132,6 +132,16 @@ func assembleApplication(
     )
     // The sync pass and pull times need the database: they start once it answers (they retry on their own).
     app.addServices(services.purger, database, services.sync, services.pulls)
+    app.addServices(
+        WebhookDispatcher(
+            pool: services.database,
+            bus: services.events,
+            targets: WebhookTargetGuard(allowedNetworks: configuration.webhookAllowedNetworks),
+            timeout: configuration.webhookTimeout,
+            source: WebhookEnvelope.Source(addr: "\(ProcessInfo.processInfo.hostName):\(port)"),
+            logger: logger
+        )
+    )
     if let tokens { app.addServices(tokens.authenticator.recorder) }
     app.beforeServerStarts { await database.waitForFirstAttempt() }
     return AssembledApplication(application: app, services: services, tokens: tokens)

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import WharfCore
 
 /// What Wharf's middlewares learn about a request and hand on: the peer's address (to trust a proxy's
 /// forwarded headers), the URL clients reach Wharf at, and, on `/v2`, who is calling.

@@ -1,5 +1,6 @@
 import Foundation
 import WharfAuth
+import WharfCore
 import WharfDatabase
 import Yams
 
@@ -53,6 +54,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var externalURL: String?
     /// `trusted_proxies`: peers whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed.
     public var trustedProxies: [IPAddressRange]
+    /// `webhooks.allowed_networks`: the only addresses webhooks may target; nil (empty) allows any.
+    public var webhookAllowedNetworks: [IPAddressRange]?
+    /// `webhooks.timeout`: how long one webhook request may take.
+    public var webhookTimeout: Duration
     /// `tls.min_version`: the oldest TLS version offered (TLS 1.2 with ECDHE and AEAD suites only, or TLS 1.3).
     public var tlsMinimumVersion: TLSMinimumVersion
     /// `http.*`: connection timeouts and the connection cap.
@@ -107,6 +112,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         )
         externalURL = nil
         trustedProxies = []
+        webhookAllowedNetworks = nil
+        webhookTimeout = .zero
         tlsMinimumVersion = .tls13
         connectionLimits = ConnectionLimits(
             handshakeTimeout: .zero,
@@ -438,6 +445,19 @@ public struct ConfigurationKey: Sendable {
                 "Comma-separated addresses or CIDR ranges whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed when `external_url` is empty."
         ) {
             $0.trustedProxies = try IPAddressRange.parseList($1, key: "trusted_proxies")
+        },
+        .init(
+            key: "webhooks.allowed_networks",
+            flag: nil,
+            defaultValue: "",
+            summary: "Comma-separated addresses or CIDR ranges webhooks may target (`127.0.0.0/8,::1`, `10.20.0.0/16`), checked when a webhook "
+                + "is made and after resolving its host at each delivery; redirects are not followed. Empty: any address."
+        ) {
+            let ranges = try IPAddressRange.parseList($1, key: "webhooks.allowed_networks")
+            $0.webhookAllowedNetworks = ranges.isEmpty ? nil : ranges
+        },
+        .init(key: "webhooks.timeout", flag: nil, defaultValue: "10s", summary: "How long one webhook request may take before it counts as failed.") {
+            $0.webhookTimeout = try duration($1, "webhooks.timeout")
         },
         .init(key: "log_level", flag: "--log-level", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical.") {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]

@@ -9,7 +9,7 @@ import Darwin
 #endif
 
 /// An IPv4 or IPv6 address with a prefix length (`10.0.0.0/8`, `::1`, `192.168.1.7`), as `trusted_proxies`
-/// lists them. An IPv4-mapped IPv6 peer (`::ffff:127.0.0.1`) matches the IPv4 range.
+/// and `webhooks.allowed_networks` list them. An IPv4-mapped IPv6 peer (`::ffff:127.0.0.1`) matches the IPv4 range.
 public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     /// 4 or 16 bytes, bits past the prefix cleared.
     let bytes: [UInt8]
@@ -33,12 +33,19 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
         self.init(bytes: address, prefix: prefix)
     }
 
-    /// A comma-separated list; empty means none.
-    static func parseList(_ text: String, key: String) throws -> [IPAddressRange] {
-        try text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { item in
-            guard let range = IPAddressRange(item) else { throw ConfigurationError("\(key): not an address or CIDR range: \(item)") }
-            return range
+    /// A comma-separated list (empty means none); nil names the first item that is not an address or a range.
+    public static func parseList(_ text: String) -> Result<[IPAddressRange], ParseFailure> {
+        var ranges: [IPAddressRange] = []
+        for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            guard let range = IPAddressRange(item) else { return .failure(ParseFailure(item: item)) }
+            ranges.append(range)
         }
+        return .success(ranges)
+    }
+
+    /// An item of a list that is not an address or a CIDR range.
+    public struct ParseFailure: Error, Sendable, Equatable {
+        public let item: String
     }
 
     /// Whether the textual address `ip` lies in the range.
@@ -59,7 +66,8 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
         return (text != nil ? String(decoding: address, as: UTF8.self) : "?") + "/\(prefix)"
     }
 
-    static func parseAddress(_ text: String) -> [UInt8]? {
+    /// The 4 or 16 bytes of a textual IPv4 or IPv6 address; nil when it is not one.
+    public static func parseAddress(_ text: String) -> [UInt8]? {
         var v4 = [UInt8](repeating: 0, count: 4)
         if inet_pton(AF_INET, text, &v4) == 1 { return v4 }
         var v6 = [UInt8](repeating: 0, count: 16)

@@ -1,0 +1,255 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import WharfDatabase
+
+/// Sends webhooks. Reads push, delete and pull events from the bus and queues one delivery per matching webhook
+/// in the database (the event's namespace's webhooks and the global ones); then sends what is due from that
+/// queue, so deliveries queued before a restart, re-sent from the command line or left by another process are
+/// sent too.
+///
+/// A push never waits for any of this (it only publishes to the bus). A slow or dead endpoint holds at most
+/// ``perWebhookLimit`` requests of its own, each bounded by the timeout, and the queue is read per webhook, so
+/// other webhooks' deliveries go on. A failed attempt is tried again as ``WebhookRetryPolicy`` says; every
+/// attempt is logged in `webhook_attempts`.
+public actor WebhookDispatcher: Service {
+    let pool: DatabasePool
+    let events: AsyncStream<RegistryEvent>?
+    let targets: WebhookTargetGuard
+    let timeout: Duration
+    let policy: WebhookRetryPolicy
+    let source: WebhookEnvelope.Source
+    let logger: Logger
+    /// Requests in flight to one webhook at most.
+    let perWebhookLimit: Int
+    /// Requests in flight in all at most.
+    let totalLimit: Int
+    /// How long a claim lasts: a process that dies mid-request leaves the delivery due again after this.
+    let lease: Duration
+    /// The queue is looked at this often even without news (deliveries queued by another process).
+    let pollInterval: Duration
+
+    private var inFlight: [Int64: Int] = [:]
+    private var inFlightTotal = 0
+    /// The queue could not be read last time: logged once until it can again (the database may be down for long).
+    private var queueUnreadable = false
+    private let wake: AsyncStream<Void>
+    private let wakeContinuation: AsyncStream<Void>.Continuation
+
+    /// Subscribes to `bus` at once, so events published before ``run()`` starts are queued too.
+    public init(
+        pool: DatabasePool,
+        bus: EventBus?,
+        targets: WebhookTargetGuard,
+        timeout: Duration = .seconds(10),
+        policy: WebhookRetryPolicy = WebhookRetryPolicy(),
+        source: WebhookEnvelope.Source,
+        perWebhookLimit: Int = 2,
+        totalLimit: Int = 32,
+        pollInterval: Duration = .seconds(2),
+        logger: Logger = Logger(label: "wharf.webhooks")
+    ) {
+        self.pool = pool
+        self.events = bus?.subscribe("webhooks")
+        self.targets = targets
+        self.timeout = timeout
+        self.policy = policy
+        self.source = source
+        self.perWebhookLimit = max(1, perWebhookLimit)
+        self.totalLimit = max(1, totalLimit)
+        self.lease = timeout * 2 + .seconds(5)
+        self.pollInterval = pollInterval
+        self.logger = logger
+        (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func run() async throws {
+        // The client is made here, not in init, so a dispatcher that never runs leaves nothing to shut down.
+        let client = WebhookSender.makeClient(timeout: timeout)
+        let sender = WebhookSender(client: client, targets: targets, timeout: timeout)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.consume() }
+            group.addTask { await self.deliver(with: sender) }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        try? await client.shutdown()
+    }
+
+    // MARK: Queueing
+
+    private func consume() async {
+        guard let events else { return }
+        for await event in events {
+            await enqueue(event)
+            if Task.isCancelled { break }
+        }
+    }
+
+    /// Queues `event` for every enabled webhook that wants it; returns how many deliveries were queued.
+    @discardableResult
+    public func enqueue(_ event: RegistryEvent) async -> Int {
+        guard WebhookEventFilter.actions.contains(event.action) else { return 0 }
+        let body = WebhookEnvelope(event, source: source).body()
+        @Sendable func wanting(_ transaction: Transaction) throws -> [Webhook] {
+            let namespaceID = event.namespace.isEmpty ? nil : try transaction.namespaces.find(name: event.namespace)?.id
+            return try transaction.webhooks.listEnabled(namespaceID: namespaceID).filter {
+                (try? WebhookEventFilter($0.events))?.matches(event.action) ?? false
+            }
+        }
+        do {
+            // Most pulls concern no webhook: a read finds that out without taking the database's write lock.
+            guard try await !pool.read({ try wanting($0) }).isEmpty else { return 0 }
+            let count = try await pool.write { transaction in
+                let hooks = try wanting(transaction)
+                for hook in hooks { try transaction.webhooks.enqueue(webhookID: hook.id, event: event.action.rawValue, body: body) }
+                return hooks.count
+            }
+            if count > 0 { wakeContinuation.yield() }
+            return count
+        } catch {
+            logger.error(
+                "webhook deliveries not queued",
+                metadata: ["event": "\(event.id)", "repository": "\(event.target.repository)", "error": "\(error)"]
+            )
+            return 0
+        }
+    }
+
+    // MARK: Sending
+
+    private func deliver(with sender: WebhookSender) async {
+        await withDiscardingTaskGroup { sends in
+            while !Task.isCancelled {
+                let started = await claimDue()
+                for (hook, delivery) in started {
+                    sends.addTask { await self.attempt(delivery, to: hook, with: sender) }
+                }
+                await waitForWork()
+            }
+        }
+    }
+
+    /// Claims what is due and may start now, counting it in flight.
+    private func claimDue() async -> [(Webhook, WebhookDelivery)] {
+        let free = totalLimit - inFlightTotal
+        guard free > 0 else { return [] }
+        let busy = Set(inFlight.filter { $0.value >= perWebhookLimit }.keys)
+        let running = inFlight
+        let limit = perWebhookLimit
+        let lease = lease
+        do {
+            let claimed = try await pool.write { transaction in
+                let now = Date()
+                let until = now.addingTimeInterval(Self.seconds(lease))
+                var claimed: [(Webhook, WebhookDelivery)] = []
+                var taken: [Int64: Int] = [:]
+                for (hook, delivery) in try transaction.webhooks.due(now: now, perWebhook: limit, excluding: busy, limit: free) {
+                    guard running[hook.id, default: 0] + taken[hook.id, default: 0] < limit else { continue }
+                    guard try transaction.webhooks.claim(id: delivery.id, now: now, until: until) else { continue }
+                    taken[hook.id, default: 0] += 1
+                    claimed.append((hook, delivery))
+                }
+                return claimed
+            }
+            for (hook, _) in claimed {
+                inFlight[hook.id, default: 0] += 1
+                inFlightTotal += 1
+            }
+            if queueUnreadable {
+                queueUnreadable = false
+                logger.info("webhook queue readable again")
+            }
+            return claimed
+        } catch {
+            if !queueUnreadable { logger.error("webhook queue not read; trying again", metadata: ["error": "\(error)"]) }
+            queueUnreadable = true
+            return []
+        }
+    }
+
+    /// Sleeps until the next delivery falls due, news arrives (an event queued, a request done), or the poll
+    /// interval ends.
+    private func waitForWork() async {
+        var wait = pollInterval
+        let busy = Set(inFlight.filter { $0.value >= perWebhookLimit }.keys)
+        if inFlightTotal < totalLimit, let next = try? await pool.read({ try $0.webhooks.nextDueDate(excluding: busy) }) {
+            let seconds = next.timeIntervalSinceNow
+            if seconds <= 0 { return }
+            wait = min(wait, .milliseconds(Int64((seconds * 1000).rounded(.up))))
+        }
+        let (wake, delay) = (wake, wait)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: delay) }
+            group.addTask {
+                var iterator = wake.makeAsyncIterator()
+                _ = await iterator.next()
+            }
+            _ = await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private nonisolated func attempt(_ delivery: WebhookDelivery, to hook: Webhook, with sender: WebhookSender) async {
+        let outcome = await sender.send(delivery, to: hook)
+        if Task.isCancelled {
+            // Shutting down: the answer may be missing only because the request was cancelled; give the delivery
+            // back rather than count an attempt the endpoint may never have seen.
+            try? await pool.write { try $0.webhooks.release(id: delivery.id) }
+        } else {
+            await record(outcome, of: delivery, to: hook)
+        }
+        await finished(hook.id)
+    }
+
+    /// Logs the attempt and decides: delivered, tried again later, or failed.
+    func record(_ outcome: WebhookSender.Outcome, of delivery: WebhookDelivery, to hook: Webhook) async {
+        let policy = policy
+        do {
+            let (number, retryAt) = try await pool.write { transaction -> (Int, Date?) in
+                let number = try transaction.webhooks.recordAttempt(deliveryID: delivery.id, outcome.attempt)
+                if outcome.delivered {
+                    try transaction.webhooks.markDelivered(id: delivery.id)
+                    return (number, nil)
+                }
+                guard let delay = policy.delay(afterAttempt: number) else {
+                    try transaction.webhooks.markFailed(id: delivery.id)
+                    return (number, nil)
+                }
+                let at = Date().addingTimeInterval(Self.seconds(delay))
+                try transaction.webhooks.scheduleRetry(id: delivery.id, at: at)
+                return (number, at)
+            }
+            if !outcome.delivered {
+                let metadata: Logger.Metadata = [
+                    "webhook": "\(hook.name)", "delivery": "\(delivery.uuid)", "attempt": "\(number)",
+                    "error": "\(outcome.attempt.error ?? "")", "retry_at": "\(retryAt.map { $0.formatted(.iso8601) } ?? "never")",
+                ]
+                if retryAt == nil {
+                    logger.warning("webhook delivery failed for good", metadata: metadata)
+                } else {
+                    logger.info("webhook delivery attempt failed", metadata: metadata)
+                }
+            }
+        } catch {
+            logger.error("webhook attempt not recorded", metadata: ["delivery": "\(delivery.uuid)", "error": "\(error)"])
+        }
+    }
+
+    private func finished(_ webhookID: Int64) {
+        inFlight[webhookID, default: 1] -= 1
+        if inFlight[webhookID] == 0 { inFlight[webhookID] = nil }
+        inFlightTotal -= 1
+        wakeContinuation.yield()
+    }
+
+    /// Asks the sender to look at the queue now (a delivery was queued outside this actor).
+    public nonisolated func requestDelivery() {
+        wakeContinuation.yield()
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
