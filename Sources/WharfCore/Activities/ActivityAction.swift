@@ -3,7 +3,6 @@
 /// a family (`team`) matches its whole subtree, so new actions join their family by their name.
 ///
 /// The single list of the actions a person's change records; the README's list is checked against ``all``.
-/// Registry writes (`repository.push`, ...) and webhooks record their own actions in the same style.
 public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
@@ -45,10 +44,25 @@ public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomString
     /// An application token, or a refresh token (`refresh:ID`), is revoked.
     public static let tokenRevoke = ActivityAction(rawValue: "token.revoke")
 
-    /// Every action a person's change to namespaces, teams, users and tokens records.
+    /// A manifest is pushed (by tag or by digest); its catalogue row is written in the same transaction.
+    public static let repositoryPush = ActivityAction(rawValue: "repository.push")
+    /// A manifest is deleted by digest, with every tag pointing at it.
+    public static let repositoryDelete = ActivityAction(rawValue: "repository.delete")
+    /// A tag is deleted; the manifest stays reachable by digest.
+    public static let tagDelete = ActivityAction(rawValue: "tag.delete")
+
+    public static let webhookCreate = ActivityAction(rawValue: "webhook.create")
+    public static let webhookUpdate = ActivityAction(rawValue: "webhook.update")
+    public static let webhookDelete = ActivityAction(rawValue: "webhook.delete")
+    public static let webhookEnable = ActivityAction(rawValue: "webhook.enable")
+    public static let webhookDisable = ActivityAction(rawValue: "webhook.disable")
+
+    /// Every action recorded: a person's change to namespaces, teams, users, tokens and webhooks, and the
+    /// registry's pushes and deletes.
     public static let all: [ActivityAction] = [
         .namespaceCreate, .namespaceVisibilityChange, .namespaceTeamChange, .namespaceDescriptionChange, .namespaceDelete, .namespaceAdopt,
         .namespaceTransfer, .namespacePurge, .teamCreate, .teamRename, .teamMemberAdd, .teamMemberRemove, .teamMemberRoleChange, .userCreate,
         .userDelete, .userPromote, .userDemote, .userDisable, .userEnable, .userPasswordChange, .userUnlock, .tokenCreate, .tokenRevoke,
+        .repositoryPush, .repositoryDelete, .tagDelete, .webhookCreate, .webhookUpdate, .webhookDelete, .webhookEnable, .webhookDisable,
     ]
 }

@@ -75,7 +75,7 @@ public struct CatalogMirror: Sendable {
                     }
                     try transaction.repositories.summarize(id: repository.id)
                 }
-                try Self.recordActivity(event, action: "repository.push", repositoryID: repository.id, in: transaction)
+                try Self.recordActivity(event, action: .repositoryPush, repositoryID: repository.id, in: transaction)
             }
         }
     }
@@ -87,7 +87,7 @@ public struct CatalogMirror: Sendable {
                 guard let repository = try transaction.repositories.find(name: event.target.repository) else {
                     try Self.recordActivity(
                         event,
-                        action: event.target.tag == nil ? "repository.delete" : "tag.delete",
+                        action: event.target.tag == nil ? .repositoryDelete : .tagDelete,
                         repositoryID: nil,
                         in: transaction
                     )
@@ -105,7 +105,7 @@ public struct CatalogMirror: Sendable {
                 try transaction.repositories.summarize(id: repository.id)
                 try Self.recordActivity(
                     event,
-                    action: event.target.tag == nil ? "repository.delete" : "tag.delete",
+                    action: event.target.tag == nil ? .repositoryDelete : .tagDelete,
                     repositoryID: repository.id,
                     in: transaction
                 )
@@ -169,7 +169,7 @@ public struct CatalogMirror: Sendable {
         for attestation in facts.attestations { try? transaction.referrers.add(repositoryID: repositoryID, attestation) }
     }
 
-    static func recordActivity(_ event: RegistryEvent, action: String, repositoryID: Int64?, in transaction: Transaction) throws {
+    static func recordActivity(_ event: RegistryEvent, action: ActivityAction, repositoryID: Int64?, in transaction: Transaction) throws {
         var details: [String: String] = [:]
         if let digest = event.target.digest { details["digest"] = digest }
         if let tag = event.target.tag { details["tag"] = tag }
@@ -183,7 +183,7 @@ public struct CatalogMirror: Sendable {
             NewActivity(
                 actorID: event.actor.userID,
                 actorName: event.actor.name.isEmpty ? "anonymous" : event.actor.name,
-                action: action,
+                action: action.rawValue,
                 targetKind: "repository",
                 targetID: repositoryID,
                 targetName: event.target.repository + reference,

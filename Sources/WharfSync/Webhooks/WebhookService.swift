@@ -1,5 +1,6 @@
 import Foundation
 import WharfAuth
+import WharfCore
 import WharfDatabase
 
 /// Webhooks as the CLI (and later the portal and the API) manage them: create, change, enable, disable and
@@ -127,7 +128,13 @@ public struct WebhookService: Sendable {
                 hook.enabled = false
             }
             try transaction.activities.record(
-                Self.activity(actor, "webhook.create", hook, namespace: namespace, details: ["url": settings.url, "events": Self.eventsText(events)])
+                Self.activity(
+                    actor,
+                    ActivityAction.webhookCreate.rawValue,
+                    hook,
+                    namespace: namespace,
+                    details: ["url": settings.url, "events": Self.eventsText(events)]
+                )
             )
             return hook
         }
@@ -201,7 +208,13 @@ public struct WebhookService: Sendable {
             guard !changed.isEmpty else { return (hook, nil) }
             try transaction.webhooks.update(hook)
             try transaction.activities.record(
-                Self.activity(actor, "webhook.update", hook, namespace: namespace, details: ["changed": changed.joined(separator: ",")])
+                Self.activity(
+                    actor,
+                    ActivityAction.webhookUpdate.rawValue,
+                    hook,
+                    namespace: namespace,
+                    details: ["changed": changed.joined(separator: ",")]
+                )
             )
             return (try transaction.webhooks.find(id: hook.id) ?? hook, secret)
         }
@@ -212,7 +225,9 @@ public struct WebhookService: Sendable {
         try await pool.write { transaction in
             let hook = try Self.webhook(namespace, name, in: transaction)
             try transaction.webhooks.delete(id: hook.id)
-            try transaction.activities.record(Self.activity(actor, "webhook.delete", hook, namespace: namespace, details: ["url": hook.url]))
+            try transaction.activities.record(
+                Self.activity(actor, ActivityAction.webhookDelete.rawValue, hook, namespace: namespace, details: ["url": hook.url])
+            )
         }
     }
 
@@ -224,7 +239,7 @@ public struct WebhookService: Sendable {
             guard hook.enabled != enabled else { return }
             try transaction.webhooks.setEnabled(id: hook.id, enabled)
             try transaction.activities.record(
-                Self.activity(actor, enabled ? "webhook.enable" : "webhook.disable", hook, namespace: namespace, details: [:])
+                Self.activity(actor, (enabled ? ActivityAction.webhookEnable : .webhookDisable).rawValue, hook, namespace: namespace, details: [:])
             )
         }
     }
