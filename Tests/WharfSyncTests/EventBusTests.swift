@@ -48,3 +48,21 @@ import Testing
         #expect(ImageInspector.cosignSubject(ofTag: "latest") == nil)
     }
 }
+
+@Suite struct RFC3339Tests {
+    @Test func readsTheTimesImageConfigsCarry() {
+        let reference = ISO8601DateFormatter().date(from: "2024-01-02T03:04:05Z")!
+        #expect(RFC3339.parse("2024-01-02T03:04:05Z") == reference)
+        #expect(RFC3339.parse("2024-01-02T05:04:05+02:00") == reference)
+        #expect(RFC3339.parse("2024-01-01T22:04:05-05:00") == reference)
+        #expect(RFC3339.parse("2024-01-02T03:04:05.5Z")?.timeIntervalSince(reference) == 0.5)
+        #expect(RFC3339.parse("1969-12-31T23:59:59Z")?.timeIntervalSince1970 == -1)
+        #expect(RFC3339.parse("2000-02-29T00:00:00Z") == ISO8601DateFormatter().date(from: "2000-02-29T00:00:00Z"))
+        for bad in [
+            "", "2024-01-02", "2024-01-02T03:04:05", "2024-13-02T03:04:05Z", "2024-01-02T03:04:05.Z", "2024-01-02T03:04:05Zjunk",
+            "x024-01-02T03:04:05Z",
+        ] {
+            #expect(RFC3339.parse(bad) == nil, "\(bad)")
+        }
+    }
+}

@@ -138,6 +138,18 @@ public struct TagStore: Store {
     let transaction: Transaction
     init(_ transaction: Transaction) { self.transaction = transaction }
 
+    static let writtenColumns = [
+        "repository_id", "name", "digest", "media_type", "size", "config_digest", "created", "os", "architecture", "platforms",
+        "artifact_type", "pushed_by", "pushed_by_name", "pushed_at", "link_modified",
+    ]
+    /// Built once: a sync pass writes 100,000s of tags.
+    static let sqliteUpsert = upsert(.sqlite)
+    static let mysqlUpsert = upsert(.mysql)
+
+    static func upsert(_ dialect: SQLDialect) -> String {
+        dialect.upsert(into: "tags", columns: writtenColumns, conflict: ["repository_id", "name"], update: Array(writtenColumns.dropFirst(2)))
+    }
+
     static let columns =
         "id, repository_id, name, digest, media_type, size, config_digest, created, os, architecture, platforms, artifact_type, pushed_by, pushed_by_name, pushed_at, pulled_at, link_modified"
 
@@ -150,16 +162,7 @@ public struct TagStore: Store {
 
     /// ``upsert(repositoryID:_:)`` without reading the row back (what sync passes do by the thousand).
     public func write(repositoryID: Int64, _ tag: TagRecord) throws {
-        let columns = [
-            "repository_id", "name", "digest", "media_type", "size", "config_digest", "created", "os", "architecture", "platforms",
-            "artifact_type", "pushed_by", "pushed_by_name", "pushed_at", "link_modified",
-        ]
-        let sql = transaction.dialect.upsert(
-            into: "tags",
-            columns: columns,
-            conflict: ["repository_id", "name"],
-            update: Array(columns.dropFirst(2))
-        )
+        let sql = transaction.dialect == .sqlite ? Self.sqliteUpsert : Self.mysqlUpsert
         try transaction.execute(
             sql,
             [

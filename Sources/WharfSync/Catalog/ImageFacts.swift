@@ -115,7 +115,7 @@ public final class ImageInspector {
                 {
                     facts.os = image.os
                     facts.architecture = image.architecture.map { arch in image.variant.map { "\(arch)/\($0)" } ?? arch }
-                    facts.created = image.created.flatMap(Self.parseTime)
+                    facts.created = image.created.flatMap(RFC3339.parse)
                 }
             }
             for layer in (document.layers ?? []) + (document.blobs ?? []) { facts.parts[layer.digest] = layer.size ?? 0 }
@@ -135,15 +135,6 @@ public final class ImageInspector {
     static let imageConfigTypes: Set<String> = [
         "application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json",
     ]
-
-    /// Image configs write RFC 3339 times with or without fractional seconds.
-    static func parseTime(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
 
     /// cosign's tag-based scheme: `sha256-<hex>.sig` (signature), `.att` (attestation), `.sbom`: the subject's
     /// digest, or nil for an ordinary tag.

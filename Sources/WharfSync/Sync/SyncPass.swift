@@ -51,7 +51,8 @@ struct SyncPass {
         }
         let inspector = ImageInspector(driver: driver)
         var changes: [RepositoryChange] = []
-        for name in scans.keys.sorted() {
+        for (index, name) in scans.keys.sorted().enumerated() {
+            if index % 256 == 255 { await Task.yield() }
             guard let repository = try? RepositoryName(name) else { continue }
             let scan = scans[name]!
             let id = ids[name]
@@ -128,31 +129,33 @@ struct SyncPass {
             throw StorageError(.notFound, "\(RegistryPaths.repositoriesRoot) is missing; the catalogue is kept as it is")
         }
         let prefix = RegistryPaths.repositoriesRoot + "/"
-        var scans: [String: Scan] = [:]
+        var repositories: [String] = []
+        // The walk finds repositories (folders holding `_manifests`) and goes no deeper into them.
         try await driver.walk(RegistryPaths.repositoriesRoot) { entry in
-            guard entry.path.hasPrefix(prefix) else { return .skip }
-            let relative = entry.path.dropFirst(prefix.count)
-            guard let marker = relative.range(of: "/_manifests") else {
-                // Above any `_manifests`: a name component, or one of distribution's other folders.
-                return entry.isDirectory && RegistryPaths.isNameComponent(String(entry.name)) ? .descend : .skip
-            }
-            let repository = String(relative[..<marker.lowerBound])
-            let inside = relative[marker.upperBound...].split(separator: "/", omittingEmptySubsequences: true)
-            // inside: [] (_manifests itself), ["tags"], ["tags", t], ["tags", t, "current"], ["tags", t, "current", "link"]
-            switch inside.count {
-            case 0:
-                if scans[repository] == nil { scans[repository] = Scan() }
-                return .descend
-            case 1: return inside[0] == "tags" && entry.isDirectory ? .descend : .skip
-            case 2: return entry.isDirectory ? .descend : .skip
-            case 3: return inside[2] == "current" && entry.isDirectory ? .descend : .skip
-            case 4:
-                if inside[3] == "link", let file = entry.file {
-                    scans[repository, default: Scan()].tags[String(inside[1])] = CatalogMirror.nanoseconds(file.modified)
-                }
+            guard entry.isDirectory, entry.path.hasPrefix(prefix) else { return .skip }
+            if entry.name == RegistryPaths.manifestsFolder {
+                let relative = entry.path.dropFirst(prefix.count)
+                repositories.append(String(relative.dropLast(RegistryPaths.manifestsFolder.count + 1)))
                 return .skip
-            default: return .skip
             }
+            return RegistryPaths.isNameComponent(String(entry.name)) ? .descend : .skip
+        }
+        // Then one listing of each repository's tags and one look at each tag's link: a moved tag changes only
+        // that file, and a look by path costs a fraction of opening its two folders.
+        var scans: [String: Scan] = [:]
+        for (index, name) in repositories.enumerated() {
+            var scan = Scan()
+            if let repository = try? RepositoryName(name) {
+                for tagName in try await driver.list(RegistryPaths.tagsDirectory(repository)) ?? [] {
+                    guard let tag = try? Tag(tagName), let file = try await driver.stat(RegistryPaths.tagCurrentLink(repository, tag)),
+                        !file.isDirectory
+                    else { continue }
+                    scan.tags[tagName] = CatalogMirror.nanoseconds(file.modified)
+                }
+            }
+            scans[name] = scan
+            // Storage calls do not suspend: let the requests sharing this thread run now and then.
+            if index % 256 == 255 { await Task.yield() }
         }
         return scans
     }
@@ -161,10 +164,8 @@ struct SyncPass {
     func referrers(of repository: RepositoryName, scan: Scan, inspector: ImageInspector) async throws -> Set<ReferrerRecord> {
         var found = Set<ReferrerRecord>()
         for name in try await driver.list(RegistryPaths.revisionsDirectory(repository, .sha256)) ?? [] {
-            guard let digest = try? OCIDigest(algorithm: .sha256, hex: name),
-                try await readLink(RegistryPaths.revisionLink(repository, digest)) == digest,
-                let facts = try await inspector.facts(of: digest)
-            else { continue }
+            // The folder's name is the digest (as distribution's own listing has it); the link is not read again.
+            guard let digest = try? OCIDigest(algorithm: .sha256, hex: name), let facts = try await inspector.facts(of: digest) else { continue }
             if let subject = facts.subject {
                 found.insert(
                     ReferrerRecord(
