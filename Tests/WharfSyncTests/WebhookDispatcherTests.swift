@@ -47,6 +47,20 @@ import WharfDatabase
         }
     }
 
+    /// With nothing to send, the sender waits a poll interval (200 ms here) between looks at the queue. A wait that
+    /// returned at once (a wake-up stream finished by the first cancelled wait did) spun on the database.
+    @Test func anIdleDispatcherWaitsBetweenLooksAtTheQueue() async throws {
+        try await withTestDatabase { pool in
+            _ = try await hook(pool, "idle")
+            let idle = dispatcher(pool)
+            try await running(idle) {
+                try await Task.sleep(for: .seconds(1.5))
+            }
+            let waits = await idle.waits
+            #expect(waits >= 2 && waits <= 20, "\(waits) looks at the queue in 1.5 s")
+        }
+    }
+
     @Test func anEventIsQueuedForItsNamespacesWebhooksAndTheGlobalOnesThatWantIt() async throws {
         try await withTestDatabase { pool in
             let (team, other) = try await pool.write {

@@ -34,8 +34,12 @@ public actor WebhookDispatcher: Service {
     private var inFlightTotal = 0
     /// The queue could not be read last time: logged once until it can again (the database may be down for long).
     private var queueUnreadable = false
-    private let wake: AsyncStream<Void>
-    private let wakeContinuation: AsyncStream<Void>.Continuation
+    /// Set when there is news for the sender (an event queued, a request done): its wait ends early. A flag the
+    /// wait looks at, not a stream: a stream whose reader is cancelled is finished for good, and every wait after
+    /// the first would then return at once.
+    private var woken = false
+    /// How many times the sender has waited for work (an idle dispatcher waits once per poll interval).
+    private(set) var waits = 0
 
     /// Subscribes to `bus` at once, so events published before ``run()`` starts are queued too.
     public init(
@@ -61,7 +65,6 @@ public actor WebhookDispatcher: Service {
         self.lease = timeout * 2 + .seconds(5)
         self.pollInterval = pollInterval
         self.logger = logger
-        (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     public func run() async throws {
@@ -106,7 +109,7 @@ public actor WebhookDispatcher: Service {
                 for hook in hooks { try transaction.webhooks.enqueue(webhookID: hook.id, event: event.action.rawValue, body: body) }
                 return hooks.count
             }
-            if count > 0 { wakeContinuation.yield() }
+            if count > 0 { woken = true }
             return count
         } catch {
             logger.error(
@@ -172,23 +175,19 @@ public actor WebhookDispatcher: Service {
     /// Sleeps until the next delivery falls due, news arrives (an event queued, a request done), or the poll
     /// interval ends.
     private func waitForWork() async {
+        waits += 1
         var wait = pollInterval
         let busy = Set(inFlight.filter { $0.value >= perWebhookLimit }.keys)
         if inFlightTotal < totalLimit, let next = try? await pool.read({ try $0.webhooks.nextDueDate(excluding: busy) }) {
-            let seconds = next.timeIntervalSinceNow
-            if seconds <= 0 { return }
-            wait = min(wait, .milliseconds(Int64((seconds * 1000).rounded(.up))))
+            // Something due that could not be claimed just now waits a little rather than being asked for again at once.
+            let milliseconds = max(10, Int64((next.timeIntervalSinceNow * 1000).rounded(.up)))
+            wait = min(wait, .milliseconds(milliseconds))
         }
-        let (wake, delay) = (wake, wait)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: delay) }
-            group.addTask {
-                var iterator = wake.makeAsyncIterator()
-                _ = await iterator.next()
-            }
-            _ = await group.next()
-            group.cancelAll()
+        let deadline = ContinuousClock.now + wait
+        while !woken, !Task.isCancelled, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: min(.milliseconds(50), deadline - ContinuousClock.now))
         }
+        woken = false
     }
 
     private nonisolated func attempt(_ delivery: WebhookDelivery, to hook: Webhook, with sender: WebhookSender) async {
@@ -241,12 +240,16 @@ public actor WebhookDispatcher: Service {
         inFlight[webhookID, default: 1] -= 1
         if inFlight[webhookID] == 0 { inFlight[webhookID] = nil }
         inFlightTotal -= 1
-        wakeContinuation.yield()
+        woken = true
     }
 
     /// Asks the sender to look at the queue now (a delivery was queued outside this actor).
     public nonisolated func requestDelivery() {
-        wakeContinuation.yield()
+        Task { await self.wakeUp() }
+    }
+
+    private func wakeUp() {
+        woken = true
     }
 
     static func seconds(_ duration: Duration) -> TimeInterval {
