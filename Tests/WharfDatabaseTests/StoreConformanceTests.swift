@@ -194,6 +194,41 @@ import Testing
         }
     }
 
+    /// A sync pass writes over a row only when it saw a newer link than the one the row was written from.
+    @Test(arguments: TestBackend.allCases)
+    func aSyncWriteNeverReplacesANewerRow(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let pushed = TagRecord(
+                name: "v1",
+                digest: "sha256:" + String(repeating: "a", count: 64),
+                mediaType: "application/vnd.oci.image.manifest.v1+json",
+                size: 10,
+                pushedByName: "alice",
+                linkModified: 200
+            )
+            var older = pushed
+            older.digest = "sha256:" + String(repeating: "b", count: 64)
+            older.pushedByName = nil
+            older.linkModified = 100
+            var newer = older
+            newer.linkModified = 300
+            let id = try await pool.write { [older] tx in
+                let repository = try tx.repositories.findOrCreate(name: "team/app")
+                try tx.tags.write(repositoryID: repository.id, pushed)
+                try tx.tags.write(repositoryID: repository.id, older, onlyIfNewer: true)
+                return repository.id
+            }
+            let kept = try #require(try await pool.read { try $0.tags.find(repositoryID: id, name: "v1") })
+            #expect(kept.digest == pushed.digest && kept.pushedByName == "alice" && kept.linkModified == 200)
+            try await pool.write { [newer] tx in
+                try tx.tags.setLinkModified(repositoryID: id, name: "v1", 150)
+                try tx.tags.write(repositoryID: id, newer, onlyIfNewer: true)
+            }
+            let moved = try #require(try await pool.read { try $0.tags.find(repositoryID: id, name: "v1") })
+            #expect(moved.digest == newer.digest && moved.pushedByName == nil && moved.linkModified == 300)
+        }
+    }
+
     @Test(arguments: TestBackend.allCases)
     func repositoriesListInTreeOrder(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { pool in

@@ -153,6 +153,29 @@ struct SyncFixture {
         }
     }
 
+    /// Facts come from pushed content: values the catalogue cannot store are left out, and never stop a pass.
+    @Test func oddContentIsMirroredWithoutWhatCannotBeStored() async throws {
+        try await SyncFixture.with { fixture in
+            let name = try RepositoryName("team/odd")
+            let config = Array(#"{"os":"","architecture":"\#(String(repeating: "x", count: 300))","created":"yesterday"}"#.utf8)
+            let configDigest = try await fixture.blob(config)
+            let manifest = Array(
+                """
+                {"schemaVersion":2,"mediaType":"\(MediaType.ociManifest)","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(configDigest)","size":\(config.count)},"layers":[],"subject":{"mediaType":"x","digest":"not a digest","size":1}}
+                """.utf8
+            )
+            let digest = try await fixture.blob(manifest)
+            try await fixture.driver.write(RegistryPaths.revisionLink(name, digest), contents: RegistryPaths.linkContent(digest))
+            try await fixture.point("team/odd", "v1", at: digest)
+            try await fixture.image("team/plain", "v1")
+            let report = try await fixture.pass()
+            #expect(report.tagsWritten == 2)
+            let odd = try #require(try await fixture.tags("team/odd")["v1"])
+            #expect(odd.os == nil && odd.architecture == nil && odd.created == nil && odd.digest == digest.description)
+            #expect(try await fixture.tags("team/plain")["v1"] != nil)
+        }
+    }
+
     @Test func theMirrorIsCurrentOnlyAfterAPassThatFollowsAFailedWrite() {
         let state = CatalogState()
         #expect(!state.isCurrent)
@@ -190,5 +213,32 @@ struct FailingDriver: StorageDriver {
             if visited > 3 { throw StorageError(.io, "\(entry.path): input/output error") }
             return try await visit(entry)
         }
+    }
+}
+
+@Suite struct CatalogWriteRaceTests {
+    @Test func aSlowWriteIsNotWaitedForPastTheTimeout() async {
+        let started = ContinuousClock.now
+        let outcome = await CatalogMirror.race(timeout: .milliseconds(100)) {
+            try await Task.sleep(for: .seconds(30))
+        }
+        #expect(ContinuousClock.now - started < .seconds(20))
+        guard case .failure(let error) = outcome else {
+            Issue.record("a write slower than its timeout must report the timeout")
+            return
+        }
+        #expect(error is CatalogMirror.CatalogWriteTimeout)
+    }
+
+    @Test func aWriteInTimeGivesItsOwnOutcome() async {
+        struct Refused: Error {}
+        let success = await CatalogMirror.race(timeout: .seconds(30)) {}
+        #expect((try? success.get()) != nil)
+        let failure = await CatalogMirror.race(timeout: .seconds(30)) { throw Refused() }
+        guard case .failure(let error) = failure else {
+            Issue.record("the write's own error must come back")
+            return
+        }
+        #expect(error is Refused)
     }
 }

@@ -52,12 +52,12 @@ import WharfDatabase
 
             #expect(
                 try await actions(pool) == [
-                    #"webhook.create team/ci {"events":"push","url":"http://127.0.0.1:9/"}"#,
-                    #"webhook.create ci {"events":"all","url":"http://127.0.0.1:9/"}"#,
+                    #"webhook.create team/ci {"events":"push","url":"http://127.0.0.1:9"}"#,
+                    #"webhook.create ci {"events":"all","url":"http://127.0.0.1:9"}"#,
                     #"webhook.update team/ci {"changed":"credentials"}"#,
                     #"webhook.update team/ci {"changed":"secret"}"#,
                     #"webhook.disable team/ci {}"#,
-                    #"webhook.delete team/ci {"url":"http://127.0.0.1:9/"}"#,
+                    #"webhook.delete team/ci {"url":"http://127.0.0.1:9"}"#,
                 ]
             )
         }

@@ -146,6 +146,21 @@ public struct TagStore: Store {
     static let sqliteUpsert = upsert(.sqlite)
     static let mysqlUpsert = upsert(.mysql)
 
+    /// The upsert of a sync pass: an existing row changes only when the pass saw a newer link than the row's (a
+    /// push through Wharf during the pass wrote a newer one, and keeps it with its pusher).
+    static let sqliteUpsertIfNewer =
+        upsert(.sqlite) + " WHERE excluded.link_modified > tags.link_modified"
+    static let mysqlUpsertIfNewer: String = {
+        let insert =
+            "INSERT INTO tags (\(writtenColumns.joined(separator: ", "))) VALUES (\(writtenColumns.map { _ in "?" }.joined(separator: ", ")))"
+        // Assignments run left to right: link_modified, compared by every other one, comes last.
+        let updated = writtenColumns.dropFirst(2).filter { $0 != "link_modified" }.map {
+            "\($0) = IF(VALUES(link_modified) > link_modified, VALUES(\($0)), \($0))"
+        }
+        return insert + " ON DUPLICATE KEY UPDATE "
+            + (updated + ["link_modified = GREATEST(link_modified, VALUES(link_modified))"]).joined(separator: ", ")
+    }()
+
     static func upsert(_ dialect: SQLDialect) -> String {
         dialect.upsert(into: "tags", columns: writtenColumns, conflict: ["repository_id", "name"], update: Array(writtenColumns.dropFirst(2)))
     }
@@ -161,8 +176,14 @@ public struct TagStore: Store {
     }
 
     /// ``upsert(repositoryID:_:)`` without reading the row back (what sync passes do by the thousand).
-    public func write(repositoryID: Int64, _ tag: TagRecord) throws {
-        let sql = transaction.dialect == .sqlite ? Self.sqliteUpsert : Self.mysqlUpsert
+    public func write(repositoryID: Int64, _ tag: TagRecord, onlyIfNewer: Bool = false) throws {
+        let sql =
+            switch (transaction.dialect, onlyIfNewer) {
+            case (.sqlite, false): Self.sqliteUpsert
+            case (.mysql, false): Self.mysqlUpsert
+            case (.sqlite, true): Self.sqliteUpsertIfNewer
+            case (.mysql, true): Self.mysqlUpsertIfNewer
+            }
         try transaction.execute(
             sql,
             [
@@ -178,7 +199,10 @@ public struct TagStore: Store {
 
     /// Records that the tag's `current/link` was rewritten with the same content (nothing else changed).
     public func setLinkModified(repositoryID: Int64, name: String, _ value: Int64) throws {
-        try transaction.execute("UPDATE tags SET link_modified = ? WHERE repository_id = ? AND name = ?", [value, repositoryID, name])
+        try transaction.execute(
+            "UPDATE tags SET link_modified = ? WHERE repository_id = ? AND name = ? AND link_modified < ?",
+            [value, repositoryID, name, value]
+        )
     }
 
     public func find(repositoryID: Int64, name: String) throws -> CatalogTag? {
@@ -225,6 +249,14 @@ public struct TagStore: Store {
         try transaction.execute(
             "UPDATE tags SET pulled_at = ? WHERE repository_id = ? AND name = ? AND (pulled_at IS NULL OR pulled_at < ?)",
             [Date(millisecondsSince1970: time.millisecondsSince1970), repositoryID, name, time]
+        )
+    }
+
+    /// A pull by digest: the newest pull of every tag of the repository pointing at `digest`.
+    public func recordPull(repositoryID: Int64, digest: String, at time: Date = Date()) throws {
+        try transaction.execute(
+            "UPDATE tags SET pulled_at = ? WHERE repository_id = ? AND digest = ? AND (pulled_at IS NULL OR pulled_at < ?)",
+            [Date(millisecondsSince1970: time.millisecondsSince1970), repositoryID, digest, time]
         )
     }
 

@@ -140,6 +140,11 @@ public struct WebhookStore: Store {
         )
     }
 
+    /// The event filters of every enabled webhook (what a pull is checked against before anything else).
+    public func enabledEventFilters() throws -> [String] {
+        try transaction.query("SELECT events FROM webhooks WHERE enabled = ?", [true]).map { try $0.decode("events") }
+    }
+
     public func setEnabled(id: Int64, _ enabled: Bool) throws {
         try transaction.execute("UPDATE webhooks SET enabled = ?, updated_at = ? WHERE id = ?", [enabled, now(), id])
     }

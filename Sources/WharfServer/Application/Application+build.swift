@@ -29,13 +29,17 @@ public struct WharfServices: Sendable {
     public let catalog: CatalogMirror
     public let sync: SyncScheduler
     public let pulls: PullRecorder
+    /// Who sends webhooks, as their envelope's `source` says.
+    public let webhookSource: WebhookEnvelope.Source
 
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
         database = DatabasePool(location: configuration.databaseLocation, logger: logger)
         driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
         events = EventBus(logger: logger)
-        catalog = CatalogMirror(pool: database, driver: driver, logger: logger)
+        let port = (try? configuration.listenAddress().1).map { ":\($0)" } ?? ""
+        webhookSource = WebhookEnvelope.Source(addr: ProcessInfo.processInfo.hostName + port)
+        catalog = CatalogMirror(pool: database, driver: driver, webhookSource: webhookSource, logger: logger)
         sync = SyncScheduler(mirror: catalog, interval: configuration.syncInterval, logger: logger)
         pulls = PullRecorder(pool: database, bus: events, logger: logger)
         blobs = BlobStore(driver: driver)
@@ -138,7 +142,7 @@ func assembleApplication(
             bus: services.events,
             targets: WebhookTargetGuard(allowedNetworks: configuration.webhookAllowedNetworks),
             timeout: configuration.webhookTimeout,
-            source: WebhookEnvelope.Source(addr: "\(ProcessInfo.processInfo.hostName):\(port)"),
+            source: services.webhookSource,
             logger: logger
         )
     )

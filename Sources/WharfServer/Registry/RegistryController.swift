@@ -228,8 +228,8 @@ struct RegistryController<Context: WharfContext>: Sendable {
         )
         var target = target(name, reference, digest: digest, mediaType: manifest.mediaType, size: Int64(bytes.count))
         target.references = (manifest.blobReferences + manifest.manifestReferences).map(\.description)
-        let pushed = event(.push, target: target, request, context)
-        await catalog.recordPush(pushed, manifest: bytes)
+        var pushed = event(.push, target: target, request, context)
+        pushed.webhooksQueued = await catalog.recordPush(pushed, manifest: bytes)
         events.publish(pushed)
         var headers = HTTPFields()
         headers[.location] = RegistryRoute.manifest(name, .digest(digest)).path
@@ -249,8 +249,8 @@ struct RegistryController<Context: WharfContext>: Sendable {
             try await manifests.deleteTag(tag, in: name)
             target = RegistryEvent.Target(repository: name.value, tag: tag.value)
         }
-        let deleted = event(.delete, target: target, request, context)
-        await catalog.recordDelete(deleted)
+        var deleted = event(.delete, target: target, request, context)
+        deleted.webhooksQueued = await catalog.recordDelete(deleted)
         events.publish(deleted)
         return Response(status: .accepted, headers: [.contentLength: "0"])
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import WharfCore
 import WharfDatabase
 import WharfStorage
@@ -15,14 +16,20 @@ public struct CatalogMirror: Sendable {
     let logger: Logger
     /// How long a request waits for its catalogue row before leaving it to the next sync pass.
     let writeTimeout: Duration
+    /// Catalogue writes still running (some past their request's timeout).
+    let pending = PendingWrites()
+    /// With it, a push or delete queues its webhook deliveries in its own transaction.
+    let webhookSource: WebhookEnvelope.Source?
 
     public init(
         pool: DatabasePool,
         driver: any StorageDriver,
         state: CatalogState = CatalogState(),
         writeTimeout: Duration = .seconds(2),
+        webhookSource: WebhookEnvelope.Source? = nil,
         logger: Logger = Logger(label: "wharf.catalog")
     ) {
+        self.webhookSource = webhookSource
         self.pool = pool
         self.driver = driver
         self.state = state
@@ -33,12 +40,17 @@ public struct CatalogMirror: Sendable {
     // MARK: Recording the registry's changes
 
     /// A manifest was stored: its tag row (or its referrer row, for a signature or an attestation), the
-    /// repository's summary and a `repository.push` activity.
-    public func recordPush(_ event: RegistryEvent, manifest bytes: [UInt8]) async {
-        guard let digestText = event.target.digest, let digest = try? OCIDigest(parsing: digestText) else { return }
-        await write(event) {
+    /// repository's summary, a `repository.push` activity and its webhook deliveries. Returns whether they were
+    /// written.
+    @discardableResult
+    public func recordPush(_ event: RegistryEvent, manifest bytes: [UInt8]) async -> Bool {
+        guard let digestText = event.target.digest, let digest = try? OCIDigest(parsing: digestText) else { return false }
+        let webhookSource = self.webhookSource
+        return await write(event) {
             let inspector = ImageInspector(driver: driver)
-            guard let facts = try await inspector.facts(of: digest, bytes: bytes) else { return nil }
+            // Nil only for bytes that are not a manifest (validated before they were stored): then the push is
+            // still an activity and an event, without rows.
+            let facts = try await inspector.facts(of: digest, bytes: bytes)
             var modified: Int64 = 0
             if let tag = event.target.tag, let name = try? RepositoryName(event.target.repository), let parsed = try? Tag(tag) {
                 modified = Self.nanoseconds(try await driver.stat(RegistryPaths.tagCurrentLink(name, parsed))?.modified)
@@ -46,22 +58,15 @@ public struct CatalogMirror: Sendable {
             let linkModified = modified
             return { transaction in
                 let repository = try transaction.repositories.findOrCreate(name: event.target.repository)
-                Self.recordReferrers(of: facts, digest: digestText, tag: event.target.tag, repositoryID: repository.id, in: transaction)
-                if let tag = event.target.tag {
-                    if let subject = ImageInspector.cosignSubject(ofTag: tag) {
-                        try transaction.referrers.delete(repositoryID: repository.id, tag: tag)
-                        try transaction.referrers.add(
-                            repositoryID: repository.id,
-                            ReferrerRecord(
-                                subject: subject,
-                                digest: digestText,
-                                mediaType: facts.mediaType,
-                                artifactType: ImageInspector.cosignArtifactType(ofTag: tag),
-                                size: facts.size,
-                                tag: tag
-                            )
-                        )
-                    } else {
+                if let tag = event.target.tag, ImageInspector.cosignSubject(ofTag: tag) != nil {
+                    // The tag now carries this signature only.
+                    try transaction.referrers.delete(repositoryID: repository.id, tag: tag)
+                }
+                for referrer in facts?.referrers(digest: digestText, tag: event.target.tag) ?? [] {
+                    try transaction.referrers.add(repositoryID: repository.id, referrer)
+                }
+                if let facts, let tag = event.target.tag {
+                    if ImageInspector.cosignSubject(ofTag: tag) == nil {
                         try transaction.tags.write(
                             repositoryID: repository.id,
                             facts.tagRecord(
@@ -76,14 +81,19 @@ public struct CatalogMirror: Sendable {
                     try transaction.repositories.summarize(id: repository.id)
                 }
                 try Self.recordActivity(event, action: .repositoryPush, repositoryID: repository.id, in: transaction)
+                if let webhookSource { _ = try WebhookDispatcher.queueDeliveries(for: event, source: webhookSource, in: transaction) }
             }
         }
     }
 
-    /// A manifest or a tag was deleted: their rows go, and a `repository.delete` or `tag.delete` activity is kept.
-    public func recordDelete(_ event: RegistryEvent) async {
-        await write(event) {
+    /// A manifest or a tag was deleted: their rows go, a `repository.delete` or `tag.delete` activity is kept and
+    /// its webhook deliveries are queued. Returns whether they were written.
+    @discardableResult
+    public func recordDelete(_ event: RegistryEvent) async -> Bool {
+        let webhookSource = self.webhookSource
+        return await write(event) {
             { transaction in
+                if let webhookSource { _ = try WebhookDispatcher.queueDeliveries(for: event, source: webhookSource, in: transaction) }
                 guard let repository = try transaction.repositories.find(name: event.target.repository) else {
                     try Self.recordActivity(
                         event,
@@ -113,60 +123,65 @@ public struct CatalogMirror: Sendable {
         }
     }
 
-    /// Prepares (outside the database) and writes (in one transaction) a change, within ``writeTimeout``.
+    /// Prepares (outside the database) and writes (in one transaction) a change, waiting at most ``writeTimeout``.
+    ///
+    /// The write runs in a task of its own that the request does not wait for past the timeout (a database call
+    /// cannot be interrupted: waiting for it to notice a cancellation would be waiting for the database). At most
+    /// ``maxPendingWrites`` such writes are left running; beyond that a change is left to the next sync pass.
     private func write(
         _ event: RegistryEvent,
         prepare: @escaping @Sendable () async throws -> (@Sendable (Transaction) throws -> Void)?
-    ) async {
-        guard pool.health.isReady else {
+    ) async -> Bool {
+        guard pool.health.isReady, pending.enter(limit: Self.maxPendingWrites) else {
             state.writeFailed()
-            return
+            return false
         }
         let pool = self.pool
-        let timeout = writeTimeout
-        do {
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    guard let change = try await prepare() else { return true }
-                    try await pool.write(change)
-                    return true
-                }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return false
-                }
-                let finished = try await group.next() ?? false
-                group.cancelAll()
-                if !finished { throw CatalogWriteTimeout() }
+        let pending = self.pending
+        let outcome = await Self.race(timeout: writeTimeout) {
+            defer { pending.leave() }
+            guard let change = try await prepare() else { return }
+            try await pool.write(change)
+        }
+        guard case .failure(let error) = outcome else { return true }
+        state.writeFailed()
+        logger.warning(
+            "catalogue not updated; the next sync pass repairs it",
+            metadata: ["repository": "\(event.target.repository)", "action": "\(event.action.rawValue)", "error": "\(error)"]
+        )
+        return false
+    }
+
+    /// Writes started and not finished, at most this many.
+    static let maxPendingWrites = 64
+
+    /// `work`'s outcome, or a timeout error after `timeout` while `work` goes on in its own task.
+    static func race(timeout: Duration, _ work: @escaping @Sendable () async throws -> Void) async -> Result<Void, any Error> {
+        let once = Once()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, any Error>, Never>) in
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                // Cancelled: the work is done and resumes the waiter itself.
+                guard !Task.isCancelled else { return }
+                if once.first() { continuation.resume(returning: .failure(CatalogWriteTimeout())) }
             }
-        } catch {
-            state.writeFailed()
-            logger.warning(
-                "catalogue not updated; the next sync pass repairs it",
-                metadata: ["repository": "\(event.target.repository)", "action": "\(event.action.rawValue)", "error": "\(error)"]
-            )
+            Task {
+                let result: Result<Void, any Error>
+                do {
+                    try await work()
+                    result = .success(())
+                } catch {
+                    result = .failure(error)
+                }
+                // The usual case: done in time, and the timer is not left sleeping.
+                timer.cancel()
+                if once.first() { continuation.resume(returning: result) }
+            }
         }
     }
 
     struct CatalogWriteTimeout: Error, CustomStringConvertible {
         var description: String { "the database did not answer in time" }
-    }
-
-    /// Referrers a manifest makes: itself when it has a `subject`, and an index's attestations.
-    static func recordReferrers(of facts: ImageFacts, digest: String, tag: String?, repositoryID: Int64, in transaction: Transaction) {
-        if let subject = facts.subject {
-            try? transaction.referrers.add(
-                repositoryID: repositoryID,
-                ReferrerRecord(
-                    subject: subject,
-                    digest: digest,
-                    mediaType: facts.mediaType,
-                    artifactType: facts.artifactType,
-                    size: facts.parts[digest] ?? facts.size
-                )
-            )
-        }
-        for attestation in facts.attestations { try? transaction.referrers.add(repositoryID: repositoryID, attestation) }
     }
 
     static func recordActivity(_ event: RegistryEvent, action: ActivityAction, repositoryID: Int64?, in transaction: Transaction) throws {
@@ -207,5 +222,37 @@ public struct CatalogMirror: Sendable {
     static func nanoseconds(_ seconds: Double?) -> Int64 {
         guard let seconds else { return 0 }
         return Int64((seconds * 1_000_000_000).rounded())
+    }
+}
+
+/// A count of writes in flight with a ceiling.
+final class PendingWrites: Sendable {
+    private let count = Mutex(0)
+
+    /// Counts one more unless `limit` are running; false then.
+    func enter(limit: Int) -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() {
+        count.withLock { $0 -= 1 }
+    }
+
+    var current: Int { count.withLock { $0 } }
+}
+
+/// True the first time only: whichever of two racing tasks ends first resumes the waiter.
+final class Once: Sendable {
+    private let done = Mutex(false)
+
+    func first() -> Bool {
+        done.withLock { done in
+            defer { done = true }
+            return !done
+        }
     }
 }

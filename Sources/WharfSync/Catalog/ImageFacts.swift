@@ -23,6 +23,29 @@ public struct ImageFacts: Sendable, Equatable {
     /// layer twice.
     var parts: [String: Int64]
 
+    /// The referrer rows the manifest `digest` makes: itself when it has a `subject`, an index's attestations, and,
+    /// when `tag` is one of cosign's (`sha256-<hex>.sig`), itself as a referrer of the digest the tag names.
+    public func referrers(digest: String, tag: String? = nil) -> [ReferrerRecord] {
+        var found = attestations
+        let ownSize = parts[digest] ?? size
+        if let subject {
+            found.append(ReferrerRecord(subject: subject, digest: digest, mediaType: mediaType, artifactType: artifactType, size: ownSize))
+        }
+        if let tag, let subject = ImageInspector.cosignSubject(ofTag: tag) {
+            found.append(
+                ReferrerRecord(
+                    subject: subject,
+                    digest: digest,
+                    mediaType: mediaType,
+                    artifactType: ImageInspector.cosignArtifactType(ofTag: tag),
+                    size: size,
+                    tag: tag
+                )
+            )
+        }
+        return found
+    }
+
     /// The tag row for these facts.
     public func tagRecord(name: String, digest: String, pusher: (id: Int64?, name: String?), pushedAt: Date, linkModified: Int64) -> TagRecord {
         TagRecord(
@@ -53,6 +76,8 @@ public final class ImageInspector {
     /// The largest manifest and image config read (bigger ones are left without facts, never an error).
     static let manifestLimit = 4 * 1024 * 1024
     static let configLimit = 8 * 1024 * 1024
+    /// Facts remembered at most.
+    static let knownLimit = 20_000
 
     public init(driver: any StorageDriver) {
         self.driver = driver
@@ -65,13 +90,15 @@ public final class ImageInspector {
         var content = bytes
         if content == nil { content = try await driver.read(RegistryPaths.blobData(digest), limit: Self.manifestLimit) }
         guard let content, let document = try? JSONDecoder().decode(ManifestDocument.self, from: Data(content)) else { return nil }
-        let mediaType = document.mediaType ?? Manifest.storedMediaType(of: content)
+        // Every text below comes from pushed content (or from another registry): what the catalogue cannot store
+        // (empty, over-long, control characters) is left out, never an error that would stop a push or a pass.
+        let mediaType = Self.clean(document.mediaType) ?? Self.clean(Manifest.storedMediaType(of: content)) ?? MediaType.octetStream
         var facts = ImageFacts(
             mediaType: mediaType,
             size: 0,
             platforms: [],
-            artifactType: document.artifactType ?? (document.subject != nil ? document.config?.mediaType : nil),
-            subject: document.subject?.digest,
+            artifactType: Self.clean(document.artifactType ?? (document.subject != nil ? document.config?.mediaType : nil)),
+            subject: Self.digest(document.subject?.digest),
             attestations: [],
             parts: [digest.description: Int64(content.count)]
         )
@@ -79,50 +106,70 @@ public final class ImageInspector {
             for child in children {
                 guard let childDigest = try? OCIDigest(parsing: child.digest) else { continue }
                 if Self.isAttestation(child) {
-                    let described = child.annotations?["vnd.docker.reference.digest"] ?? digest.description
+                    let described = Self.digest(child.annotations?["vnd.docker.reference.digest"]) ?? digest.description
                     facts.attestations.append(
                         ReferrerRecord(
                             subject: described,
-                            digest: child.digest,
-                            mediaType: child.mediaType ?? MediaType.ociManifest,
-                            artifactType: child.artifactType ?? "application/vnd.docker.attestation-manifest",
-                            size: child.size ?? 0,
+                            digest: childDigest.description,
+                            mediaType: Self.clean(child.mediaType) ?? MediaType.ociManifest,
+                            artifactType: Self.clean(child.artifactType) ?? "application/vnd.docker.attestation-manifest",
+                            size: max(0, child.size ?? 0),
                             tag: digest.description
                         )
                     )
                     continue
                 }
                 let image = try await self.facts(of: childDigest)
-                facts.parts.merge(image?.parts ?? [child.digest: child.size ?? 0]) { a, _ in a }
+                facts.parts.merge(image?.parts ?? [childDigest.description: max(0, child.size ?? 0)]) { a, _ in a }
                 let platform = child.platform
                 facts.platforms.append(
                     CatalogPlatform(
-                        os: platform?.os ?? image?.os ?? "unknown",
-                        architecture: platform?.architecture ?? image?.architecture ?? "unknown",
-                        variant: platform?.variant,
-                        digest: child.digest,
-                        size: image?.size ?? child.size ?? 0
+                        os: Self.clean(platform?.os) ?? image?.os ?? "unknown",
+                        architecture: Self.clean(platform?.architecture) ?? image?.architecture ?? "unknown",
+                        variant: Self.clean(platform?.variant),
+                        digest: childDigest.description,
+                        size: image?.size ?? max(0, child.size ?? 0)
                     )
                 )
             }
         } else {
             if let config = document.config {
-                facts.configDigest = config.digest
-                facts.parts[config.digest] = config.size ?? 0
+                facts.configDigest = Self.digest(config.digest)
+                facts.parts[config.digest] = max(0, config.size ?? 0)
                 if Self.imageConfigTypes.contains(config.mediaType ?? ""), let configDigest = try? OCIDigest(parsing: config.digest),
                     let bytes = try await driver.read(RegistryPaths.blobData(configDigest), limit: Self.configLimit),
                     let image = try? JSONDecoder().decode(ImageConfig.self, from: Data(bytes))
                 {
-                    facts.os = image.os
-                    facts.architecture = image.architecture.map { arch in image.variant.map { "\(arch)/\($0)" } ?? arch }
+                    facts.os = Self.clean(image.os)
+                    facts.architecture = Self.clean(image.architecture.map { arch in image.variant.map { "\(arch)/\($0)" } ?? arch })
                     facts.created = image.created.flatMap(RFC3339.parse)
                 }
             }
-            for layer in (document.layers ?? []) + (document.blobs ?? []) { facts.parts[layer.digest] = layer.size ?? 0 }
+            for layer in (document.layers ?? []) + (document.blobs ?? []) { facts.parts[layer.digest] = max(0, layer.size ?? 0) }
         }
         facts.size = facts.parts.values.reduce(0, +)
+        // Bounded: a pass over millions of manifests keeps the most useful part (shared children of indexes) of
+        // one batch's worth.
+        if known.count >= Self.knownLimit { known.removeAll(keepingCapacity: true) }
         known[digest] = facts
         return facts
+    }
+
+    /// `text` when the catalogue can store it as a name: 1 to 255 bytes of printable characters, no white space at
+    /// either end; else nil.
+    static func clean(_ text: String?) -> String? {
+        guard let text, !text.isEmpty, text.utf8.count <= 255 else { return nil }
+        // Printable ASCII, what these nearly always are, is checked byte by byte.
+        if text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) { return text }
+        guard text.trimmingCharacters(in: .whitespaces) == text,
+            !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else { return nil }
+        return text
+    }
+
+    /// `text` as a digest in its canonical form, or nil.
+    static func digest(_ text: String?) -> String? {
+        text.flatMap { try? OCIDigest(parsing: $0) }?.description
     }
 
     /// BuildKit stores provenance and SBOMs as index entries for platform `unknown/unknown`, annotated with

@@ -7,9 +7,12 @@ import WharfDatabase
 /// minute at most, never one per pull. Pulls arrive on the event bus; pending ones are written every
 /// ``flushInterval`` in one transaction.
 public actor PullRecorder: Service {
+    /// A pull by tag, or by digest (what containerd and Kubernetes do after resolving the tag with a HEAD): a
+    /// digest's pull is the pull of every tag pointing at it.
     struct Key: Hashable {
         var repository: String
         var tag: String?
+        var digest: String?
     }
 
     let pool: DatabasePool
@@ -58,7 +61,11 @@ public actor PullRecorder: Service {
     }
 
     func note(_ event: RegistryEvent) {
-        let key = Key(repository: event.target.repository, tag: event.target.tag)
+        let key = Key(
+            repository: event.target.repository,
+            tag: event.target.tag,
+            digest: event.target.tag == nil ? event.target.digest : nil
+        )
         let now = ContinuousClock.now
         if let last = written[key], now - last < coalescing { return }
         written[key] = now
@@ -77,6 +84,7 @@ public actor PullRecorder: Service {
                     guard let repository = try transaction.repositories.find(name: key.repository) else { continue }
                     try transaction.repositories.recordPull(id: repository.id, at: time)
                     if let tag = key.tag { try transaction.tags.recordPull(repositoryID: repository.id, name: tag, at: time) }
+                    if let digest = key.digest { try transaction.tags.recordPull(repositoryID: repository.id, digest: digest, at: time) }
                 }
             }
         } catch {

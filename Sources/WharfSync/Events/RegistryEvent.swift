@@ -83,6 +83,9 @@ public struct RegistryEvent: Sendable, Equatable {
     public var target: Target
     public var request: Request
     public var actor: Actor
+    /// Set when the catalogue's transaction already queued this event's webhook deliveries (a push or a delete
+    /// whose rows were written): the webhook dispatcher only sends them.
+    public var webhooksQueued = false
 
     public init(
         id: String = UUID().uuidString.lowercased(),

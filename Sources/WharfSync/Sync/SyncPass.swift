@@ -90,6 +90,11 @@ struct SyncPass {
             report.tagsWritten += change.written.count
             report.tagsRemoved += change.removed.count
             if change.isEmpty == false { changes.append(change) }
+            // Written a batch at a time, so a first pass over a million tags never holds all their facts.
+            if changes.count >= batchSize {
+                try await write(changes)
+                changes.removeAll(keepingCapacity: true)
+            }
         }
         var gone: [String: Int64] = [:]
         for (name, id) in ids where scans[name] == nil {
@@ -103,12 +108,7 @@ struct SyncPass {
         guard try await driver.stat(RegistryPaths.repositoriesRoot)?.isDirectory == true || scans.isEmpty && ids.isEmpty else {
             throw StorageError(.notFound, "\(RegistryPaths.repositoriesRoot) went missing during the pass; the catalogue is kept as it is")
         }
-        for start in stride(from: 0, to: changes.count, by: batchSize) {
-            let batch = Array(changes[start..<min(start + batchSize, changes.count)])
-            try await pool.write { transaction in
-                for change in batch { try change.apply(in: transaction) }
-            }
-        }
+        try await write(changes)
         if !gone.isEmpty {
             let removed = Array(gone.values)
             try await pool.write { transaction in
@@ -117,6 +117,26 @@ struct SyncPass {
         }
         report.duration = ContinuousClock.now - started
         return report
+    }
+
+    /// Writes a batch of changes in one transaction, if the root is still there: a removal was confirmed by a look
+    /// that finds nothing once the volume is gone.
+    func write(_ batch: [RepositoryChange]) async throws {
+        guard !batch.isEmpty else { return }
+        guard try await driver.stat(RegistryPaths.repositoriesRoot)?.isDirectory == true else {
+            throw StorageError(.notFound, "\(RegistryPaths.repositoriesRoot) went missing during the pass; the catalogue is kept as it is")
+        }
+        let logger = self.logger
+        try await pool.write { transaction in
+            for change in batch {
+                do {
+                    try change.apply(in: transaction)
+                } catch let error as DatabaseError where error.code == .invalidValue {
+                    // Refused before any SQL ran: one repository's odd content never stops the pass.
+                    logger.warning("repository not mirrored", metadata: ["repository": "\(change.name)", "error": "\(error)"])
+                }
+            }
+        }
     }
 
     /// Every repository under the storage root with its tags' link times.
@@ -166,34 +186,14 @@ struct SyncPass {
         for name in try await driver.list(RegistryPaths.revisionsDirectory(repository, .sha256)) ?? [] {
             // The folder's name is the digest (as distribution's own listing has it); the link is not read again.
             guard let digest = try? OCIDigest(algorithm: .sha256, hex: name), let facts = try await inspector.facts(of: digest) else { continue }
-            if let subject = facts.subject {
-                found.insert(
-                    ReferrerRecord(
-                        subject: subject,
-                        digest: digest.description,
-                        mediaType: facts.mediaType,
-                        artifactType: facts.artifactType,
-                        size: facts.parts[digest.description] ?? facts.size
-                    )
-                )
-            }
-            for attestation in facts.attestations { found.insert(attestation) }
+            found.formUnion(facts.referrers(digest: digest.description))
         }
         for tagName in scan.tags.keys {
-            guard let subject = ImageInspector.cosignSubject(ofTag: tagName), let tag = try? Tag(tagName),
+            guard ImageInspector.cosignSubject(ofTag: tagName) != nil, let tag = try? Tag(tagName),
                 let digest = try await readLink(RegistryPaths.tagCurrentLink(repository, tag)),
                 let facts = try await inspector.facts(of: digest)
             else { continue }
-            found.insert(
-                ReferrerRecord(
-                    subject: subject,
-                    digest: digest.description,
-                    mediaType: facts.mediaType,
-                    artifactType: ImageInspector.cosignArtifactType(ofTag: tagName),
-                    size: facts.size,
-                    tag: tagName
-                )
-            )
+            found.formUnion(facts.referrers(digest: digest.description, tag: tagName))
         }
         return found
     }
@@ -225,6 +225,7 @@ struct RepositoryChange: Sendable {
         let repositoryID = try id ?? transaction.repositories.findOrCreate(name: name).id
         for (tag, digest, facts, modified) in written where ImageInspector.cosignSubject(ofTag: tag) == nil {
             // Found in storage, not pushed through this process: the link's time is the push time.
+            // Only over an older row: a push through Wharf during the pass wrote a newer one, with its pusher.
             try transaction.tags.write(
                 repositoryID: repositoryID,
                 facts.tagRecord(
@@ -233,7 +234,8 @@ struct RepositoryChange: Sendable {
                     pusher: (nil, nil),
                     pushedAt: Date(timeIntervalSince1970: Double(modified) / 1_000_000_000),
                     linkModified: modified
-                )
+                ),
+                onlyIfNewer: true
             )
         }
         for (tag, modified) in touched { try transaction.tags.setLinkModified(repositoryID: repositoryID, name: tag, modified) }

@@ -38,6 +38,8 @@ public actor WebhookDispatcher: Service {
     /// wait looks at, not a stream: a stream whose reader is cancelled is finished for good, and every wait after
     /// the first would then return at once.
     private var woken = false
+    /// The actions some enabled webhook wants, and when that was read.
+    private var wanted: (actions: Set<RegistryEvent.Action>, read: ContinuousClock.Instant)?
     /// How many times the sender has waited for work (an idle dispatcher waits once per poll interval).
     private(set) var waits = 0
 
@@ -94,21 +96,19 @@ public actor WebhookDispatcher: Service {
     @discardableResult
     public func enqueue(_ event: RegistryEvent) async -> Int {
         guard WebhookEventFilter.actions.contains(event.action) else { return 0 }
-        let body = WebhookEnvelope(event, source: source).body()
-        @Sendable func wanting(_ transaction: Transaction) throws -> [Webhook] {
-            let namespaceID = event.namespace.isEmpty ? nil : try transaction.namespaces.find(name: event.namespace)?.id
-            return try transaction.webhooks.listEnabled(namespaceID: namespaceID).filter {
-                (try? WebhookEventFilter($0.events))?.matches(event.action) ?? false
-            }
+        if event.webhooksQueued {
+            // The push or delete queued its deliveries in its own transaction: only send them.
+            woken = true
+            return 0
         }
+        // Pulls come by the thousand and rarely concern a webhook: an answer from memory, refreshed every few
+        // seconds, spares each one a query and an envelope.
+        guard await isWanted(event.action) else { return 0 }
+        let source = self.source
         do {
-            // Most pulls concern no webhook: a read finds that out without taking the database's write lock.
-            guard try await !pool.read({ try wanting($0) }).isEmpty else { return 0 }
-            let count = try await pool.write { transaction in
-                let hooks = try wanting(transaction)
-                for hook in hooks { try transaction.webhooks.enqueue(webhookID: hook.id, event: event.action.rawValue, body: body) }
-                return hooks.count
-            }
+            // Most events concern no webhook: a read finds that out without taking the database's write lock.
+            guard try await !pool.read({ try Self.wanting(event, in: $0) }).isEmpty else { return 0 }
+            let count = try await pool.write { try Self.queueDeliveries(for: event, source: source, in: $0) }
             if count > 0 { woken = true }
             return count
         } catch {
@@ -119,6 +119,47 @@ public actor WebhookDispatcher: Service {
             return 0
         }
     }
+
+    /// The enabled webhooks that want `event`: its namespace's and the global ones whose filter matches.
+    static func wanting(_ event: RegistryEvent, in transaction: Transaction) throws -> [Webhook] {
+        let namespaceID = event.namespace.isEmpty ? nil : try transaction.namespaces.find(name: event.namespace)?.id
+        return try transaction.webhooks.listEnabled(namespaceID: namespaceID).filter {
+            (try? WebhookEventFilter($0.events))?.matches(event.action) ?? false
+        }
+    }
+
+    /// Queues one delivery of `event` per webhook that wants it, in `transaction` (the catalogue's, for a push or
+    /// a delete: the deliveries are stored with the change, so a restart or a crash right after loses none).
+    public static func queueDeliveries(for event: RegistryEvent, source: WebhookEnvelope.Source, in transaction: Transaction) throws -> Int {
+        guard WebhookEventFilter.actions.contains(event.action) else { return 0 }
+        let hooks = try wanting(event, in: transaction)
+        guard !hooks.isEmpty else { return 0 }
+        let body = WebhookEnvelope(event, source: source).body()
+        for hook in hooks { try transaction.webhooks.enqueue(webhookID: hook.id, event: event.action.rawValue, body: body) }
+        return hooks.count
+    }
+
+    /// Whether any enabled webhook wants `action`, from a list read at most every ``wantedLifetime``.
+    private func isWanted(_ action: RegistryEvent.Action) async -> Bool {
+        if let wanted, ContinuousClock.now - wanted.read < Self.wantedLifetime { return wanted.actions.contains(action) }
+        do {
+            let filters = try await pool.read { try $0.webhooks.enabledEventFilters() }
+            var actions = Set<RegistryEvent.Action>()
+            for filter in filters {
+                for candidate in WebhookEventFilter.actions where (try? WebhookEventFilter(filter))?.matches(candidate) ?? false {
+                    actions.insert(candidate)
+                }
+            }
+            wanted = (actions, ContinuousClock.now)
+            return actions.contains(action)
+        } catch {
+            // Unknown: ask the database for this one (its error is logged there).
+            return true
+        }
+    }
+
+    /// Webhooks changed by another process are seen within this much time.
+    static let wantedLifetime: Duration = .seconds(5)
 
     // MARK: Sending
 

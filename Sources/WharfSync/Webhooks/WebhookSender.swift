@@ -69,11 +69,16 @@ public struct WebhookSender: Sendable {
         return headers
     }
 
-    /// `Name: value` lines, with credentials hidden.
+    /// `Name: value` lines for the delivery log. Only Wharf's own headers show their values: a custom header is
+    /// as often a token (`X-Gitlab-Token`, `X-Api-Key`) as anything else, and credentials never show.
     static func logged(_ headers: [(name: String, value: String)]) -> String {
-        headers.map { WebhookHeaders.secret.contains($0.name.lowercased()) ? "\($0.name): (hidden)" : "\($0.name): \($0.value)" }
+        headers.map { Self.shownInLog.contains($0.name.lowercased()) ? "\($0.name): \($0.value)" : "\($0.name): (hidden)" }
             .joined(separator: "\n")
     }
+
+    static let shownInLog: Set<String> = [
+        "content-type", "user-agent", "x-wharf-delivery", "x-wharf-event", WebhookSignature.headerName.lowercased(),
+    ]
 
     public func send(_ delivery: WebhookDelivery, to hook: Webhook) async -> Outcome {
         let startedAt = Date()

@@ -133,7 +133,7 @@ public struct WebhookService: Sendable {
                     ActivityAction.webhookCreate.rawValue,
                     hook,
                     namespace: namespace,
-                    details: ["url": settings.url, "events": Self.eventsText(events)]
+                    details: ["url": Self.origin(settings.url), "events": Self.eventsText(events)]
                 )
             )
             return hook
@@ -226,7 +226,7 @@ public struct WebhookService: Sendable {
             let hook = try Self.webhook(namespace, name, in: transaction)
             try transaction.webhooks.delete(id: hook.id)
             try transaction.activities.record(
-                Self.activity(actor, ActivityAction.webhookDelete.rawValue, hook, namespace: namespace, details: ["url": hook.url])
+                Self.activity(actor, ActivityAction.webhookDelete.rawValue, hook, namespace: namespace, details: ["url": Self.origin(hook.url)])
             )
         }
     }
@@ -358,5 +358,11 @@ public struct WebhookService: Sendable {
             namespaceID: hook.namespaceID,
             details: json
         )
+    }
+
+    /// `scheme://host[:port]` of a webhook URL: what the audit log keeps (paths of chat webhooks are their secret).
+    static func origin(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return "(invalid URL)" }
+        return "\(scheme)://\(host)" + (components.port.map { ":\($0)" } ?? "")
     }
 }

@@ -70,10 +70,11 @@ public struct WebhookTargetGuard: Sendable {
         return Target(url: pinnedURL, hostHeader: port.map { "\(host):\($0)" } ?? host)
     }
 
-    /// The addresses of `host` (an address is its own), as text, from the system resolver; run on NIO's
-    /// thread pool since `getaddrinfo` blocks.
+    /// The addresses of `host` (an address is its own), as text, from the system resolver, on a thread pool of
+    /// the lookups' own: `getaddrinfo` blocks, and a name whose DNS does not answer must never hold the threads
+    /// that storage's fsyncs run on.
     static func resolve(_ host: String) async throws -> [String] {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await lookups.runIfActive {
             var hints = addrinfo()
             hints.ai_family = AF_UNSPEC
             #if canImport(Darwin)
@@ -93,6 +94,12 @@ public struct WebhookTargetGuard: Sendable {
             return addresses
         }
     }
+
+    static let lookups: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return pool
+    }()
 
     private static func text(of entry: addrinfo) -> String? {
         guard let address = entry.ai_addr else { return nil }
