@@ -46,7 +46,7 @@ esac
 [ -n "$BASELINE_BIN" ] && AUTH=on
 OUT="${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/wharf-compare.XXXXXX")}"
 # workload:size:concurrency:count
-DEFAULT_WORKLOADS="push:64MiB:4:16 pull:64MiB:4:32 push:1MiB:8:256 push:4KiB:16:1600 push-chunked:10MiB:4:24 manifest-get:0:16:6000 blob-head:1KiB:16:6000 mixed:10MiB:4:64 catalog:0:4:1000"
+DEFAULT_WORKLOADS="push:64MiB:4:16 pull:64MiB:4:32 push:1MiB:8:256 push:4KiB:16:1600 push-chunked:10MiB:4:24 manifest-get:0:16:6000 manifest-put:0:16:1600 blob-head:1KiB:16:6000 mixed:10MiB:4:64 catalog:0:4:1000"
 WORKLOADS="${WORKLOADS:-$DEFAULT_WORKLOADS}"
 
 scripts/install-deps.sh test >/dev/null

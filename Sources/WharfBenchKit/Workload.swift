@@ -17,6 +17,9 @@ public enum WorkloadKind: String, CaseIterable, Sendable, Codable {
     case mixed
     /// GET of a manifest by tag.
     case manifestGet = "manifest-get"
+    /// PUT of a distinct small image manifest under a new tag (its config and layer stored beforehand): the last
+    /// step of every `docker push`, where the registry records the tag.
+    case manifestPut = "manifest-put"
     /// HEAD of a stored blob.
     case blobHead = "blob-head"
     /// GET /v2/_catalog.
@@ -129,6 +132,13 @@ public struct WorkloadRunner: Sendable {
             pushes = []
             manifestTag = try await pushImage(repository)
             perOperationBytes = 0
+        case .manifestPut:
+            let (config, layer) = try await pushImageBlobs(repository)
+            pushes = (0..<options.count).map { index in
+                let text = Self.manifest(config: config, layer: layer, annotation: "\(runID)-\(index)")
+                return Blob(bytes: ByteBuffer(string: text), digest: OCIDigest.of(Array(text.utf8)).description)
+            }
+            perOperationBytes = 0
         case .catalog, .token:
             pushes = []
             perOperationBytes = 0
@@ -193,6 +203,15 @@ public struct WorkloadRunner: Sendable {
                                 try await head(storedBlobs[0], repository: repository)
                             case .manifestGet:
                                 try await getManifest(repository: repository, tag: tag)
+                            case .manifestPut:
+                                let put = try await client.send(
+                                    .PUT,
+                                    "/v2/\(repository)/manifests/t\(index)",
+                                    headers: [("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
+                                    body: pushes[index].bytes,
+                                    scope: scope(repository)
+                                )
+                                try expect(put, 201)
                             case .catalog:
                                 try expect(try await client.send(.GET, "/v2/_catalog?n=100", scope: "registry:catalog:*"), 200)
                             case .token:
@@ -317,6 +336,20 @@ public struct WorkloadRunner: Sendable {
 
     /// Pushes a small image (config, one layer, manifest) and returns its tag.
     func pushImage(_ repository: String) async throws -> String {
+        let (config, layer) = try await pushImageBlobs(repository)
+        let put = try await client.send(
+            .PUT,
+            "/v2/\(repository)/manifests/bench",
+            headers: [("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
+            body: ByteBuffer(string: Self.manifest(config: config, layer: layer)),
+            scope: scope(repository)
+        )
+        try expect(put, 201)
+        return "bench"
+    }
+
+    /// Pushes a small image's config and layer.
+    func pushImageBlobs(_ repository: String) async throws -> (config: Blob, layer: Blob) {
         let config = Blob(
             bytes: ByteBuffer(string: #"{"architecture":"amd64","os":"linux"}"#),
             digest: OCIDigest.of(Array(#"{"architecture":"amd64","os":"linux"}"#.utf8)).description
@@ -324,20 +357,17 @@ public struct WorkloadRunner: Sendable {
         let layer = Self.makeBlobs(count: 1, size: 1024)[0]
         try await pushBlob(config, repository: repository)
         try await pushBlob(layer, repository: repository)
-        let manifest = """
+        return (config, layer)
+    }
+
+    /// An image manifest of `config` and `layer`, made distinct by `annotation`.
+    static func manifest(config: Blob, layer: Blob, annotation: String? = nil) -> String {
+        let annotations = annotation.map { #","annotations":{"bench":"\#($0)"}"# } ?? ""
+        return """
             {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",\
             "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(config.digest)","size":\(config.bytes.readableBytes)},\
-            "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"\(layer.digest)","size":1024}]}
+            "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"\(layer.digest)","size":\(layer.bytes.readableBytes)}]\(annotations)}
             """
-        let put = try await client.send(
-            .PUT,
-            "/v2/\(repository)/manifests/bench",
-            headers: [("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
-            body: ByteBuffer(string: manifest),
-            scope: scope(repository)
-        )
-        try expect(put, 201)
-        return "bench"
     }
 
     static func appending(_ location: String, _ query: String) -> String {

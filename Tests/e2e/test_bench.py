@@ -27,7 +27,8 @@ def run_bench(url: str, tmp_path: Path, *args: str) -> list[dict]:
 
 
 def test_every_workload_over_tls(wharf, tmp_path):
-    workloads = ["push:4KiB", "push-chunked:3MiB", "pull:1MiB", "mixed:64KiB", "manifest-get", "blob-head:1KiB", "catalog"]
+    workloads = ["push:4KiB", "push-chunked:3MiB", "pull:1MiB", "mixed:64KiB", "manifest-get", "manifest-put", "blob-head:1KiB",
+                 "catalog"]
     args = [arg for w in workloads for arg in ("--workload", w)]
     results = run_bench(wharf.base_url, tmp_path, *args, "--ca-file", str(wharf.cert_path),
                         "--concurrency", "3", "--count", "9", "--chunk", "1MiB")
@@ -46,6 +47,10 @@ def test_every_workload_over_tls(wharf, tmp_path):
     assert len(layers) == 9
     catalog = wharf.session().get(wharf.url("/v2/_catalog")).json()["repositories"]
     assert any(name.startswith("bench/") and name.endswith("/manifest-get") for name in catalog)
+    # manifest-put stored nine distinct manifests under nine tags.
+    put = next(name for name in catalog if name.endswith("/manifest-put"))
+    tags = wharf.session().get(wharf.url(f"/v2/{put}/tags/list")).json()["tags"]
+    assert sorted(tags) == sorted(f"t{i}" for i in range(9)), tags
 
 
 def test_http2_over_tls(wharf, tmp_path):
