@@ -167,6 +167,7 @@ let package = Package(
                 "WharfServer",
                 "WharfDatabase",
                 "WharfAuth",
+                "WharfSync",
                 "WharfBenchKit",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

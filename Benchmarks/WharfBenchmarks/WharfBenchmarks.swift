@@ -18,6 +18,7 @@ let benchmarks: @Sendable () -> Void = {
     httpBenchmarks()
     databaseBenchmarks()
     tokenBenchmarks()
+    catalogueBenchmarks()
 }
 
 /// Incremental SHA-256 over 64 MiB fed in buffers of different sizes: the single-core limit of digest verification.
