@@ -229,6 +229,47 @@ import Testing
         }
     }
 
+    /// A push updates the repository's summary from its one tag; the result is what a full recount gives.
+    @Test(arguments: TestBackend.allCases)
+    func aPushCountsItsTagAsARecountWould(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { pool in
+            let d1 = "sha256:" + String(repeating: "1", count: 64)
+            let d2 = "sha256:" + String(repeating: "2", count: 64)
+            let steps: [(tag: String, digest: String, size: Int64, count: Int, total: Int64)] = [
+                ("a", d1, 10, 1, 10), ("b", d1, 10, 2, 10), ("a", d2, 20, 2, 30), ("b", d2, 20, 2, 20), ("b", d2, 20, 2, 20),
+            ]
+            let id = try await pool.write { try $0.repositories.findOrCreate(name: "team/app").id }
+            for step in steps {
+                let summary = try await pool.write { tx in
+                    let previous = try tx.tags.find(repositoryID: id, name: step.tag)
+                    let tagged = try tx.repositories.isTagged(id: id, digest: step.digest)
+                    let record = TagRecord(
+                        name: step.tag,
+                        digest: step.digest,
+                        mediaType: "application/vnd.oci.image.manifest.v1+json",
+                        size: step.size
+                    )
+                    try tx.tags.write(repositoryID: id, record)
+                    try tx.repositories.tagWritten(
+                        id: id,
+                        digest: step.digest,
+                        size: step.size,
+                        pushedAt: Date(),
+                        previous: previous,
+                        digestWasTagged: tagged
+                    )
+                    return try tx.repositories.find(id: id)!
+                }
+                #expect(summary.tagCount == step.count && summary.size == step.total, "after \(step.tag) -> \(step.digest.suffix(1))")
+                let recounted = try await pool.write { tx in
+                    try tx.repositories.summarize(id: id)
+                    return try tx.repositories.find(id: id)!
+                }
+                #expect(recounted.tagCount == summary.tagCount && recounted.size == summary.size)
+            }
+        }
+    }
+
     @Test(arguments: TestBackend.allCases)
     func repositoriesListInTreeOrder(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { pool in

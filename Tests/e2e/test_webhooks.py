@@ -382,10 +382,15 @@ def test_an_oras_push_and_a_pull_reach_the_webhooks_that_want_them(wharf, tmp_pa
             ("push", "artifacts/doc", digest, "v1")
         assert event["target"]["mediaType"] == MT_OCI_MANIFEST
 
-        r = V2Client(wharf).get("/v2/artifacts/doc/manifests/v1", headers={"Accept": MT_OCI_MANIFEST})
-        assert r.status_code == 200
+        # A running server learns of webhooks another process (this CLI) created within about 2 s (4 at most):
+        # until then a pull is not offered to webhooks. Pull until one is delivered, then check the first.
+        deadline = time.monotonic() + 20
+        while not [r for r in receiver.received() if r["path"] == "/pulls"] and time.monotonic() < deadline:
+            r = V2Client(wharf).get("/v2/artifacts/doc/manifests/v1", headers={"Accept": MT_OCI_MANIFEST})
+            assert r.status_code == 200
+            time.sleep(0.5)
         got = receiver.wait_for(2)
-        [pulled] = [r for r in got if r["path"] == "/pulls"]
+        pulled = [r for r in got if r["path"] == "/pulls"][0]
         assert signed_by(pulled, pulls)
         [event] = events_of(pulled)
         assert (event["action"], event["target"]["repository"], event["target"]["digest"]) == ("pull", "artifacts/doc", digest)

@@ -153,6 +153,33 @@ public struct RepositoryStore: Store {
         )
     }
 
+    /// Updates the summary for one tag written over `previous` (nil: a new tag), without reading every tag of the
+    /// repository (what a push does: ``summarize(id:)`` costs a scan of all of them). Call it after the write, with
+    /// whether the new digest was already tagged in the repository before it.
+    public func tagWritten(id: Int64, digest: String, size: Int64, pushedAt: Date, previous: CatalogTag?, digestWasTagged: Bool) throws {
+        var countChange = previous == nil ? 1 : 0
+        var sizeChange = digestWasTagged ? Int64(0) : size
+        if let previous, previous.digest != digest {
+            // The old digest's bytes go once no other tag points at it.
+            if try !isTagged(id: id, digest: previous.digest) { sizeChange -= previous.size }
+        } else if previous != nil {
+            sizeChange = 0
+            countChange = 0
+        }
+        try transaction.execute(
+            "UPDATE repositories SET tag_count = tag_count + ?, size = size + ?, pushed_at = CASE WHEN pushed_at IS NULL OR pushed_at < ? THEN ? ELSE pushed_at END, updated_at = ? WHERE id = ?",
+            [
+                countChange, sizeChange, Date(millisecondsSince1970: pushedAt.millisecondsSince1970),
+                Date(millisecondsSince1970: pushedAt.millisecondsSince1970), now(), id,
+            ]
+        )
+    }
+
+    /// Whether some tag of the repository points at `digest`.
+    public func isTagged(id: Int64, digest: String) throws -> Bool {
+        try !transaction.query("SELECT 1 AS one FROM tags WHERE repository_id = ? AND digest = ? LIMIT 1", [id, digest]).isEmpty
+    }
+
     /// Remembers the newest pull (coalesced by the caller).
     public func recordPull(id: Int64, at time: Date) throws {
         try transaction.execute(

@@ -513,10 +513,14 @@ struct RegistryController<Context: WharfContext>: Sendable {
         let subject = context.registryAccess?.caller.subject
         var target = target
         if let url = target.url, url.hasPrefix("/") { target.url = context.externalBase + url }
+        // A pull's ids are made only if a webhook sends it (the envelope fills them): most pulls go nowhere.
+        let id = action == .pull ? "" : UUID().uuidString.lowercased()
         return RegistryEvent(
+            id: id,
             action: action,
             target: target,
             request: RegistryEvent.Request(
+                id: id,
                 addr: context.remoteAddress?.ipAddress ?? "",
                 host: request.head.authority ?? "",
                 method: request.method.rawValue,

@@ -65,20 +65,28 @@ public struct CatalogMirror: Sendable {
                 for referrer in facts?.referrers(digest: digestText, tag: event.target.tag) ?? [] {
                     try transaction.referrers.add(repositoryID: repository.id, referrer)
                 }
-                if let facts, let tag = event.target.tag {
-                    if ImageInspector.cosignSubject(ofTag: tag) == nil {
-                        try transaction.tags.write(
-                            repositoryID: repository.id,
-                            facts.tagRecord(
-                                name: tag,
-                                digest: digestText,
-                                pusher: (event.actor.userID, event.actor.name.isEmpty ? nil : event.actor.name),
-                                pushedAt: event.timestamp,
-                                linkModified: linkModified
-                            )
+                if let facts, let tag = event.target.tag, ImageInspector.cosignSubject(ofTag: tag) == nil {
+                    let previous = try transaction.tags.find(repositoryID: repository.id, name: tag)
+                    let digestWasTagged = try transaction.repositories.isTagged(id: repository.id, digest: digestText)
+                    try transaction.tags.write(
+                        repositoryID: repository.id,
+                        facts.tagRecord(
+                            name: tag,
+                            digest: digestText,
+                            pusher: (event.actor.userID, event.actor.name.isEmpty ? nil : event.actor.name),
+                            pushedAt: event.timestamp,
+                            linkModified: linkModified
                         )
-                    }
-                    try transaction.repositories.summarize(id: repository.id)
+                    )
+                    // Counted from this one tag: a push never reads every tag of its repository.
+                    try transaction.repositories.tagWritten(
+                        id: repository.id,
+                        digest: digestText,
+                        size: facts.size,
+                        pushedAt: event.timestamp,
+                        previous: previous,
+                        digestWasTagged: digestWasTagged
+                    )
                 }
                 try Self.recordActivity(event, action: .repositoryPush, repositoryID: repository.id, in: transaction)
                 if let webhookSource { _ = try WebhookDispatcher.queueDeliveries(for: event, source: webhookSource, in: transaction) }

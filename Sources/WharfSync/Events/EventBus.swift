@@ -9,6 +9,7 @@ public final class EventBus: Sendable {
     private struct Subscriber: Sendable {
         let name: String
         let continuation: AsyncStream<RegistryEvent>.Continuation
+        let accepts: (@Sendable (RegistryEvent) -> Bool)?
     }
 
     private let subscribers = Mutex<[Subscriber]>([])
@@ -19,16 +20,22 @@ public final class EventBus: Sendable {
         self.logger = logger
     }
 
-    /// A stream of every event published from now on, holding at most `buffer` not yet read.
-    public func subscribe(_ name: String, buffer: Int = 10_000) -> AsyncStream<RegistryEvent> {
+    /// A stream of every event published from now on (those `accepts` takes, when given: it runs in the
+    /// publisher's task and must be cheap), holding at most `buffer` not yet read.
+    public func subscribe(
+        _ name: String,
+        buffer: Int = 10_000,
+        accepts: (@Sendable (RegistryEvent) -> Bool)? = nil
+    ) -> AsyncStream<RegistryEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: RegistryEvent.self, bufferingPolicy: .bufferingOldest(buffer))
-        subscribers.withLock { $0.append(Subscriber(name: name, continuation: continuation)) }
+        subscribers.withLock { $0.append(Subscriber(name: name, continuation: continuation, accepts: accepts)) }
         return stream
     }
 
     public func publish(_ event: RegistryEvent) {
         let current = subscribers.withLock { $0 }
         for subscriber in current {
+            if let accepts = subscriber.accepts, !accepts(event) { continue }
             if case .dropped = subscriber.continuation.yield(event) { noteDrop(subscriber.name) }
         }
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import WharfDatabase
 
 /// Sends webhooks. Reads push, delete and pull events from the bus and queues one delivery per matching webhook
@@ -40,6 +41,8 @@ public actor WebhookDispatcher: Service {
     private var woken = false
     /// The actions some enabled webhook wants, and when that was read.
     private var wanted: (actions: Set<RegistryEvent.Action>, read: ContinuousClock.Instant)?
+    /// Whether some enabled webhook wants pulls, as the bus's filter reads it (true until first known).
+    let pullsWanted: PullsWanted
     /// How many times the sender has waited for work (an idle dispatcher waits once per poll interval).
     private(set) var waits = 0
 
@@ -57,7 +60,10 @@ public actor WebhookDispatcher: Service {
         logger: Logger = Logger(label: "wharf.webhooks")
     ) {
         self.pool = pool
-        self.events = bus?.subscribe("webhooks")
+        let pullsWanted = PullsWanted()
+        self.pullsWanted = pullsWanted
+        // Pulls no webhook wants never reach this actor: the bus drops them in the pulling request.
+        self.events = bus?.subscribe("webhooks", accepts: { $0.action != .pull || pullsWanted.value })
         self.targets = targets
         self.timeout = timeout
         self.policy = policy
@@ -151,6 +157,7 @@ public actor WebhookDispatcher: Service {
                 }
             }
             wanted = (actions, ContinuousClock.now)
+            pullsWanted.value = actions.contains(.pull)
             return actions.contains(action)
         } catch {
             // Unknown: ask the database for this one (its error is logged there).
@@ -159,7 +166,7 @@ public actor WebhookDispatcher: Service {
     }
 
     /// Webhooks changed by another process are seen within this much time.
-    static let wantedLifetime: Duration = .seconds(5)
+    static let wantedLifetime: Duration = .seconds(2)
 
     // MARK: Sending
 
@@ -217,6 +224,8 @@ public actor WebhookDispatcher: Service {
     /// interval ends.
     private func waitForWork() async {
         waits += 1
+        // Keeps the bus's pull filter fresh (a webhook wanting pulls may have been created meanwhile).
+        _ = await isWanted(.pull)
         var wait = pollInterval
         let busy = Set(inFlight.filter { $0.value >= perWebhookLimit }.keys)
         if inFlightTotal < totalLimit, let next = try? await pool.read({ try $0.webhooks.nextDueDate(excluding: busy) }) {
@@ -295,5 +304,15 @@ public actor WebhookDispatcher: Service {
 
     static func seconds(_ duration: Duration) -> TimeInterval {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// A flag read by the bus in every pulling request and written by the dispatcher.
+final class PullsWanted: Sendable {
+    private let state = Mutex(true)
+
+    var value: Bool {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
     }
 }

@@ -66,7 +66,7 @@ public struct WebhookEnvelope: Encodable, Sendable {
         let target = event.target
         events = [
             Event(
-                id: event.id,
+                id: event.id.isEmpty ? UUID().uuidString.lowercased() : event.id,
                 timestamp: Self.timestamp(event.timestamp),
                 action: event.action.rawValue,
                 target: Target(
@@ -81,7 +81,7 @@ public struct WebhookEnvelope: Encodable, Sendable {
                     references: target.references.isEmpty ? nil : target.references.map { Descriptor(digest: $0) }
                 ),
                 request: Request(
-                    id: event.request.id,
+                    id: event.request.id.isEmpty ? UUID().uuidString.lowercased() : event.request.id,
                     addr: Self.nonEmpty(event.request.addr),
                     host: Self.nonEmpty(event.request.host),
                     method: event.request.method,
