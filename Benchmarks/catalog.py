@@ -126,8 +126,13 @@ def main() -> int:
 
         # distribution moves a tag; the server's next pass (sync.interval, 15 s by default) follows it.
         repo = "ns-00/app-00000"
-        manifest = dist_session.get(f"{dist_base}/v2/{repo}/manifests/v1",
-                                    headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+        accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+        current = dist_session.head(f"{dist_base}/v2/{repo}/manifests/v0", headers=accept).headers["Docker-Content-Digest"]
+        # v0 moves to another tag's manifest (not the one it may already point at from an earlier run).
+        for source in ("v1", "v2"):
+            manifest = dist_session.get(f"{dist_base}/v2/{repo}/manifests/{source}", headers=accept)
+            if manifest.headers["Docker-Content-Digest"] != current:
+                break
         moved_at = time.monotonic()
         r = dist_session.put(f"{dist_base}/v2/{repo}/manifests/v0", data=manifest.content,
                              headers={"Content-Type": manifest.headers["Content-Type"]})
