@@ -70,7 +70,12 @@ public actor PullRecorder: Service {
         if let last = written[key], now - last < coalescing { return }
         written[key] = now
         pending[key] = event.timestamp
-        if written.count > 100_000 { written = written.filter { now - $0.value < coalescing } }
+        if written.count > 100_000 {
+            written = written.filter { now - $0.value < coalescing }
+            // Still that many pulled within the minute: forget them rather than filter again on every pull (at
+            // worst one more write each).
+            if written.count > 50_000 { written.removeAll() }
+        }
     }
 
     /// Writes what is pending in one transaction.

@@ -1,4 +1,5 @@
 import Foundation
+import WharfDatabase
 
 /// Something that happened in the registry and that others want to know: the catalogue mirror, the activity log,
 /// webhooks, metrics. Its fields follow distribution's notification events, so a webhook body is one of them as is.
@@ -104,8 +105,5 @@ public struct RegistryEvent: Sendable, Equatable {
     }
 
     /// The namespace part of the repository name (empty for the global namespace).
-    public var namespace: String {
-        guard let slash = target.repository.firstIndex(of: "/") else { return "" }
-        return String(target.repository[..<slash])
-    }
+    public var namespace: String { Repository.namespace(of: target.repository) }
 }

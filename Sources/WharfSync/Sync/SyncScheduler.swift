@@ -14,11 +14,11 @@ public actor SyncScheduler: Service {
     let interval: Duration
     let logger: Logger
     private var running: Task<SyncReport, any Error>?
-    /// Set by ``requestPass()``: the wait between passes ends early.
-    private var passRequested = false
     /// The last pass's outcome, for an admin page and the logs.
     public private(set) var lastReport: SyncReport?
     public private(set) var lastError: String?
+    /// Passes completed since start (the start-up one included).
+    public private(set) var completedPasses = 0
 
     public init(mirror: CatalogMirror, interval: Duration = .seconds(15), logger: Logger = Logger(label: "wharf.sync")) {
         self.pass = SyncPass(pool: mirror.pool, driver: mirror.driver, logger: logger)
@@ -40,22 +40,9 @@ public actor SyncScheduler: Service {
         while !pass.pool.health.isReady, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
         while !Task.isCancelled {
             _ = try? await syncNow()
-            // Wait for the interval in short steps, so that a request for a pass is served within one.
-            let deadline = ContinuousClock.now + interval
-            while !passRequested, !Task.isCancelled, ContinuousClock.now < deadline {
-                try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
-            }
-            passRequested = false
+            // A pass asked for meanwhile (`syncNow`) runs in its caller's task; shutdown cancels this sleep.
+            try? await Task.sleep(for: interval)
         }
-    }
-
-    /// Asks for a pass soon, without waiting for it.
-    public nonisolated func requestPass() {
-        Task { await self.wake() }
-    }
-
-    private func wake() {
-        passRequested = true
     }
 
     /// Runs a pass now (after the one running, if any) and returns what it did.
@@ -75,6 +62,7 @@ public actor SyncScheduler: Service {
             let report = try await task.value
             lastReport = report
             lastError = nil
+            completedPasses += 1
             if report.changed {
                 logger.info(
                     "catalogue synced with storage",

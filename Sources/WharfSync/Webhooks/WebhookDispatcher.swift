@@ -293,15 +293,6 @@ public actor WebhookDispatcher: Service {
         woken = true
     }
 
-    /// Asks the sender to look at the queue now (a delivery was queued outside this actor).
-    public nonisolated func requestDelivery() {
-        Task { await self.wakeUp() }
-    }
-
-    private func wakeUp() {
-        woken = true
-    }
-
     static func seconds(_ duration: Duration) -> TimeInterval {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
