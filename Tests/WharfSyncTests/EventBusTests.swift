@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WharfCore
 
 @testable import WharfSync
 

@@ -136,6 +136,35 @@ public struct AccountService: Sendable {
         }
     }
 
+    /// Changes the user's email and display name (nil: kept; empty: cleared); records `user.update` naming what
+    /// changed. An email another user has is refused.
+    public func updateProfile(name: String, email: String?, displayName: String?, actor: ActivityActor = .commandLine) async throws {
+        try await pool.write { transaction in
+            var user = try Self.user(name, in: transaction)
+            var changed: [String] = []
+            if let email {
+                let value = email.isEmpty ? nil : email
+                if value != user.email {
+                    if let value, let other = try transaction.users.find(email: value), other.id != user.id {
+                        throw AccountError(.userExists, "another user has the email \(value)")
+                    }
+                    user.email = value
+                    changed.append("email")
+                }
+            }
+            if let displayName {
+                let value = displayName.isEmpty ? nil : displayName
+                if value != user.displayName {
+                    user.displayName = value
+                    changed.append("display_name")
+                }
+            }
+            guard !changed.isEmpty else { return }
+            try transaction.users.update(user)
+            try transaction.activities.record(.userUpdate, by: actor, on: .user(user), details: ["changed": changed.joined(separator: ",")])
+        }
+    }
+
     /// Lifts a lockout after failed logins; recorded when the user was locked.
     public func unlock(name: String, actor: ActivityActor = .commandLine) async throws {
         try await pool.write { transaction in

@@ -43,6 +43,65 @@ public struct OrganizationService: Sendable {
         }
     }
 
+    /// Changes a team's description; recorded when it changes.
+    public func describeTeam(_ name: String, description: String, actor: ActivityActor = .commandLine) async throws {
+        try await pool.write { transaction in
+            let team = try Self.team(name, in: transaction)
+            guard team.description != description else { return }
+            try transaction.teams.update(id: team.id, name: team.name, description: description)
+            try transaction.activities.record(.teamDescriptionChange, by: actor, on: .team(team))
+        }
+    }
+
+    /// Deletes a team with its memberships. Its namespaces go as `namespaces` says: refused by default while it
+    /// owns any, given to another team, or deleted with their repositories (storage first, as
+    /// ``deleteNamespace(name:deleteRepositories:actor:)`` does). Returns the namespaces it owned.
+    @discardableResult
+    public func deleteTeam(
+        _ name: String,
+        namespaces disposition: TeamNamespaces = .refuse,
+        actor: ActivityActor = .commandLine
+    ) async throws
+        -> [String]
+    {
+        let owned = try await pool.read { transaction in try transaction.namespaces.list(teamID: Self.team(name, in: transaction).id).map(\.name) }
+        if case .delete = disposition {
+            for namespace in owned { try await deleteNamespace(name: namespace, deleteRepositories: true, actor: actor) }
+        }
+        return try await pool.write { transaction in
+            let team = try Self.team(name, in: transaction)
+            let namespaces = try transaction.namespaces.list(teamID: team.id)
+            if !namespaces.isEmpty {
+                switch disposition {
+                case .refuse, .delete:
+                    let names = namespaces.map(\.name).sorted().joined(separator: ", ")
+                    throw AccountError(
+                        .namespaceNotEmpty,
+                        "team \(name) owns namespaces (\(names)): transfer them to another team or delete them with it"
+                    )
+                case .transfer(let target):
+                    let receiver = try Self.team(target, in: transaction)
+                    guard receiver.id != team.id else { throw AccountError(.notAllowed, "a team cannot receive its own namespaces") }
+                    for namespace in namespaces {
+                        try transaction.namespaces.transfer(id: namespace.id, teamID: receiver.id)
+                        try transaction.activities.record(
+                            .namespaceTeamChange,
+                            by: actor,
+                            on: .namespace(namespace),
+                            details: ["team": receiver.name, "from": team.name]
+                        )
+                    }
+                }
+            }
+            for member in try transaction.teams.members(teamID: team.id) {
+                _ = try transaction.teams.removeMember(teamID: team.id, userID: member.userID)
+            }
+            _ = try transaction.teams.delete(id: team.id)
+            try transaction.activities.record(.teamDelete, by: actor, on: .team(team), details: ["namespaces": owned.count])
+            return owned
+        }
+    }
+
     /// Visible teams by name, with their members.
     public func listTeams() async throws -> [(team: Team, members: [TeamMember])] {
         try await pool.read { transaction in

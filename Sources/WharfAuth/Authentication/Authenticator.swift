@@ -124,6 +124,21 @@ public struct Authenticator: Sendable {
         return Caller(subject: Self.subject(user), credential: CredentialID.password(userID: user.id).description)
     }
 
+    /// Checks an application token presented on its own (`Authorization: Bearer` on the API): the token names its
+    /// user. Refused like a wrong password when unknown, expired, or its user is disabled. No bcrypt runs (the
+    /// token is looked up by its keyed hash), so no password-check slot is taken.
+    public func authenticate(applicationToken secret: String) async throws -> Caller {
+        let refused = AuthError(.invalidCredentials, "invalid token")
+        guard ApplicationTokenHasher.isWellFormed(secret) else { throw refused }
+        let hash = applicationTokens.hash(secret)
+        let found = try await pool.read { transaction in try transaction.tokens.find(hash: hash) }
+        guard let (token, user) = found, applicationTokens.matches(secret, storedHash: token.tokenHash), user.enabled, !token.isExpired() else {
+            throw refused
+        }
+        recorder.applicationTokenUsed(token.id)
+        return Caller(subject: Self.subject(user), credential: CredentialID.applicationToken(token.id).description)
+    }
+
     /// Counts a refused login against the client's address and, for a known user, the account's lockout; the
     /// same wrong password from the same client within ``LockoutPolicy/repeatWindow`` counts once.
     private func countFailure(username: String, password: String, client: String) async {

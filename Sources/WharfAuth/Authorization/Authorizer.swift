@@ -196,9 +196,13 @@ public struct Authorizer: Sendable {
             return NamespaceFacts(kind: .global, visibility: .protected, role: .none)
         }
         guard let access = try transaction.namespaces.access(name: namespaceName, userID: subject.userID) else { return nil }
-        let namespace = access.namespace
+        return facts(of: access.namespace, teamRole: access.role, subject: subject)
+    }
+
+    /// The facts of `namespace` for `subject`, whose role in its owning team is `teamRole` (nil: not a member).
+    public static func facts(of namespace: Namespace, teamRole: TeamRole?, subject: TokenSubject) -> NamespaceFacts {
         // A user owns their personal namespace; otherwise the role is their team's (nil: not a member).
         let owner = namespace.kind == .personal && namespace.ownerID != nil && namespace.ownerID == subject.userID
-        return NamespaceFacts(kind: namespace.kind, visibility: namespace.visibility, role: owner ? .owner : access.role)
+        return NamespaceFacts(kind: namespace.kind, visibility: namespace.visibility, role: owner ? .owner : teamRole)
     }
 }

@@ -167,6 +167,21 @@ public struct PermissionRules: Hashable, Sendable {
         }
     }
 
+    /// Whether `subject` may change a namespace's settings (visibility, team, description), delete it, and manage
+    /// its scoped tokens: admins, and owners (of the owning team, or the user of a personal namespace). Never the
+    /// global namespace, which has no row.
+    public func mayManage(_ subject: SubjectKind, _ facts: NamespaceFacts) -> Bool {
+        if subject == .admin { return true }
+        guard subject == .user || subject == .bot, facts.kind != .global else { return false }
+        return facts.role == .owner
+    }
+
+    /// Whether `subject`, with `role` in a team (nil: not a member), may rename, describe or delete it and change
+    /// its members: admins and the team's owners.
+    public func mayManageTeam(_ subject: SubjectKind, role: TeamRole?) -> Bool {
+        subject == .admin || ((subject == .user || subject == .bot) && role == .owner)
+    }
+
     private func pullDecision(_ subject: SubjectKind, _ facts: NamespaceFacts) -> PermissionDecision {
         switch subject {
         case .service, .admin:

@@ -24,6 +24,9 @@ public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomString
 
     public static let teamCreate = ActivityAction(rawValue: "team.create")
     public static let teamRename = ActivityAction(rawValue: "team.rename")
+    public static let teamDescriptionChange = ActivityAction(rawValue: "team.description.change")
+    /// A team is deleted (its namespaces were given to another team or deleted first).
+    public static let teamDelete = ActivityAction(rawValue: "team.delete")
     public static let teamMemberAdd = ActivityAction(rawValue: "team.member.add")
     public static let teamMemberRemove = ActivityAction(rawValue: "team.member.remove")
     public static let teamMemberRoleChange = ActivityAction(rawValue: "team.member.role.change")
@@ -38,6 +41,8 @@ public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomString
     public static let userPasswordChange = ActivityAction(rawValue: "user.password.change")
     /// A lockout after failed logins is lifted.
     public static let userUnlock = ActivityAction(rawValue: "user.unlock")
+    /// A user's email or display name changes.
+    public static let userUpdate = ActivityAction(rawValue: "user.update")
 
     /// An application token is created; the secret is never recorded.
     public static let tokenCreate = ActivityAction(rawValue: "token.create")
@@ -61,8 +66,9 @@ public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomString
     /// registry's pushes and deletes.
     public static let all: [ActivityAction] = [
         .namespaceCreate, .namespaceVisibilityChange, .namespaceTeamChange, .namespaceDescriptionChange, .namespaceDelete, .namespaceAdopt,
-        .namespaceTransfer, .namespacePurge, .teamCreate, .teamRename, .teamMemberAdd, .teamMemberRemove, .teamMemberRoleChange, .userCreate,
-        .userDelete, .userPromote, .userDemote, .userDisable, .userEnable, .userPasswordChange, .userUnlock, .tokenCreate, .tokenRevoke,
+        .namespaceTransfer, .namespacePurge, .teamCreate, .teamRename, .teamDescriptionChange, .teamDelete, .teamMemberAdd, .teamMemberRemove,
+        .teamMemberRoleChange, .userCreate,
+        .userDelete, .userPromote, .userDemote, .userDisable, .userEnable, .userPasswordChange, .userUnlock, .userUpdate, .tokenCreate, .tokenRevoke,
         .repositoryPush, .repositoryDelete, .tagDelete, .webhookCreate, .webhookUpdate, .webhookDelete, .webhookEnable, .webhookDisable,
     ]
 }

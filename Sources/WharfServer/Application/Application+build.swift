@@ -58,7 +58,12 @@ public struct WharfServices: Sendable {
 /// The router with every surface Wharf serves. Tests call it to exercise routes in-process. Without `tokens`
 /// (`auth.enabled: off`) there is no token endpoint and `/v2` is open; with them every request in the `/v2` group
 /// passes ``RegistryAuthorization`` first, and `/v2/token` is a route of its own outside the group.
-func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router<WharfRequestContext> {
+func buildRouter(
+    services: WharfServices,
+    tokens: TokenService? = nil,
+    passwords: PasswordHasher = PasswordHasher(),
+    logger: Logger = Logger(label: "wharf")
+) throws -> Router<WharfRequestContext> {
     let configuration = services.configuration
     let router = Router(context: WharfRequestContext.self)
     let resolver = ExternalURLResolver(externalURL: configuration.externalURL, trustedProxies: configuration.trustedProxies, tls: configuration.tls)
@@ -77,7 +82,52 @@ func buildRouter(services: WharfServices, tokens: TokenService? = nil) -> Router
         maxBlobSize: configuration.uploadMaxBlobSize
     ).addRoutes(to: registry)
     router.get("/health") { _, _ in "ok" }
+    if let tokens {
+        try makeAPIController(services: services, tokens: tokens, resolver: resolver, passwords: passwords, logger: logger).addRoutes(to: router)
+    }
     return router
+}
+
+/// `/api/v1` over the same domain services as the CLI, routed and validated by the shipped OpenAPI document.
+func makeAPIController(
+    services: WharfServices,
+    tokens: TokenService,
+    resolver: ExternalURLResolver,
+    passwords: PasswordHasher,
+    logger: Logger
+) throws -> APIController<WharfRequestContext> {
+    let configuration = services.configuration
+    let document: APIDocument
+    do {
+        document = try APIDocument.shipped.get()
+    } catch {
+        throw ConfigurationError("\(error)")
+    }
+    let secrets = try ServerSecrets.load(dataDirectory: configuration.dataDirectory)
+    let api = APIServices(
+        accounts: AccountService(
+            pool: services.database,
+            storage: services.driver,
+            secrets: secrets,
+            passwords: passwords,
+            reservedNames: [configuration.serviceAccount]
+        ),
+        organizations: OrganizationService(pool: services.database, storage: services.driver),
+        tokens: tokens,
+        webhooks: WebhookService(
+            pool: services.database,
+            targets: WebhookTargetGuard(allowedNetworks: configuration.webhookAllowedNetworks),
+            timeout: configuration.webhookTimeout,
+            source: services.webhookSource
+        ),
+        services: services,
+        startedAt: Date()
+    )
+    do {
+        return try APIController(document: document, handlers: api.handlers, authenticator: tokens.authenticator, resolver: resolver, logger: logger)
+    } catch {
+        throw ConfigurationError("\(error)")
+    }
 }
 
 /// Builds the whole application: storage, database, TLS (generating the certificate when missing) and routes.
@@ -110,7 +160,7 @@ func assembleApplication(
         configuration.authEnabled
         ? try makeTokenService(configuration: configuration, database: services.database, passwords: passwords, logger: logger) : nil
     if tokens == nil { logger.warning("auth.enabled is off: /v2 is open to anyone who can reach it") }
-    let router = buildRouter(services: services, tokens: tokens)
+    let router = try buildRouter(services: services, tokens: tokens, passwords: passwords, logger: logger)
     let table = try makeConnectionTable(limits: configuration.connectionLimits, logger: logger)
     var tlsConfiguration: TLSConfiguration?
     if configuration.tls {

@@ -1,15 +1,14 @@
 import Foundation
-import WharfDatabase
 
 /// One activity as `wharf activity list` prints it: the address taken out of the details, where the server
 /// records it (`addr`), into a column of its own.
-struct ActivityLine {
-    var activity: Activity
-    var address: String?
+public struct ActivityLine {
+    public var activity: Activity
+    public var address: String?
     /// The details without `addr`, as parsed JSON (an object; empty when the text is not one).
-    var details: [String: Any]
+    public var details: [String: Any]
 
-    init(_ activity: Activity) {
+    public init(_ activity: Activity) {
         self.activity = activity
         var details = (try? JSONSerialization.jsonObject(with: Data(activity.details.utf8))) as? [String: Any] ?? [:]
         address = details.removeValue(forKey: "addr") as? String
@@ -18,14 +17,14 @@ struct ActivityLine {
 
     /// With milliseconds, as stored: activities of the same second keep their order and a time can be given back
     /// to `--since`.
-    var time: String { activity.createdAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
+    public var time: String { activity.createdAt.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
 
-    var detailsJSON: String {
+    public var detailsJSON: String {
         guard let data = try? JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func json(_ lines: [ActivityLine]) throws -> String {
+    public static func json(_ lines: [ActivityLine]) throws -> String {
         let objects: [[String: Any]] = lines.map { line in
             let activity = line.activity
             return [
@@ -39,10 +38,10 @@ struct ActivityLine {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static let csvHeader = ["id", "time", "actor", "action", "target_kind", "target", "addr", "details"]
+    public static let csvHeader = ["id", "time", "actor", "action", "target_kind", "target", "addr", "details"]
 
     /// A header and one row per activity, lines ending in CRLF as RFC 4180 has them; the details are their JSON.
-    static func csv(_ lines: [ActivityLine]) -> String {
+    public static func csv(_ lines: [ActivityLine]) -> String {
         var rows = [csvHeader]
         for line in lines {
             let activity = line.activity
@@ -55,13 +54,13 @@ struct ActivityLine {
     }
 
     /// A field quoted when it holds a separator, a quote or a line break, its quotes doubled (RFC 4180).
-    static func csvField(_ value: String) -> String {
+    public static func csvField(_ value: String) -> String {
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// Columns padded to their widest value; the details last, as `key=value` pairs.
-    static func table(_ lines: [ActivityLine]) -> String {
+    public static func table(_ lines: [ActivityLine]) -> String {
         var rows = [["TIME", "ACTOR", "ACTION", "TARGET", "ADDRESS", "DETAILS"]]
         for line in lines {
             let activity = line.activity

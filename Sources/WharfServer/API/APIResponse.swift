@@ -1,0 +1,56 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// What a handler answers: a status, headers and a body (JSON unless the handler says otherwise).
+struct APIResponse: Sendable {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: Data?
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> APIResponse {
+        APIResponse(status: status, headers: [.contentType: "application/json"], body: try JSONEncoder.api.encode(value))
+    }
+
+    static let noContent = APIResponse(status: .noContent, headers: [:], body: nil)
+
+    /// One page of a list, `{"items": […], "next_cursor": "…"}`, with `Link: <…>; rel="next"` when more follow.
+    static func page<Item: Encodable>(_ items: [Item], nextKey: String?, request: APIRequest) throws -> APIResponse {
+        let next = nextKey.map(APICursor.encode)
+        var response = try json(APIPage(items: items, nextCursor: next))
+        if let next {
+            var components = URLComponents()
+            components.path = "/api/v1" + request.operation.path
+            var items = request.queryItems.filter { $0.0 != "cursor" }.map { URLQueryItem(name: $0.0, value: $0.1) }
+            items.append(URLQueryItem(name: "cursor", value: next))
+            components.queryItems = items
+            let target = "/api/v1" + request.path + "?" + (components.percentEncodedQuery ?? "")
+            response.headers[.link] = "<\(target)>; rel=\"next\""
+        }
+        return response
+    }
+
+    /// Pages of at most `size` items from a list asked with one more than that: the extra one only says more follow.
+    static func page<Item: Encodable>(_ fetched: [Item], size: Int, key: (Item) -> String, request: APIRequest) throws -> APIResponse {
+        let items = Array(fetched.prefix(size))
+        return try page(items, nextKey: fetched.count > size ? items.last.map(key) : nil, request: request)
+    }
+
+    func response(head: Bool) -> Response {
+        var fields = headers
+        if body != nil, fields[.contentType] == nil { fields[.contentType] = "application/json" }
+        guard let body else { return Response(status: status, headers: fields) }
+        if head {
+            fields[.contentLength] = String(body.count)
+            return Response(status: status, headers: fields)
+        }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// A page of a list as the API returns it.
+struct APIPage<Item: Encodable>: Encodable {
+    var items: [Item]
+    var nextCursor: String?
+}

@@ -1,0 +1,194 @@
+import Foundation
+import WharfAuth
+import WharfCore
+import WharfDatabase
+
+/// An application token as listed (never its secret or hash).
+struct TokenBody: Encodable {
+    var id: Int64
+    var label: String
+    var createdAt: Date
+    var lastUsedAt: Date?
+    var expiresAt: Date?
+
+    init(_ token: ApplicationToken) {
+        id = token.id
+        label = token.application
+        createdAt = token.createdAt
+        lastUsedAt = token.lastUsedAt
+        expiresAt = token.expiresAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(label, forKey: .label)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(lastUsedAt, forKey: .lastUsedAt)
+        try container.encode(expiresAt, forKey: .expiresAt)
+    }
+
+    enum CodingKeys: String, CodingKey { case id, label, createdAt, lastUsedAt, expiresAt }
+}
+
+/// A new application token with its secret, the one time it is shown.
+struct TokenSecretBody: Encodable {
+    var id: Int64
+    var label: String
+    var createdAt: Date
+    var expiresAt: Date?
+    var secret: String
+
+    init(_ token: ApplicationToken, secret: String) {
+        id = token.id
+        label = token.application
+        createdAt = token.createdAt
+        expiresAt = token.expiresAt
+        self.secret = secret
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(label, forKey: .label)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(expiresAt, forKey: .expiresAt)
+        try container.encode(secret, forKey: .secret)
+    }
+
+    enum CodingKeys: String, CodingKey { case id, label, createdAt, expiresAt, secret }
+}
+
+/// `/me`: the caller's own account, password and tokens.
+struct MeAPI {
+    let api: APIServices
+
+    var handlers: [String: APIHandler] {
+        [
+            "getMe": me, "changeMyPassword": changePassword, "listMyTokens": listTokens, "createMyToken": createToken,
+            "revokeMyToken": revokeToken, "listMyRefreshTokens": listRefreshTokens, "revokeMyRefreshToken": revokeRefreshToken,
+        ]
+    }
+
+    struct Me: Encodable {
+        struct Membership: Encodable {
+            var name: String
+            var role: String
+        }
+        var user: UserBody
+        var teams: [Membership]
+    }
+
+    struct Items<Item: Encodable>: Encodable { var items: [Item] }
+
+    func me(_ request: APIRequest) async throws -> APIResponse {
+        let id = try request.requireUser()
+        let found = try await api.pool.read { transaction -> (User, [(team: Team, role: TeamRole)])? in
+            guard let user = try transaction.users.find(id: id) else { return nil }
+            return (user, try transaction.teams.memberships(userID: id))
+        }
+        guard let (user, memberships) = found else { throw APIError.unauthorized("your account no longer exists") }
+        let teams = memberships.filter { !$0.team.isHidden }.map { Me.Membership(name: $0.team.name, role: $0.role.rawValue) }
+        return try .json(Me(user: UserBody(user), teams: teams))
+    }
+
+    struct PasswordChange: Decodable {
+        var currentPassword: String
+        var newPassword: String
+    }
+
+    /// The current password is checked as a login is (a wrong one counts toward the lockout), so a stolen
+    /// session or token alone cannot take the account over.
+    func changePassword(_ request: APIRequest) async throws -> APIResponse {
+        _ = try request.requireUser()
+        let body = try request.decode(PasswordChange.self)
+        let name = request.caller.subject.name
+        do {
+            let checked = try await api.tokens.authenticator.authenticate(
+                username: name,
+                password: body.currentPassword,
+                client: request.caller.address
+            )
+            guard checked.subject.userID == request.caller.subject.userID, checked.credential?.hasPrefix("user:") == true else {
+                throw APIError(.forbidden, "the current password is wrong")
+            }
+        } catch let error as AuthError where error.code == .invalidCredentials {
+            throw APIError(.forbidden, "the current password is wrong")
+        }
+        try await api.accounts.setPassword(name: name, password: body.newPassword, actor: request.caller.actor)
+        return .noContent
+    }
+
+    func listTokens(_ request: APIRequest) async throws -> APIResponse {
+        _ = try request.requireUser()
+        let tokens = try await api.accounts.listTokens(user: request.caller.subject.name)
+        return try .json(Items(items: tokens.map(TokenBody.init)))
+    }
+
+    struct TokenCreate: Decodable {
+        var label: String
+        var expiresInDays: Int?
+    }
+
+    func createToken(_ request: APIRequest) async throws -> APIResponse {
+        _ = try request.requireUser()
+        let body = try request.decode(TokenCreate.self)
+        let expiry = body.expiresInDays.map { Date().addingTimeInterval(Double($0) * 86_400) }
+        let created = try await api.accounts.createToken(
+            user: request.caller.subject.name,
+            label: body.label,
+            expiresAt: expiry,
+            actor: request.caller.actor
+        )
+        return try .json(TokenSecretBody(created.token, secret: created.secret), status: .created)
+    }
+
+    func revokeToken(_ request: APIRequest) async throws -> APIResponse {
+        let userID = try request.requireUser()
+        let id = Int64(request.path("id")) ?? 0
+        let token = try await api.pool.read { transaction in try transaction.tokens.find(id: id) }
+        guard let token, token.userID == userID else { throw APIError(.tokenNotFound, "you have no application token \(id)") }
+        try await api.accounts.revokeToken(user: request.caller.subject.name, label: token.application, actor: request.caller.actor)
+        return .noContent
+    }
+
+    struct RefreshBody: Encodable {
+        var id: Int64
+        var clientId: String
+        var createdAt: Date
+        var lastUsedAt: Date?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(clientId, forKey: .clientId)
+            try container.encode(createdAt, forKey: .createdAt)
+            try container.encode(lastUsedAt, forKey: .lastUsedAt)
+        }
+
+        enum CodingKeys: String, CodingKey { case id, clientId, createdAt, lastUsedAt }
+    }
+
+    func listRefreshTokens(_ request: APIRequest) async throws -> APIResponse {
+        _ = try request.requireUser()
+        let tokens = try await api.accounts.listRefreshTokens(user: request.caller.subject.name)
+        return try .json(
+            Items(items: tokens.map { RefreshBody(id: $0.id, clientId: $0.clientID, createdAt: $0.createdAt, lastUsedAt: $0.lastUsedAt) })
+        )
+    }
+
+    func revokeRefreshToken(_ request: APIRequest) async throws -> APIResponse {
+        _ = try request.requireUser()
+        let id = Int64(request.path("id")) ?? 0
+        do {
+            try await api.accounts.revokeToken(
+                user: request.caller.subject.name,
+                label: CredentialID.refreshToken(id).description,
+                actor: request.caller.actor
+            )
+        } catch let error as AccountError where error.code == .unknownToken {
+            throw APIError(.tokenNotFound, "you have no refresh token \(id)")
+        }
+        return .noContent
+    }
+}
