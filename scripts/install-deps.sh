@@ -39,7 +39,8 @@ TEST_PKGS=(skopeo podman docker-registry openssl curl ca-certificates mariadb-se
 if ! command -v containerd >/dev/null 2>&1 || ! command -v ctr >/dev/null 2>&1; then
   TEST_PKGS+=(containerd)
 fi
-PY_PKGS=(pytest requests "oras>=0.2,<0.3")
+# schemathesis: the contract test of /api/v1 against its OpenAPI document (Tests/e2e/test_api_contract.py).
+PY_PKGS=(pytest requests "oras>=0.2,<0.3" "schemathesis==4.32.5")
 
 SUDO=()
 if [ "$(id -u)" != 0 ]; then
@@ -166,7 +167,7 @@ if "$VENV/bin/python" - <<'EOF' >/dev/null 2>&1
 import importlib.metadata as m, sys
 import pytest, requests, oras.client  # noqa: F401
 v = m.version("oras").split(".")
-sys.exit(0 if (v[0], v[1]) == ("0", "2") else 1)
+sys.exit(0 if (v[0], v[1]) == ("0", "2") and m.version("schemathesis") == "4.32.5" else 1)
 EOF
 then
   log "python test packages present ($VENV)"

@@ -49,7 +49,10 @@ struct APIController<Context: WharfContext>: Sendable {
         }
     }
 
+    /// Routes for every common method, and a fallback for any other (`QUERY`, `PROPFIND`): the router would
+    /// answer those with a bare 404, where the API answers 405 with `Allow` on a known path.
     func addRoutes(to router: Router<Context>) {
+        router.add(middleware: APIFallbackMiddleware(controller: self))
         let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
         for method in methods {
             router.on("/api/v1/**", method: method) { request, context in try await self.dispatch(request, context: context) }
@@ -183,5 +186,19 @@ struct APIController<Context: WharfContext>: Sendable {
             throw APIError.unauthorized("invalid credentials")
         }
         throw APIError.unauthorized("use Basic credentials or a Bearer application token")
+    }
+}
+
+/// A request under `/api/v1` that no route takes (a method without a route of its own) goes to the API's
+/// dispatch, which answers in its own shape. It looks at nothing but the router's not-found error.
+struct APIFallbackMiddleware<Context: WharfContext>: RouterMiddleware {
+    let controller: APIController<Context>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound && (request.uri.path == "/api/v1" || request.uri.path.hasPrefix("/api/v1/")) {
+            return try await controller.dispatch(request, context: context)
+        }
     }
 }

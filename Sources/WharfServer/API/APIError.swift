@@ -6,6 +6,7 @@ import WharfAuth
 import WharfCore
 import WharfDatabase
 import WharfStorage
+import WharfSync
 
 /// The one error shape of `/api/v1`: `{"error": {"code": "NAMESPACE_NOT_FOUND", "message": "…", "details": {…}}}`
 /// with the status its code carries. ``from(_:)`` is the one place that maps the domain's errors to it.
@@ -108,8 +109,19 @@ struct APIError: Error, Sendable, HTTPResponseError {
         case let error as DatabaseError:
             switch error.code {
             case .conflict: return APIError(.conflict, "the change conflicts with another one made at the same time; try again")
+            case .invalidValue: return APIError(.validation, error.message)
             default:
                 return APIError(.unavailable, "the database is unavailable; try again shortly", headers: retryAfter(.seconds(5)))
+            }
+        case let error as WebhookError:
+            switch error.code {
+            case .unknownWebhook: return APIError(.webhookNotFound, error.message)
+            case .unknownNamespace: return APIError(.namespaceNotFound, error.message)
+            case .unknownDelivery: return APIError(.deliveryNotFound, error.message)
+            case .webhookExists: return APIError(.conflict, error.message)
+            case .targetNotAllowed: return APIError(.forbidden, error.message)
+            case .invalidValue where error.message.contains("is set by Wharf itself"): return APIError(.notAllowed, error.message)
+            default: return APIError(.validation, error.message)
             }
         case let error as StorageError where error.code == .full:
             return APIError(.unavailable, "the registry's storage is full")

@@ -15,6 +15,13 @@ struct APIResponse: Sendable {
 
     static let noContent = APIResponse(status: .noContent, headers: [:], body: nil)
 
+    /// With `Location` naming the resource a `201 Created` made.
+    func located(_ path: String) -> APIResponse {
+        var response = self
+        response.headers[.location] = path
+        return response
+    }
+
     /// One page of a list, `{"items": […], "next_cursor": "…"}`, with `Link: <…>; rel="next"` when more follow.
     static func page<Item: Encodable>(_ items: [Item], nextKey: String?, request: APIRequest) throws -> APIResponse {
         let next = nextKey.map(APICursor.encode)

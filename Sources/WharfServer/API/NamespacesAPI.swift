@@ -99,7 +99,7 @@ struct NamespacesAPI {
             description: body.description ?? "",
             actor: request.caller.actor
         )
-        return try .json(try await visible(namespace.name, request: request), status: .created)
+        return try .json(try await visible(namespace.name, request: request), status: .created).located("/api/v1/namespaces/\(namespace.name)")
     }
 
     func get(_ request: APIRequest) async throws -> APIResponse {

@@ -75,7 +75,7 @@ struct TeamsAPI {
             description: body.description ?? "",
             actor: request.caller.actor
         )
-        return try .json(try await detail(team.name, request: request).team, status: .created)
+        return try .json(try await detail(team.name, request: request).team, status: .created).located("/api/v1/teams/\(team.name)")
     }
 
     func get(_ request: APIRequest) async throws -> APIResponse {

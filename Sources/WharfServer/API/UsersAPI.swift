@@ -147,7 +147,7 @@ struct UsersAPI {
         if body.email != nil || body.displayName != nil {
             try await api.accounts.updateProfile(name: user.name, email: body.email, displayName: body.displayName, actor: actor)
         }
-        return try .json(UserBody(try await find(user.name)), status: .created)
+        return try .json(UserBody(try await find(user.name)), status: .created).located("/api/v1/users/\(user.name)")
     }
 
     func get(_ request: APIRequest) async throws -> APIResponse {
@@ -176,6 +176,7 @@ struct UsersAPI {
         if name == request.caller.subject.name {
             if body.admin == false { throw APIError(.notAllowed, "you cannot demote yourself; another administrator can") }
             if body.enabled == false { throw APIError(.notAllowed, "you cannot disable yourself; another administrator can") }
+            if body.password != nil { throw APIError(.notAllowed, "change your own password with PUT /me/password, which asks for the current one") }
         }
         if body.email != nil || body.displayName != nil {
             try await api.accounts.updateProfile(name: name, email: body.email, displayName: body.displayName, actor: actor)
