@@ -53,6 +53,11 @@ struct WebhooksAPI {
 
     struct Items<Item: Encodable>: Encodable { var items: [Item] }
 
+    struct Credentials: Decodable {
+        var username: String
+        var password: String
+    }
+
     struct Header: Decodable {
         var name: String
         var value: String
@@ -76,8 +81,7 @@ struct WebhooksAPI {
         var url: String
         var events: [String]?
         var headers: [Header]?
-        var username: String?
-        var password: String?
+        var credentials: Credentials?
         var secret: String?
         var enabled: Bool?
     }
@@ -89,8 +93,8 @@ struct WebhooksAPI {
         let settings = WebhookService.Settings(
             url: body.url,
             events: (body.events ?? []).joined(separator: ","),
-            username: body.username,
-            password: body.password,
+            username: body.credentials?.username,
+            password: body.credentials?.password,
             headers: (body.headers ?? []).map { "\($0.name): \($0.value)" },
             secret: body.secret,
             enabled: body.enabled ?? true
@@ -111,8 +115,8 @@ struct WebhooksAPI {
         var url: String?
         var events: [String]?
         var headers: [Header]?
-        var username: String?
-        var password: String?
+        var credentials: Credentials?
+        var removeCredentials: Bool?
         var secret: String?
         var rotateSecret: Bool?
         var enabled: Bool?
@@ -124,8 +128,8 @@ struct WebhooksAPI {
         let changes = WebhookService.Changes(
             url: body.url,
             events: body.events?.joined(separator: ","),
-            username: body.username,
-            password: body.password,
+            username: body.removeCredentials == true ? "" : body.credentials?.username,
+            password: body.removeCredentials == true ? nil : body.credentials?.password,
             headers: body.headers?.map { "\($0.name): \($0.value)" },
             rotateSecret: body.rotateSecret ?? false,
             secret: body.secret
@@ -173,6 +177,9 @@ struct WebhooksAPI {
             return try .json(TestResult(delivered: true, status: attempt.status, error: nil, durationMilliseconds: attempt.durationMilliseconds))
         } catch let error as WebhookError where error.code == .deliveryFailed {
             return try .json(TestResult(delivered: false, status: nil, error: error.message, durationMilliseconds: nil))
+        } catch let error as DatabaseError where error.code == .invalidValue {
+            // Deleted while the ping was on its way: its delivery log went with it.
+            throw APIError(.webhookNotFound, "webhook \(hook.id) was deleted during the test")
         }
     }
 

@@ -240,18 +240,13 @@ struct RegistryController<Context: WharfContext>: Sendable {
     }
 
     func deleteManifest(_ request: Request, _ name: RepositoryName, _ reference: Reference, context: Context) async throws -> Response {
-        let target: RegistryEvent.Target
-        switch reference {
-        case .digest(let digest):
-            try await manifests.delete(digest, in: name)
-            target = RegistryEvent.Target(repository: name.value, digest: digest.description)
-        case .tag(let tag):
-            try await manifests.deleteTag(tag, in: name)
-            target = RegistryEvent.Target(repository: name.value, tag: tag.value)
-        }
-        var deleted = event(.delete, target: target, request, context)
-        deleted.webhooksQueued = await catalog.recordDelete(deleted)
-        events.publish(deleted)
+        let described = event(.delete, target: RegistryEvent.Target(repository: name.value), request, context)
+        try await ContentDeleter(manifests: manifests, catalog: catalog, events: events).delete(
+            reference,
+            in: name,
+            request: described.request,
+            actor: described.actor
+        )
         return Response(status: .accepted, headers: [.contentLength: "0"])
     }
 
