@@ -21,7 +21,8 @@ struct APIServices: Sendable {
         var all: [String: APIHandler] = [:]
         for group in [
             SystemAPI(api: self).handlers, UsersAPI(api: self).handlers, MeAPI(api: self).handlers, TeamsAPI(api: self).handlers,
-            NamespacesAPI(api: self).handlers, ActivitiesAPI(api: self).handlers, WebhooksAPI(api: self).handlers, RepositoriesAPI(api: self).handlers,
+            NamespacesAPI(api: self).handlers, ActivitiesAPI(api: self).handlers, WebhooksAPI(api: self).handlers,
+            RepositoriesAPI(api: self).handlers,
         ] {
             all.merge(group) { first, _ in first }
         }

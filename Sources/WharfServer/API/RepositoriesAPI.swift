@@ -71,7 +71,9 @@ struct RepositoriesAPI {
     func get(_ request: APIRequest) async throws -> APIResponse {
         let (repository, permissions) = try await visible(request)
         let userID = request.caller.subject.userID
-        let starred = try await api.pool.read { transaction in try userID.map { try transaction.stars.isStarred(userID: $0, repositoryID: repository.id) } ?? false }
+        let starred = try await api.pool.read { transaction in
+            try userID.map { try transaction.stars.isStarred(userID: $0, repositoryID: repository.id) } ?? false
+        }
         return try .json(Self.body(repository, starred: starred, permissions: permissions))
     }
 
