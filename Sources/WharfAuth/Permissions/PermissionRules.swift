@@ -3,7 +3,8 @@ import WharfCore
 /// Who is asking, as far as the permission rules care.
 ///
 /// An application token acts as the user it belongs to; a disabled or deleted account never reaches the rules
-/// (authentication refuses it first).
+/// (authentication refuses it first). A namespace's scoped token is a `bot` whose role in its namespace follows
+/// its actions, bounded by an ``AccessRestriction`` the ``Authorizer`` intersects with these rules.
 public enum SubjectKind: String, Sendable, Hashable, CaseIterable {
     /// No credentials.
     case anonymous
@@ -154,6 +155,16 @@ public struct PermissionRules: Hashable, Sendable {
             case .delete: return deleteDecision(subject, facts)
             case .catalog: return PermissionDecision(false, .notApplicable)
             }
+        }
+    }
+
+    /// Whether `subject` may manage the namespace described by `facts` (its scoped tokens): admins, and the owners
+    /// of its team (a user owns their personal namespace); never the global namespace but for admins.
+    public func mayManage(_ subject: SubjectKind, _ facts: NamespaceFacts) -> Bool {
+        switch subject {
+        case .admin: return true
+        case .anonymous, .service: return false
+        case .user, .bot: return facts.kind != .global && facts.role == .owner
         }
     }
 
