@@ -92,13 +92,15 @@ extension TokenCommand {
                 }
             }
 
+            /// Times to the millisecond, as stored (and as `wharf activity list --json` prints them).
             static func object(_ token: ScopedToken) -> [String: Any] {
-                [
+                func time(_ date: Date?) -> Any { date?.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) ?? NSNull() }
+                return [
                     "id": token.id, "namespace": token.namespace, "name": token.name, "username": token.username.description,
                     "repositories": token.repositories, "actions": token.actions.split(separator: ",").map(String.init),
-                    "expires_at": CatalogCommand.time(token.expiresAt), "expired": token.isExpired(),
-                    "created_at": CatalogCommand.time(token.createdAt), "created_by": token.createdByName,
-                    "last_used_at": CatalogCommand.time(token.lastUsedAt),
+                    "expires_at": time(token.expiresAt), "expired": token.isExpired(),
+                    "created_at": time(token.createdAt), "created_by": token.createdByName,
+                    "last_used_at": time(token.lastUsedAt),
                 ]
             }
         }
