@@ -225,7 +225,9 @@ public struct Authenticator: Sendable {
     /// The account behind a token or a remembered login, when it is still good: it exists and is enabled, and
     /// the credential it was issued from (application or refresh token, and a refresh token's own source) has not
     /// been revoked or expired. Also gives the account's current kind (an admin demoted since is no longer treated
-    /// as one). Anonymous callers and the service account always are. Answers are remembered for a second.
+    /// as one). Anonymous callers and the service account always are. A scoped token (`scoped:ID`) is good while
+    /// it exists under that login name and has not expired; its subject carries its restriction. Answers are
+    /// remembered for a second.
     public func activeSubject(name: String, credential: String?) async throws -> TokenSubject? {
         if name.isEmpty { return .anonymous }
         if let serviceAccount, name == serviceAccount.name { return credential == nil ? serviceAccount.subject : nil }

@@ -19,9 +19,9 @@ public struct TokenSubject: Sendable, Hashable {
     public static let commandLine = TokenSubject(name: ActivityActor.commandLine.name, kind: .admin, userID: nil)
 }
 
-/// An authenticated caller: the subject, and the credential used (`app:ID`, `refresh:ID`, `scoped:ID`, `user:ID` for a password;
-/// nil for anonymous callers and the service account), which tokens carry so that revoking it ends them too, and
-/// so that a token never passes to a later account of the same name.
+/// An authenticated caller: the subject, and the credential used (`app:ID`, `refresh:ID`, `scoped:ID`, `user:ID`
+/// for a password; nil for anonymous callers and the service account), which tokens carry so that revoking it ends
+/// them too, and so that a token never passes to a later account of the same name.
 public struct Caller: Sendable, Hashable {
     public var subject: TokenSubject
     public var credential: String?
