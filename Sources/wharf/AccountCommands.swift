@@ -196,8 +196,8 @@ struct UserCommand: AsyncParsableCommand {
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Manage application tokens (usable as the password for docker login and the API).",
-        subcommands: [Create.self, List.self, Revoke.self]
+        abstract: "Manage application tokens (usable as the password for docker login and the API), and namespaces' scoped tokens.",
+        subcommands: [Create.self, List.self, Revoke.self, Scoped.self]
     )
 
     struct Create: AsyncParsableCommand {

@@ -15,14 +15,21 @@ public struct AccountError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let tooManyTokens = Code("tooManyTokens")
         public static let tokenExists = Code("tokenExists")
         public static let unknownToken = Code("unknownToken")
-        /// A token expiry that is already past.
+        /// A token expiry that is already past (or, for a scoped token, missing or more than a year ahead).
         public static let expiryInvalid = Code("expiryInvalid")
+        /// A scoped token's repository pattern breaks the grammar (``RepositoryPattern``).
+        public static let patternInvalid = Code("patternInvalid")
+        /// A scoped token's actions are not `pull` or `pull,push`.
+        public static let actionsInvalid = Code("actionsInvalid")
         public static let unknownTeam = Code("unknownTeam")
         public static let teamExists = Code("teamExists")
         public static let unknownNamespace = Code("unknownNamespace")
         public static let namespaceExists = Code("namespaceExists")
         /// The change would break a rule (a personal namespace cannot change hands, a team keeps an owner).
         public static let notAllowed = Code("notAllowed")
+        /// The caller may not do this (it is not an admin, nor an owner of the namespace's team); whatever the
+        /// input, asking again will not help (403 on the API).
+        public static let denied = Code("denied")
         /// Storage holds content under the namespace but the database has no owner for it (an admin adopts or
         /// purges it first).
         public static let unownedContent = Code("unownedContent")

@@ -24,4 +24,9 @@ struct ActivityTarget: Sendable {
     /// An application token by its label (unique per user; the details name the user), or a refresh token as
     /// `refresh:ID`.
     static func token(id: Int64, label: String) -> ActivityTarget { ActivityTarget(kind: "token", id: id, name: label, namespaceID: nil) }
+
+    /// A namespace's scoped token by its login name (`robot$NAMESPACE+NAME`), in the namespace's history.
+    static func scopedToken(_ token: ScopedToken) -> ActivityTarget {
+        ActivityTarget(kind: "token", id: token.id, name: token.username.description, namespaceID: token.namespaceID)
+    }
 }

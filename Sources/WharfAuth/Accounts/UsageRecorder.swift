@@ -4,7 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import WharfDatabase
 
-/// Remembers when users logged in and when application and refresh tokens were used, and writes those times to
+/// Remembers when users logged in and when application, refresh and scoped tokens were used, and writes those times to
 /// the database in one transaction every ``interval`` (and at shutdown) instead of once per request: a push
 /// authenticates on every request, and a write each time would put the database on the hot path.
 public final class UsageRecorder: Service, Sendable {
@@ -12,7 +12,8 @@ public final class UsageRecorder: Service, Sendable {
         var logins: [Int64: Date] = [:]
         var applicationTokens: [Int64: Date] = [:]
         var refreshTokens: [Int64: Date] = [:]
-        var isEmpty: Bool { logins.isEmpty && applicationTokens.isEmpty && refreshTokens.isEmpty }
+        var scopedTokens: [Int64: Date] = [:]
+        var isEmpty: Bool { logins.isEmpty && applicationTokens.isEmpty && refreshTokens.isEmpty && scopedTokens.isEmpty }
     }
 
     private let pending = Mutex(Pending())
@@ -29,6 +30,7 @@ public final class UsageRecorder: Service, Sendable {
     func userLoggedIn(_ id: Int64, at time: Date = Date()) { pending.withLock { $0.logins[id] = time } }
     func applicationTokenUsed(_ id: Int64, at time: Date = Date()) { pending.withLock { $0.applicationTokens[id] = time } }
     func refreshTokenUsed(_ id: Int64, at time: Date = Date()) { pending.withLock { $0.refreshTokens[id] = time } }
+    func scopedTokenUsed(_ id: Int64, at time: Date = Date()) { pending.withLock { $0.scopedTokens[id] = time } }
 
     /// Writes what has been recorded since the last flush. A failed write keeps nothing (these times are
     /// informative; losing one interval's worth is better than retrying against a struggling database forever).
@@ -43,6 +45,7 @@ public final class UsageRecorder: Service, Sendable {
                 for (id, time) in batch.logins { try transaction.users.recordLogin(id: id, at: time) }
                 for (id, time) in batch.applicationTokens { try transaction.tokens.recordUse(id: id, at: time) }
                 for (id, time) in batch.refreshTokens { try transaction.refreshTokens.recordUse(id: id, at: time) }
+                for (id, time) in batch.scopedTokens { try transaction.scopedTokens.recordUse(id: id, at: time) }
             }
         } catch {
             logger.warning("could not record last-used times", metadata: ["error": "\(error)"])

@@ -5,7 +5,7 @@ import WharfCore
 import WharfDatabase
 
 /// Who a caller is: credentials (passwords with lockout and per-address failure limits, application tokens,
-/// refresh tokens, the service account) checked without HTTP, for the token endpoint, the `/v2` door and later
+/// refresh tokens, namespaces' scoped tokens, the service account) checked without HTTP, for the token endpoint, the `/v2` door and later
 /// the portal and the API. Refusals are ``AuthError``s: ``AuthError/Code/invalidCredentials`` for every wrong,
 /// unknown, disabled or locked login alike; ``AuthError/Code/passwordChecksThrottled`` (with the time to wait)
 /// for an address with too many failures or waiting checks; ``AuthError/Code/passwordChecksBusy`` when every
@@ -65,8 +65,9 @@ public struct Authenticator: Sendable {
         state = SharedState(repeatWindow: lockout.repeatWindow)
     }
 
-    /// Checks Basic credentials from `client` (its address): the service account, an application token of
-    /// `username` (recognised by its shape, looked up by its keyed hash), or the user's bcrypt password. Unknown
+    /// Checks Basic credentials from `client` (its address): the service account, a scoped token (the username
+    /// `robot$NAMESPACE+NAME`, ``ScopedTokenUsername``), an application token of `username` (recognised by its
+    /// shape, looked up by its keyed hash), or the user's bcrypt password. Unknown
     /// users, wrong passwords, locked, expired and disabled accounts all fail with the same ``AuthError`` (``AuthError/Code/invalidCredentials``); an
     /// unknown user still costs a bcrypt check, so timing does not tell them apart.
     ///
@@ -103,6 +104,17 @@ public struct Authenticator: Sendable {
             // Always local, never a database row: a user of the same name cannot stand in for it.
             guard try await passwords.verify(password, against: serviceAccount.passwordHash, client: client, admit: admit) else { throw refused }
             return Caller(subject: serviceAccount.subject, credential: nil)
+        }
+        if let login = ScopedTokenUsername(username) {
+            // Never a user's name (the grammar has no `$` or `+`): a scoped token or nothing.
+            guard ApplicationTokenHasher.isWellFormed(password) else { throw refused }
+            let hash = applicationTokens.hash(password)
+            let found = try await pool.read { transaction in try transaction.scopedTokens.find(hash: hash) }
+            guard let token = found, token.username == login, applicationTokens.matches(password, storedHash: token.tokenHash),
+                !token.isExpired(), let subject = Self.subject(token)
+            else { throw refused }
+            recorder.scopedTokenUsed(token.id)
+            return Caller(subject: subject, credential: CredentialID.scopedToken(token.id).description)
         }
         if ApplicationTokenHasher.isWellFormed(password) {
             let hash = applicationTokens.hash(password)
@@ -236,20 +248,28 @@ public struct Authenticator: Sendable {
         case .applicationToken(let id):
             guard let token = try transaction.tokens.find(id: id) else { return false }
             return token.userID == userID && !token.isExpired()
-        case .refreshToken, nil: return false
+        case .refreshToken, .scopedToken, nil: return false
         }
     }
 
     /// The account behind a token or a remembered login, when it is still good: it exists and is enabled, and
     /// the credential it was issued from (application or refresh token, and a refresh token's own source) has not
     /// been revoked or expired. Also gives the account's current kind (an admin demoted since is no longer treated
-    /// as one). Anonymous callers and the service account always are. Answers are remembered for a second.
+    /// as one). Anonymous callers and the service account always are. A scoped token (`scoped:ID`) is good while
+    /// it exists under that login name and has not expired; its subject carries its restriction. Answers are
+    /// remembered for a second.
     public func activeSubject(name: String, credential: String?) async throws -> TokenSubject? {
         if name.isEmpty { return .anonymous }
         if let serviceAccount, name == serviceAccount.name { return credential == nil ? serviceAccount.subject : nil }
         let key = name + "|" + (credential ?? "")
         if let known = state.status.value(for: key) { return known }
         let subject = try await pool.read { transaction -> TokenSubject? in
+            if case .scopedToken(let id) = credential.flatMap(CredentialID.init) {
+                guard let token = try transaction.scopedTokens.find(id: id), token.username.description == name, !token.isExpired() else {
+                    return nil
+                }
+                return Self.subject(token)
+            }
             guard let user = try transaction.users.find(name: name), user.enabled else { return nil }
             if let credential {
                 switch CredentialID(credential) {
@@ -261,7 +281,7 @@ public struct Authenticator: Sendable {
                     else { return nil }
                 case .password(let id):
                     guard id == user.id else { return nil }
-                case nil:
+                case .scopedToken, nil:
                     return nil
                 }
             }
@@ -273,5 +293,12 @@ public struct Authenticator: Sendable {
 
     static func subject(_ user: User) -> TokenSubject {
         TokenSubject(name: user.name, kind: user.isAdmin ? .admin : user.isBot ? .bot : .user, userID: user.id)
+    }
+
+    /// A scoped token's subject: a bot without an account, restricted to its scope; nil when its stored scope
+    /// does not parse (refused like a wrong secret rather than read more widely).
+    static func subject(_ token: ScopedToken) -> TokenSubject? {
+        guard let restriction = token.restriction else { return nil }
+        return TokenSubject(name: token.username.description, kind: .bot, userID: nil, restriction: restriction)
     }
 }

@@ -18,6 +18,13 @@ enum AccessDenial {
     {
         let who = subject.name
         let refused = "\(who) may not \(actions.sorted().map(\.rawValue).joined(separator: ",")) \(name.value)"
+        // A scoped token is told its own scope, and nothing about namespaces beyond it.
+        if let restriction = subject.restriction {
+            guard restriction.allowed(actions, on: .repository(name)).isSuperset(of: actions) else {
+                return "\(refused): the token allows only \(restriction)"
+            }
+            return refused
+        }
         // The global namespace is every logged-in user's to see.
         guard let namespace = name.namespace else { return refused }
         let mayKnow = subject.kind == .admin || subject.kind == .service || rules.mayCreateNamespace(subject.kind)

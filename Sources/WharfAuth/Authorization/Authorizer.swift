@@ -11,6 +11,9 @@ import WharfDatabase
 /// push). A namespace without a database row is ``PermissionTarget/unownedNamespace`` when storage holds
 /// repositories under it (its owner was deleted, or the content predates Wharf), else
 /// ``PermissionTarget/missingNamespace``. Creating a namespace on a first push is decided here too.
+///
+/// A subject with an ``AccessRestriction`` (a scoped token) gets what the rules allow it intersected with its
+/// restriction, everywhere: the restriction only narrows, and never creates a namespace.
 public struct Authorizer: Sendable {
     let pool: DatabasePool
     public let rules: PermissionRules
@@ -32,7 +35,7 @@ public struct Authorizer: Sendable {
     public func decide(_ scope: AccessScope, for subject: TokenSubject) async throws -> AccessDecision {
         switch scope.resource {
         case .catalog:
-            let granted = rules.allowed(scope.actions, for: subject.kind, on: .catalog)
+            let granted = allowed(scope.actions, for: subject, on: scope.resource, target: .catalog)
             if granted.isSuperset(of: scope.actions) { return AccessDecision(granted: granted, reason: nil) }
             return AccessDecision(
                 granted: granted,
@@ -40,7 +43,7 @@ public struct Authorizer: Sendable {
             )
         case .repository(let name):
             let target = try await target(for: name, subject: subject)
-            let granted = rules.allowed(scope.actions, for: subject.kind, on: target)
+            let granted = allowed(scope.actions, for: subject, on: scope.resource, target: target)
             if granted.isSuperset(of: scope.actions) { return AccessDecision(granted: granted, reason: nil) }
             return AccessDecision(
                 granted: granted,
@@ -51,6 +54,14 @@ public struct Authorizer: Sendable {
 
     /// The requested scopes narrowed to what `subject` may do; scopes left without actions are dropped.
     public func grant(_ requested: [AccessScope], to subject: TokenSubject) async throws -> [AccessScope] {
+        // A restricted subject's scopes outside its restriction are dropped before anything is looked up.
+        let requested =
+            subject.restriction.map { restriction in
+                requested.compactMap { scope -> AccessScope? in
+                    let actions = restriction.allowed(scope.actions, on: scope.resource)
+                    return actions.isEmpty ? nil : AccessScope(scope.resource, actions: actions)
+                }
+            } ?? requested
         // nil: the namespace has no row; storage then tells unowned content from a namespace yet to be made.
         let known = try await pool.read { transaction in
             try requested.map { scope -> PermissionTarget? in
@@ -70,10 +81,18 @@ public struct Authorizer: Sendable {
             } else {
                 resolved = .catalog
             }
-            let actions = rules.allowed(scope.actions, for: subject.kind, on: resolved)
+            let actions = allowed(scope.actions, for: subject, on: scope.resource, target: resolved)
             if !actions.isEmpty { granted.append(AccessScope(scope.resource, actions: actions)) }
         }
         return granted
+    }
+
+    /// What the rules allow `subject` of `actions` on `resource` (whose target is `target`), narrowed by the
+    /// subject's restriction when it has one.
+    func allowed(_ actions: Set<Action>, for subject: TokenSubject, on resource: AccessScope.Resource, target: PermissionTarget) -> Set<Action> {
+        let allowed = rules.allowed(actions, for: subject.kind, on: target)
+        guard let restriction = subject.restriction else { return allowed }
+        return allowed.intersection(restriction.allowed(actions, on: resource))
     }
 
     /// The rules' target for `name` as `subject` sees it now.
@@ -101,8 +120,9 @@ public struct Authorizer: Sendable {
 
     /// Which of `names` `subject` may pull, deciding each namespace once (the filtered `_catalog`).
     public func pullable(_ names: [RepositoryName], by subject: TokenSubject) async throws -> [RepositoryName] {
-        if subject.kind == .admin || subject.kind == .service { return names }
+        if subject.restriction == nil && (subject.kind == .admin || subject.kind == .service) { return names }
         let rules = self.rules
+        let names = names.filter { subject.restriction?.allowed([.pull], on: .repository($0)).isEmpty != true }
         return try await pool.read { transaction in
             var decided: [String: Bool] = [:]
             return try names.filter { name in
@@ -121,18 +141,25 @@ public struct Authorizer: Sendable {
     /// Makes sure the namespace of `name` exists before `subject` writes into it: a missing one is created,
     /// owned by a new team of the same name with `subject` as owner, when the rules allow it; otherwise the
     /// push is denied with a reason that names the namespace. A namespace that exists (made by someone else since
-    /// the token was issued, or by a push racing this one) takes the push only under its own rules. Content in
+    /// the token was issued, or by a push racing this one) takes the push only under its own rules; a restricted
+    /// subject (a scoped token) pushes only where its restriction allows, and never creates a namespace. Content in
     /// storage without a namespace row stays unowned: an admin writes into it without creating the namespace,
     /// anyone else is denied until an admin adopts it. A subject's clearance for a namespace is remembered for
     /// 5 seconds.
     public func ensureNamespace(for name: RepositoryName, subject: TokenSubject) async throws {
+        let rules = self.rules
+        if let restriction = subject.restriction, restriction.allowed([.push], on: .repository(name)).isEmpty {
+            throw AuthError(.denied, AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .missingNamespace, rules: rules))
+        }
         guard let namespace = name.namespace else { return }
         let key = subject.name + "|" + namespace
         if namespaces.value(for: key) == true { return }
-        let rules = self.rules
         if try await pool.read({ transaction in try Self.mayPushIfExists(name, subject: subject, rules: rules, in: transaction) }) {
             namespaces.set(true, for: key)
             return
+        }
+        if subject.restriction != nil {
+            throw AuthError(.denied, AccessDenial.reason(subject: subject, actions: [.push], name: name, target: .missingNamespace, rules: rules))
         }
         if await missingTarget(for: name) == .unownedNamespace {
             guard subject.kind == .admin else {
@@ -199,10 +226,23 @@ public struct Authorizer: Sendable {
         return facts(of: access.namespace, teamRole: access.role, subject: subject)
     }
 
+    /// The facts of a namespace read with `subject`'s team role (``NamespaceStore/access(name:userID:)``).
+    static func facts(of access: NamespaceAccess, subject: TokenSubject) -> NamespaceFacts {
+        facts(of: access.namespace, teamRole: access.role, subject: subject)
+    }
+
     /// The facts of `namespace` for `subject`, whose role in its owning team is `teamRole` (nil: not a member).
     public static func facts(of namespace: Namespace, teamRole: TeamRole?, subject: TokenSubject) -> NamespaceFacts {
-        // A user owns their personal namespace; otherwise the role is their team's (nil: not a member).
-        let owner = namespace.kind == .personal && namespace.ownerID != nil && namespace.ownerID == subject.userID
-        return NamespaceFacts(kind: namespace.kind, visibility: namespace.visibility, role: owner ? .owner : teamRole)
+        let role: TeamRole?
+        if let restriction = subject.restriction {
+            // A scoped token's role is its own, in its own namespace only.
+            role = restriction.namespaceID == namespace.id ? restriction.role(in: namespace.kind) : nil
+        } else if namespace.kind == .personal && namespace.ownerID != nil && namespace.ownerID == subject.userID {
+            // A user owns their personal namespace; otherwise the role is their team's (nil: not a member).
+            role = .owner
+        } else {
+            role = teamRole
+        }
+        return NamespaceFacts(kind: namespace.kind, visibility: namespace.visibility, role: role)
     }
 }

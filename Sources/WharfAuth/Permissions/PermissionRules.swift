@@ -3,7 +3,8 @@ import WharfCore
 /// Who is asking, as far as the permission rules care.
 ///
 /// An application token acts as the user it belongs to; a disabled or deleted account never reaches the rules
-/// (authentication refuses it first).
+/// (authentication refuses it first). A namespace's scoped token is a `bot` whose role in its namespace follows
+/// its actions, bounded by an ``AccessRestriction`` the ``Authorizer`` intersects with these rules.
 public enum SubjectKind: String, Sendable, Hashable, CaseIterable {
     /// No credentials.
     case anonymous

@@ -48,6 +48,10 @@ public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomString
     public static let tokenCreate = ActivityAction(rawValue: "token.create")
     /// An application token, or a refresh token (`refresh:ID`), is revoked.
     public static let tokenRevoke = ActivityAction(rawValue: "token.revoke")
+    /// A namespace's scoped token (for a machine: pull, or pull and push, on matching repositories) is created;
+    /// the secret is never recorded.
+    public static let tokenScopedCreate = ActivityAction(rawValue: "token.scoped.create")
+    public static let tokenScopedRevoke = ActivityAction(rawValue: "token.scoped.revoke")
 
     /// A manifest is pushed (by tag or by digest); its catalogue row is written in the same transaction.
     public static let repositoryPush = ActivityAction(rawValue: "repository.push")
@@ -67,8 +71,8 @@ public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomString
     public static let all: [ActivityAction] = [
         .namespaceCreate, .namespaceVisibilityChange, .namespaceTeamChange, .namespaceDescriptionChange, .namespaceDelete, .namespaceAdopt,
         .namespaceTransfer, .namespacePurge, .teamCreate, .teamRename, .teamDescriptionChange, .teamDelete, .teamMemberAdd, .teamMemberRemove,
-        .teamMemberRoleChange, .userCreate,
-        .userDelete, .userPromote, .userDemote, .userDisable, .userEnable, .userPasswordChange, .userUnlock, .userUpdate, .tokenCreate, .tokenRevoke,
-        .repositoryPush, .repositoryDelete, .tagDelete, .webhookCreate, .webhookUpdate, .webhookDelete, .webhookEnable, .webhookDisable,
+        .teamMemberRoleChange, .userCreate, .userDelete, .userPromote, .userDemote, .userDisable, .userEnable, .userPasswordChange, .userUnlock,
+        .userUpdate, .tokenCreate, .tokenRevoke, .tokenScopedCreate, .tokenScopedRevoke, .repositoryPush, .repositoryDelete, .tagDelete,
+        .webhookCreate, .webhookUpdate, .webhookDelete, .webhookEnable, .webhookDisable,
     ]
 }

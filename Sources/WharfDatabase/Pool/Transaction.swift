@@ -38,6 +38,7 @@ public struct Transaction: Sendable {
     public var activities: ActivityStore { ActivityStore(self) }
     public var tokens: ApplicationTokenStore { ApplicationTokenStore(self) }
     public var refreshTokens: RefreshTokenStore { RefreshTokenStore(self) }
+    public var scopedTokens: ScopedTokenStore { ScopedTokenStore(self) }
     public var webhooks: WebhookStore { WebhookStore(self) }
     public var stars: StarStore { StarStore(self) }
     public var comments: CommentStore { CommentStore(self) }

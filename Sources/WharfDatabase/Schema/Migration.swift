@@ -26,7 +26,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration Wharf knows, in order. The schema version is the last one's number.
-    static let all: [Migration] = [portalSchema, tokenAuth, credentialSources, catalogueMirror]
+    static let all: [Migration] = [portalSchema, tokenAuth, credentialSources, catalogueMirror, scopedTokens]
 
     /// The portal's records: people and access (users, teams, members, namespaces, tokens, sessions), the
     /// catalogue mirror (repositories, tags), and what the UI shows around it (activities, stars, comments,
@@ -337,6 +337,28 @@ extension Migration {
                     indexes: [.index("webhook_attempts_delivery", "delivery_id", "number")]
                 )
             ),
+        ]
+    )
+
+    /// Scoped tokens for machines (Harbor's robot accounts, Kubernetes pull secrets): a secret limited to pull, or
+    /// pull and push, on the repositories of one namespace that match a pattern, until it expires. Stored as a keyed
+    /// hash like application tokens; the namespace's deletion takes its tokens with it, a creator's only blanks
+    /// `created_by` (the name stays).
+    static let scopedTokens = Migration(
+        version: 5,
+        name: "scoped tokens",
+        changes: [
+            .createTable(
+                Table(
+                    name: "scoped_tokens",
+                    columns: [
+                        .id(), .reference("namespace_id", to: "namespaces"), .name("name"), .name("repositories"), .name("actions"),
+                        .name("token_hash"), .timestamp("expires_at"), .reference("created_by", to: "users", onDelete: .setNull, null: true),
+                        .name("created_by_name"), .timestamp("created_at"), .timestamp("last_used_at", null: true),
+                    ],
+                    indexes: [.unique("scoped_tokens_hash", "token_hash"), .unique("scoped_tokens_namespace_name", "namespace_id", "name")]
+                )
+            )
         ]
     )
 }

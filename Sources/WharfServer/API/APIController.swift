@@ -177,6 +177,10 @@ struct APIController<Context: WharfContext>: Sendable {
         do {
             if let basic = request.headers.basic {
                 let caller = try await authenticator.authenticate(username: basic.username, password: basic.password, client: address)
+                // A scoped token is for the registry only: what it may do there is all it may do.
+                guard caller.subject.restriction == nil else {
+                    throw APIError(.forbidden, "a scoped token works with the registry only, not with the API")
+                }
                 return APICaller(caller: caller, address: address)
             }
             if let bearer = request.headers.bearer {

@@ -28,3 +28,11 @@ extension OrganizationService {
         self.init(pool: pool, content: NamespaceContent(driver: storage))
     }
 }
+
+extension ScopedTokenService {
+    /// Scoped tokens are hashed with the folder's application-token key, like application tokens, so the
+    /// authenticator finds them by the same keyed hash.
+    public init(pool: DatabasePool, secrets: ServerSecrets, rules: PermissionRules = PermissionRules()) {
+        self.init(pool: pool, tokens: ApplicationTokenHasher(secret: secrets.applicationTokenKey), rules: rules)
+    }
+}
