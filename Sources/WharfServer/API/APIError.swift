@@ -132,7 +132,8 @@ struct APIError: Error, Sendable, HTTPResponseError {
     static func from(_ error: AccountError) -> APIError {
         let code: Code =
             switch error.code {
-            case .nameInvalid, .weakPassword, .expiryInvalid: .validation
+            case .nameInvalid, .weakPassword, .expiryInvalid, .patternInvalid, .actionsInvalid: .validation
+            case .denied: .forbidden
             case .userExists: .userExists
             case .unknownUser: .userNotFound
             case .tooManyTokens: .tooManyTokens

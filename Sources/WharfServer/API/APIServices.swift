@@ -10,6 +10,7 @@ struct APIServices: Sendable {
     let organizations: OrganizationService
     let tokens: TokenService
     let webhooks: WebhookService
+    let scopedTokens: ScopedTokenService
     let services: WharfServices
     let startedAt: Date
 

@@ -120,6 +120,7 @@ func makeAPIController(
             timeout: configuration.webhookTimeout,
             source: services.webhookSource
         ),
+        scopedTokens: ScopedTokenService(pool: services.database, secrets: secrets, rules: tokens.authorizer.rules),
         services: services,
         startedAt: Date()
     )
