@@ -219,6 +219,7 @@ let package = Package(
             name: "WharfSyncTests",
             dependencies: [
                 "WharfSync",
+                "WharfAuth",
                 "WharfCore",
                 "WharfStorage",
                 "WharfDatabase",

@@ -144,7 +144,7 @@ public struct CatalogQueryStore: Store {
             )
         }
         let repositories = scope.repositoryFilter()
-        // MariaDB's SUM is a DECIMAL: read as text, then as a number.
+        // MariaDB's SUM is a DECIMAL, which arrives as bytes: read as text, then as a number.
         let row = try transaction.query(
             "SELECT COUNT(*) AS n, COALESCE(SUM(r.tag_count), 0) AS tags FROM repositories r\(repositories.joins) WHERE \(repositories.condition)",
             repositories.joinBinds + repositories.conditionBinds
@@ -160,7 +160,7 @@ public struct CatalogQueryStore: Store {
             teams: nil,
             namespaces: namespaceCount,
             repositories: try row.decode("n"),
-            tags: try row.decode("tags"),
+            tags: Int(try row.decode("tags", as: String.self)) ?? 0,
             webhooks: nil,
             activities: nil
         )
