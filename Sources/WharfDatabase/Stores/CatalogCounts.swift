@@ -7,4 +7,14 @@ public struct CatalogCounts: Sendable, Equatable {
     public var tags: Int
     public var webhooks: Int?
     public var activities: Int?
+
+    public init(users: Int?, teams: Int?, namespaces: Int, repositories: Int, tags: Int, webhooks: Int?, activities: Int?) {
+        self.users = users
+        self.teams = teams
+        self.namespaces = namespaces
+        self.repositories = repositories
+        self.tags = tags
+        self.webhooks = webhooks
+        self.activities = activities
+    }
 }
