@@ -53,6 +53,7 @@ extension CatalogReader {
             details.size = Int64(bytes.count)
             if let document = try? JSONDecoder().decode(ManifestDocument.self, from: Data(bytes)) {
                 details.mediaType = ImageInspector.clean(document.mediaType) ?? details.mediaType
+                details.artifactType = ImageInspector.clean(document.artifactType) ?? details.artifactType
                 await describe(document, into: &details, known: tags.first?.platforms ?? [])
             } else {
                 details.notes.append("the manifest is not JSON")
