@@ -220,6 +220,7 @@ let package = Package(
             name: "WharfSyncTests",
             dependencies: [
                 "WharfSync",
+                "WharfAuth",
                 "WharfCore",
                 "WharfStorage",
                 "WharfDatabase",

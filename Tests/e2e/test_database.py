@@ -165,7 +165,7 @@ def test_serve_on_mariadb_selected_by_the_url(mariadb, wharf_on):
     env = {"WHARF_DATABASE_URL": mariadb.url, "PATH": "/usr/bin:/bin"}
     check = wharf_cli("db", "check", env=env)
     assert check.returncode == 0, check.stderr
-    assert "backend: mysql" in check.stdout and "schema: version 4 of 4" in check.stdout, check.stdout
+    assert "backend: mysql" in check.stdout and "schema: version 6 of 6" in check.stdout, check.stdout
     assert "MariaDB" in check.stdout
     assert mariadb.password not in check.stdout + check.stderr
     assert mariadb.password not in wharf.log_path.read_text()
@@ -206,12 +206,12 @@ def test_migrate_and_db_check_on_sqlite(tmp_path):
     env = {"PATH": "/usr/bin:/bin"}
     data = str(tmp_path / "data")
     first = wharf_cli("migrate", "--data", data, env=env)
-    assert first.returncode == 0 and "schema version 4 (migrated from 0)" in first.stdout, first.stdout + first.stderr
+    assert first.returncode == 0 and "schema version 6 (migrated from 0)" in first.stdout, first.stdout + first.stderr
     again = wharf_cli("migrate", "--data", data, env=env)
-    assert again.returncode == 0 and "schema version 4 (up to date)" in again.stdout, again.stdout + again.stderr
+    assert again.returncode == 0 and "schema version 6 (up to date)" in again.stdout, again.stdout + again.stderr
     check = wharf_cli("db", "check", "--data", data, env=env)
     assert check.returncode == 0, check.stderr
-    assert "backend: sqlite" in check.stdout and "schema: version 4 of 4" in check.stdout, check.stdout
+    assert "backend: sqlite" in check.stdout and "schema: version 6 of 6" in check.stdout, check.stdout
     bad = wharf_cli("db", "check", env={**env, "WHARF_DATABASE_URL": "mysql://wharf:hunter2@127.0.0.1:1/wharf"})
     assert bad.returncode == 1 and bad.stderr.startswith("wharf: database unavailable:"), bad.stderr
     assert "hunter2" not in bad.stdout + bad.stderr

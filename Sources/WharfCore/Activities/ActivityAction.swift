@@ -59,6 +59,14 @@ public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomString
     public static let repositoryDelete = ActivityAction(rawValue: "repository.delete")
     /// A tag is deleted; the manifest stays reachable by digest.
     public static let tagDelete = ActivityAction(rawValue: "tag.delete")
+    /// A user stars a repository (starring one already starred records nothing).
+    public static let repositoryStar = ActivityAction(rawValue: "repository.star")
+    /// A user removes their star (removing a star that is not there records nothing).
+    public static let repositoryUnstar = ActivityAction(rawValue: "repository.unstar")
+    /// A comment is added to a repository; the body is not copied into the log.
+    public static let commentCreate = ActivityAction(rawValue: "comment.create")
+    /// A comment is deleted by its author, an owner of the repository's namespace or an admin.
+    public static let commentDelete = ActivityAction(rawValue: "comment.delete")
 
     public static let webhookCreate = ActivityAction(rawValue: "webhook.create")
     public static let webhookUpdate = ActivityAction(rawValue: "webhook.update")
@@ -73,6 +81,7 @@ public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomString
         .namespaceTransfer, .namespacePurge, .teamCreate, .teamRename, .teamDescriptionChange, .teamDelete, .teamMemberAdd, .teamMemberRemove,
         .teamMemberRoleChange, .userCreate, .userDelete, .userPromote, .userDemote, .userDisable, .userEnable, .userPasswordChange, .userUnlock,
         .userUpdate, .tokenCreate, .tokenRevoke, .tokenScopedCreate, .tokenScopedRevoke, .repositoryPush, .repositoryDelete, .tagDelete,
-        .webhookCreate, .webhookUpdate, .webhookDelete, .webhookEnable, .webhookDisable,
+        .repositoryStar, .repositoryUnstar, .commentCreate, .commentDelete, .webhookCreate, .webhookUpdate, .webhookDelete, .webhookEnable,
+        .webhookDisable,
     ]
 }
