@@ -113,6 +113,14 @@ struct APIError: Error, Sendable, HTTPResponseError {
             default:
                 return APIError(.unavailable, "the database is unavailable; try again shortly", headers: retryAfter(.seconds(5)))
             }
+        case let error as CatalogQueryError:
+            switch error.code {
+            case .notFound:
+                return APIError(error.message.hasPrefix("repository") ? .repositoryNotFound : .notFound, error.message)
+            case .denied: return APIError(.forbidden, error.message)
+            case .unauthenticated: return unauthorized(error.message)
+            default: return APIError(.badRequest, error.message)
+            }
         case let error as WebhookError:
             switch error.code {
             case .unknownWebhook: return APIError(.webhookNotFound, error.message)

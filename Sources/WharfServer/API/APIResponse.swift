@@ -23,8 +23,9 @@ struct APIResponse: Sendable {
     }
 
     /// One page of a list, `{"items": […], "next_cursor": "…"}`, with `Link: <…>; rel="next"` when more follow.
-    static func page<Item: Encodable>(_ items: [Item], nextKey: String?, request: APIRequest) throws -> APIResponse {
-        let next = nextKey.map(APICursor.encode)
+    /// `rawCursor`: the key is the cursor as it is (a listing whose cursor has a shape the document gives).
+    static func page<Item: Encodable>(_ items: [Item], nextKey: String?, request: APIRequest, rawCursor: Bool = false) throws -> APIResponse {
+        let next = rawCursor ? nextKey : nextKey.map(APICursor.encode)
         var response = try json(APIPage(items: items, nextCursor: next))
         if let next {
             var components = URLComponents()

@@ -11,6 +11,9 @@ struct APIServices: Sendable {
     let tokens: TokenService
     let webhooks: WebhookService
     let scopedTokens: ScopedTokenService
+    let reader: CatalogReader
+    let stars: StarService
+    let comments: CommentService
     let services: WharfServices
     let startedAt: Date
 
@@ -23,7 +26,7 @@ struct APIServices: Sendable {
         for group in [
             SystemAPI(api: self).handlers, UsersAPI(api: self).handlers, MeAPI(api: self).handlers, TeamsAPI(api: self).handlers,
             NamespacesAPI(api: self).handlers, ActivitiesAPI(api: self).handlers, WebhooksAPI(api: self).handlers,
-            RepositoriesAPI(api: self).handlers,
+            RepositoriesAPI(api: self).handlers, ScopedTokensAPI(api: self).handlers, CatalogAPI(api: self).handlers,
         ] {
             all.merge(group) { first, _ in first }
         }

@@ -56,16 +56,10 @@ struct RepositoriesAPI {
 
     func listOfNamespace(_ request: APIRequest) async throws -> APIResponse {
         let namespace = request.path("namespace")
-        let body = try await NamespacesAPI(api: api).visible(namespace, request: request)
+        _ = try await NamespacesAPI(api: api).visible(namespace, request: request)
         let (size, after) = request.page
-        let userID = request.caller.subject.userID
-        let permissions = RepositoryBody.Permissions(pull: body.permissions.pull, push: body.permissions.push, delete: body.permissions.delete)
-        let repositories = try await api.pool.read { transaction in
-            let rows = try transaction.repositories.list(namespace: namespace, after: after, limit: size + 1)
-            let starred = Set(try userID.map { try transaction.stars.repositoryIDs(userID: $0) } ?? [])
-            return rows.map { Self.body($0, starred: starred.contains($0.id), permissions: permissions) }
-        }
-        return try .page(repositories, size: size, key: \.name, request: request)
+        let page = try await api.reader.repositories(in: namespace, for: request.caller.subject, after: after, limit: size)
+        return try await CatalogAPI(api: api).respond(page, request: request)
     }
 
     func get(_ request: APIRequest) async throws -> APIResponse {

@@ -121,6 +121,9 @@ func makeAPIController(
             source: services.webhookSource
         ),
         scopedTokens: ScopedTokenService(pool: services.database, secrets: secrets, rules: tokens.authorizer.rules),
+        reader: CatalogReader(pool: services.database, driver: services.driver, authorizer: tokens.authorizer, logger: logger),
+        stars: StarService(pool: services.database, rules: tokens.authorizer.rules),
+        comments: CommentService(pool: services.database, rules: tokens.authorizer.rules),
         services: services,
         startedAt: Date()
     )
