@@ -19,6 +19,7 @@ let benchmarks: @Sendable () -> Void = {
     databaseBenchmarks()
     tokenBenchmarks()
     catalogueBenchmarks()
+    catalogQueryBenchmarks()
 }
 
 /// Incremental SHA-256 over 64 MiB fed in buffers of different sizes: the single-core limit of digest verification.

@@ -112,6 +112,10 @@ import WharfStorage
             // Within a rank by name, as bytes (upper case first).
             #expect(found.tags.map(\.tag) == ["WebUI", "web-1", "myweb"])
             #expect(found.tags.allSatisfy { $0.repository == "team/other" })
+            // A prefix longer than the spellings looked up by index, in any case; a substring past the fourth letter.
+            #expect(try await fixture.reader.search("wEbUi", for: .anonymous).tags.map(\.tag) == ["WebUI"])
+            #expect(try await fixture.reader.search("ebui", for: .anonymous).tags.map(\.tag) == ["WebUI"])
+            #expect(try await fixture.reader.search("web-", for: .anonymous).tags.map(\.tag) == ["web-1"])
             // Case and surrounding white space do not matter.
             #expect(try await fixture.reader.search("  WEB ", for: .anonymous) == found)
             // The admin also finds what anonymous callers may not see.

@@ -162,13 +162,20 @@ public struct CatalogReader: Sendable {
     // MARK: Statistics
 
     /// Counts and storage used. Admins and the service account get every count and the bytes of every blob in
-    /// storage (``StorageUsage``: measured by a walk at most once a ``StorageUsage/lifetime``); anyone else gets
-    /// the namespaces, repositories and tags they may pull, and nil for the rest.
+    /// storage (``StorageUsage``: measured by a walk at most once a ``StorageUsage/lifetime``; nil when storage
+    /// cannot be walked); anyone else gets the namespaces, repositories and tags they may pull, and nil for the
+    /// rest.
     public func statistics(for subject: TokenSubject) async throws -> CatalogStatistics {
         let scope = scope(for: subject)
         let counts = try await pool.read { try $0.catalogQueries.counts(scope: scope) }
         guard scope == .everything else { return CatalogStatistics(counts: counts, storage: nil) }
-        return CatalogStatistics(counts: counts, storage: try await usage.current())
+        do {
+            return CatalogStatistics(counts: counts, storage: try await usage.current())
+        } catch {
+            // Storage that cannot be walked leaves the figure out; the counts are still worth showing.
+            logger.warning("could not measure the storage used", metadata: ["error": "\(error)"])
+            return CatalogStatistics(counts: counts, storage: nil)
+        }
     }
 }
 
