@@ -25,8 +25,10 @@ struct ActivityTarget: Sendable {
     /// `refresh:ID`.
     static func token(id: Int64, label: String) -> ActivityTarget { ActivityTarget(kind: "token", id: id, name: label, namespaceID: nil) }
 
-    /// A namespace's scoped token by its login name (`robot$NAMESPACE+NAME`), in the namespace's history.
+    /// A namespace's scoped token by its login name (`robot$NAMESPACE+NAME`), in the namespace's history; by its
+    /// name alone when the login name is longer than a stored name may be (a long namespace and a long name).
     static func scopedToken(_ token: ScopedToken) -> ActivityTarget {
-        ActivityTarget(kind: "token", id: token.id, name: token.username.description, namespaceID: token.namespaceID)
+        let login = token.username.description
+        return ActivityTarget(kind: "token", id: token.id, name: login.utf8.count <= 255 ? login : token.name, namespaceID: token.namespaceID)
     }
 }

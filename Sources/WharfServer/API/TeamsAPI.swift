@@ -106,15 +106,12 @@ struct TeamsAPI {
         let name = request.path("team")
         try await requireManager(name, request: request)
         let disposition: TeamNamespaces
-        switch request.string("namespaces") ?? "refuse" {
-        case "delete": disposition = .delete
-        case "transfer":
-            guard let target = request.string("transfer_to") else {
-                throw APIError.validation([ValidationIssue(field: "query.transfer_to", reason: "is required with namespaces=transfer")])
-            }
+        switch Disposition(request.string("namespaces")) {
+        case .delete: disposition = .delete
+        case .transfer(let target):
             if !request.caller.isAdmin { try await requireManager(target, request: request) }
             disposition = .transfer(target)
-        default: disposition = .refuse
+        case .refuse: disposition = .refuse
         }
         try await api.organizations.deleteTeam(name, namespaces: disposition, actor: request.caller.actor)
         return .noContent

@@ -192,14 +192,10 @@ struct UsersAPI {
         let name = request.path("user")
         guard name != request.caller.subject.name else { throw APIError(.notAllowed, "you cannot delete yourself; another administrator can") }
         let disposition: PersonalRepositories
-        switch request.string("repositories") ?? "refuse" {
-        case "delete": disposition = .delete
-        case "transfer":
-            guard let team = request.string("transfer_to") else {
-                throw APIError.validation([ValidationIssue(field: "query.transfer_to", reason: "is required with repositories=transfer")])
-            }
-            disposition = .transfer(toTeam: team)
-        default: disposition = .refuse
+        switch Disposition(request.string("repositories")) {
+        case .delete: disposition = .delete
+        case .transfer(let team): disposition = .transfer(toTeam: team)
+        case .refuse: disposition = .refuse
         }
         try await api.accounts.deleteUser(name: name, repositories: disposition, actor: request.caller.actor)
         return .noContent

@@ -219,7 +219,7 @@ import WharfDatabase
             // A team that owns namespaces is deleted only saying what becomes of them.
             #expect(try await Self.call(fixture, .delete, "/teams/devs", as: "alice").status == .conflict)
             #expect(try await Self.call(fixture, .post, "/teams", as: "admin", body: ["name": "ops", "owner": "alice"]).status == .created)
-            #expect(try await Self.call(fixture, .delete, "/teams/devs?namespaces=transfer&transfer_to=ops", as: "alice").status == .noContent)
+            #expect(try await Self.call(fixture, .delete, "/teams/devs?namespaces=transfer:ops", as: "alice").status == .noContent)
             #expect(try Self.json(try await Self.call(fixture, .get, "/namespaces/web", as: "alice"))["team"] == "ops")
         }
     }
