@@ -118,3 +118,59 @@ def test_bootstrap_to_push_to_delete_through_the_api(wharf_factory, skopeo, tmp_
     p = skopeo("list-tags", "--cert-dir", str(certs), "--creds", f"alice:{created['secret']}", f"docker://{wharf.host}/web/app",
                check=False)
     assert p.returncode != 0
+
+
+def test_machines_stars_comments_search_and_webhooks_through_the_api(wharf_factory, skopeo, tmp_path):
+    wharf = wharf_factory(tls=True, auth=True)
+    anonymous = API(wharf.base_url, wharf.verify)
+    boot = anonymous.call("POST", "/users/bootstrap", {"name": "root", "password": "root-password-1"}, expect=201)
+    admin = anonymous.as_token(boot["token"]["secret"])
+    admin.call("POST", "/teams", {"name": "ops"}, expect=201)
+    admin.call("POST", "/namespaces", {"name": "ops", "team": "ops", "visibility": "private"}, expect=201)
+    layout = write_oci_layout(tmp_path / "src", "v1", n_layers=1)
+    certs = wharf.cert_dir(tmp_path / "certs")
+    skopeo("copy", "--dest-cert-dir", str(certs), "--dest-creds", f"root:{boot['token']['secret']}", f"oci:{layout.path}:v1",
+           f"docker://{wharf.host}/ops/tool:v1")
+
+    # A pull-only scoped token for a cluster: it pulls, it cannot push, and the API refuses it.
+    robot = admin.call("POST", "/namespaces/ops/tokens", {"name": "cluster", "repositories": "tool",
+                                                          "expires_in_days": 30}, expect=201)
+    assert robot["username"] == "robot$ops+cluster" and robot["actions"] == "pull"
+    creds = f"{robot['username']}:{robot['secret']}"
+    skopeo("inspect", "--cert-dir", str(certs), "--creds", creds, f"docker://{wharf.host}/ops/tool:v1")
+    p = skopeo("copy", "--dest-cert-dir", str(certs), "--dest-creds", creds, f"oci:{layout.path}:v1",
+               f"docker://{wharf.host}/ops/tool:v2", check=False)
+    assert p.returncode != 0
+    anonymous.as_user(robot["username"], robot["secret"]).call("GET", "/namespaces", expect=403)
+    listed = admin.call("GET", "/namespaces/ops/tokens")["items"]
+    assert [t["name"] for t in listed] == ["cluster"] and "secret" not in listed[0]
+    admin.call("DELETE", f"/namespaces/ops/tokens/{robot['id']}", expect=204)
+    p = skopeo("inspect", "--cert-dir", str(certs), "--creds", creds, f"docker://{wharf.host}/ops/tool:v1", check=False)
+    assert p.returncode != 0
+
+    # Stars, comments and search.
+    path = repo_path("ops/tool")
+    admin.call("PUT", f"/repositories/{path}/star", expect=204)
+    assert admin.call("GET", f"/repositories/{path}")["starred"] is True
+    assert [r["name"] for r in admin.call("GET", "/me/starred")["items"]] == ["ops/tool"]
+    comment = admin.call("POST", f"/repositories/{path}/comments", {"body": "Built **nightly**"}, expect=201)
+    assert [c["body"] for c in admin.call("GET", f"/repositories/{path}/comments")["items"]] == ["Built **nightly**"]
+    admin.call("DELETE", f"/repositories/{path}/comments/{comment['id']}", expect=204)
+    found = admin.call("GET", "/search?q=too")
+    assert [r["name"] for r in found["repositories"]] == ["ops/tool"]
+    assert anonymous.call("GET", "/search?q=too")["repositories"] == []
+    statistics = admin.call("GET", "/statistics")
+    assert statistics["counts"]["repositories"] == 1 and statistics["storage"]["bytes"] > 0
+
+    # A namespace webhook through the API: created with its secret once, tested, listed with its deliveries.
+    hook = admin.call("POST", "/webhooks", {"namespace": "ops", "name": "ci", "url": "http://127.0.0.1:9/hook",
+                                            "events": ["push"], "headers": [{"name": "X-Team", "value": "ops"}]},
+                      expect=201)
+    assert len(hook["secret"]) >= 16 and hook["headers"] == ["X-Team"]
+    assert "secret" not in admin.call("GET", f"/webhooks/{hook['id']}")
+    result = admin.call("POST", f"/webhooks/{hook['id']}/test")
+    assert result["delivered"] is False and result["error"]
+    deliveries = admin.call("GET", f"/webhooks/{hook['id']}/deliveries")["items"]
+    assert [d["event"] for d in deliveries] == ["ping"] and deliveries[0]["state"] == "failed"
+    admin.call("DELETE", f"/webhooks/{hook['id']}", expect=204)
+    admin.call("GET", f"/webhooks/{hook['id']}", expect=404)
