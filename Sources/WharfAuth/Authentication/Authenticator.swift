@@ -34,9 +34,9 @@ public struct Authenticator: Sendable {
         let failureKey = SymmetricKey(size: .bits256)
         /// "Is this account (and credential) still good, and as what?", by `name|credential`.
         let status = ExpiringCache<String, TokenSubject?>(lifetime: .seconds(1))
-        /// Passwords that passed bcrypt lately, by a keyed hash of user, password and the stored hash: a script
-        /// calling the API with Basic credentials pays bcrypt once a minute, not on every request. A new password
-        /// (a new stored hash) never matches an old entry.
+        /// Passwords that passed bcrypt lately, by a keyed hash of user, password, the stored hash and the client's
+        /// address: a script calling the API with Basic credentials pays bcrypt once a minute, not on every request.
+        /// A new password (a new stored hash) never matches an old entry, nor does another address.
         let verified = ExpiringCache<String, Bool>(lifetime: .seconds(60))
 
         init(repeatWindow: Duration) {
@@ -126,7 +126,7 @@ public struct Authenticator: Sendable {
             }
         }
         let user = try await pool.read { transaction in try transaction.users.find(name: username) }
-        let recent = user.flatMap { $0.passwordHash }.map { fingerprint(username, password, $0) }
+        let recent = user.flatMap { $0.passwordHash }.map { fingerprint(username, password, $0, client) }
         // A password checked within the minute, on an account in good standing (enabled, no failed logins since,
         // not locked): no bcrypt and no write.
         if let user, let recent, state.verified.value(for: recent) == true, user.enabled, user.failedLogins == 0, !user.isLocked() {
