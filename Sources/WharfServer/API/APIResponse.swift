@@ -15,6 +15,11 @@ struct APIResponse: Sendable {
 
     static let noContent = APIResponse(status: .noContent, headers: [:], body: nil)
 
+    /// A whole (unpaged) list, `{"items": […]}`.
+    static func items(_ items: [some Encodable]) throws -> APIResponse {
+        try json(APIPage(items: items, nextCursor: nil))
+    }
+
     /// With `Location` naming the resource a `201 Created` made.
     func located(_ path: String) -> APIResponse {
         var response = self

@@ -79,8 +79,6 @@ struct MeAPI {
         var teams: [Membership]
     }
 
-    struct Items<Item: Encodable>: Encodable { var items: [Item] }
-
     func me(_ request: APIRequest) async throws -> APIResponse {
         let id = try request.requireUser()
         let found = try await api.pool.read { transaction -> (User, [(team: Team, role: TeamRole)])? in
@@ -122,7 +120,7 @@ struct MeAPI {
     func listTokens(_ request: APIRequest) async throws -> APIResponse {
         _ = try request.requireUser()
         let tokens = try await api.accounts.listTokens(user: request.caller.subject.name)
-        return try .json(Items(items: tokens.map(TokenBody.init)))
+        return try .items(tokens.map(TokenBody.init))
     }
 
     struct TokenCreate: Decodable {
@@ -172,9 +170,7 @@ struct MeAPI {
     func listRefreshTokens(_ request: APIRequest) async throws -> APIResponse {
         _ = try request.requireUser()
         let tokens = try await api.accounts.listRefreshTokens(user: request.caller.subject.name)
-        return try .json(
-            Items(items: tokens.map { RefreshBody(id: $0.id, clientId: $0.clientID, createdAt: $0.createdAt, lastUsedAt: $0.lastUsedAt) })
-        )
+        return try .items(tokens.map { RefreshBody(id: $0.id, clientId: $0.clientID, createdAt: $0.createdAt, lastUsedAt: $0.lastUsedAt) })
     }
 
     func revokeRefreshToken(_ request: APIRequest) async throws -> APIResponse {

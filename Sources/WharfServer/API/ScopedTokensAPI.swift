@@ -58,12 +58,10 @@ struct ScopedTokensAPI {
         }
     }
 
-    struct Items<Item: Encodable>: Encodable { var items: [Item] }
-
     func list(_ request: APIRequest) async throws -> APIResponse {
         _ = try request.requireUser()
         let tokens = try await api.scopedTokens.list(namespace: request.path("namespace"), by: request.caller.subject)
-        return try .json(Items(items: tokens.map { ScopedTokenBody($0) }))
+        return try .items(tokens.map { ScopedTokenBody($0) })
     }
 
     struct ScopedTokenCreate: Decodable {

@@ -36,8 +36,6 @@ struct TeamsAPI {
         var role: String
     }
 
-    struct Items<Item: Encodable>: Encodable { var items: [Item] }
-
     func list(_ request: APIRequest) async throws -> APIResponse {
         let userID = try request.requireUser()
         let (size, after) = request.page
@@ -119,7 +117,7 @@ struct TeamsAPI {
 
     func members(_ request: APIRequest) async throws -> APIResponse {
         _ = try request.requireUser()
-        return try .json(Items(items: try await detail(request.path("team"), request: request).members))
+        return try .items(try await detail(request.path("team"), request: request).members)
     }
 
     struct MemberRole: Decodable { var role: String }

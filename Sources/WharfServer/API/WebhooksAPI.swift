@@ -51,8 +51,6 @@ struct WebhooksAPI {
         }
     }
 
-    struct Items<Item: Encodable>: Encodable { var items: [Item] }
-
     struct Credentials: Decodable {
         var username: String
         var password: String
@@ -72,7 +70,7 @@ struct WebhooksAPI {
             try request.requireAdmin()
         }
         let listings = try await api.webhooks.list(namespace: namespace, all: namespace == nil)
-        return try .json(Items(items: listings.map { Self.body($0.webhook, namespace: $0.namespace, deliveries: $0.deliveries) }))
+        return try .items(listings.map { Self.body($0.webhook, namespace: $0.namespace, deliveries: $0.deliveries) })
     }
 
     struct WebhookCreate: Decodable {
@@ -244,7 +242,7 @@ struct WebhooksAPI {
         let (hook, namespace) = try await find(request)
         let limit = request.int("page_size") ?? 50
         let found = try await api.webhooks.deliveries(namespace: namespace, name: hook.name, limit: limit)
-        return try .json(Items(items: found.map { DeliveryBody($0.0, attempts: $0.1) }))
+        return try .items(found.map { DeliveryBody($0.0, attempts: $0.1) })
     }
 
     func resend(_ request: APIRequest) async throws -> APIResponse {
