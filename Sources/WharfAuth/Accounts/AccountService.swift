@@ -90,6 +90,36 @@ public struct AccountService: Sendable {
         }
     }
 
+    /// A person creating their own account (the portal's sign-up). On an installation without any user the first
+    /// account becomes administrator; two people signing up at that moment leave one administrator (the later
+    /// account stays a plain user, or is removed again when `open` is false, since sign-up was only offered for
+    /// the first account). Otherwise refused unless `open` (`portal.signup`). Returns the user and whether they
+    /// became administrator.
+    public func signUp(name: String, password: String, email: String?, open: Bool, actor: ActivityActor) async throws -> (user: User, isAdmin: Bool) {
+        let first = try await pool.read { transaction in try transaction.users.count() } == 0
+        guard first || open else { throw AccountError(.notAllowed, "sign-up is closed on this server: ask an administrator for an account") }
+        if let email, !email.isEmpty, try await pool.read({ transaction in try transaction.users.find(email: email) }) != nil {
+            throw AccountError(.userExists, "an account with this email exists already")
+        }
+        var user = try await createUser(name: name, password: password, isAdmin: first, actor: actor)
+        if first {
+            let earliest = try await pool.read { transaction in try transaction.users.list(limit: 2) }.min { $0.id < $1.id }
+            if earliest?.id != user.id {
+                guard open else {
+                    try await deleteUser(name: user.name, actor: actor)
+                    throw AccountError(.notAllowed, "sign-up is closed on this server: ask an administrator for an account")
+                }
+                try await setAdmin(name: user.name, false, actor: actor)
+                user.isAdmin = false
+            }
+        }
+        if let email, !email.isEmpty {
+            try await updateProfile(name: user.name, email: email, displayName: nil, actor: actor)
+            user.email = email
+        }
+        return (user, user.isAdmin)
+    }
+
     /// Whether any administrator exists (disabled ones count): the CLI tells how to make the first one, since
     /// logging in never makes anyone admin.
     public func adminExists() async throws -> Bool {
@@ -108,8 +138,8 @@ public struct AccountService: Sendable {
         }
     }
 
-    /// Sets the password, lifts a lockout, and revokes the user's refresh tokens (logins made with the old
-    /// password end with them).
+    /// Sets the password, lifts a lockout, and revokes the user's refresh tokens and ends their portal sessions
+    /// (logins made with the old password end with them).
     public func setPassword(name: String, password: String, actor: ActivityActor = .commandLine) async throws {
         let hash = try await hashPassword(password)
         try await pool.write { transaction in
@@ -118,6 +148,9 @@ public struct AccountService: Sendable {
             try transaction.users.update(user)
             try transaction.users.clearFailedLogins(id: user.id)
             let ended = try transaction.refreshTokens.deleteAll(userID: user.id)
+            // Browsers signed in with the old password too; the portal starts a new session for the one that
+            // made the change.
+            try transaction.sessions.deleteAll(userID: user.id)
             try transaction.activities.record(
                 .userPasswordChange,
                 by: actor,
@@ -180,6 +213,12 @@ public struct AccountService: Sendable {
             guard user.enabled != enabled else { return false }
             user.enabled = enabled
             return true
+        }
+        if !enabled {
+            // A disabled account's browsers are signed out at once (its tokens already stop at their next check).
+            try await pool.write { transaction in
+                if let user = try transaction.users.find(name: name) { try transaction.sessions.deleteAll(userID: user.id) }
+            }
         }
     }
 

@@ -18,6 +18,9 @@ public struct ServerSecrets: Sendable {
     /// The key of `ApplicationTokenHasher` (HMAC-SHA256 of application tokens).
     public var applicationTokenKey: SymmetricKey { derive("wharf application tokens") }
 
+    /// The key of the portal's CSRF tokens (HMAC-SHA256 of the session, or of a visitor's nonce before sign-in).
+    public var csrfKey: SymmetricKey { derive("wharf portal csrf") }
+
     private func derive(_ purpose: String) -> SymmetricKey {
         HKDF<SHA256>.deriveKey(inputKeyMaterial: master, info: Data(purpose.utf8), outputByteCount: 32)
     }

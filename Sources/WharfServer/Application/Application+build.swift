@@ -83,28 +83,62 @@ func buildRouter(
     ).addRoutes(to: registry)
     router.get("/health") { _, _ in "ok" }
     if let tokens {
-        try makeAPIController(services: services, tokens: tokens, resolver: resolver, passwords: passwords, logger: logger).addRoutes(to: router)
+        let secrets = try ServerSecrets.load(dataDirectory: configuration.dataDirectory)
+        let domain = makeAPIServices(services: services, tokens: tokens, secrets: secrets, passwords: passwords, logger: logger)
+        try makeAPIController(api: domain, tokens: tokens, resolver: resolver, logger: logger).addRoutes(to: router)
+        try makePortal(api: domain, secrets: secrets, resolver: resolver, logger: logger).addRoutes(to: router)
     }
     return router
 }
 
+/// The portal's pages, over the same domain services as `/api/v1`.
+func makePortal(
+    api: APIServices,
+    secrets: ServerSecrets,
+    resolver: ExternalURLResolver,
+    logger: Logger
+) throws -> PortalController<WharfRequestContext> {
+    let configuration = api.services.configuration
+    let portal = Portal(
+        services: api,
+        sessions: SessionService(pool: api.pool, idleTimeout: configuration.portal.sessionIdle, lifetime: configuration.portal.sessionLifetime),
+        renderer: try PageRenderer.shipped(),
+        assets: PortalAssetURLs(css: "/static/wharf.css", js: "/static/wharf.js", favicon: "/static/favicon.svg"),
+        csrf: CSRFGuard(key: secrets.csrfKey),
+        policy: configuration.portal,
+        resolver: resolver,
+        logger: logger
+    )
+    return PortalController(portal: portal)
+}
+
 /// `/api/v1` over the same domain services as the CLI, routed and validated by the shipped OpenAPI document.
 func makeAPIController(
-    services: WharfServices,
+    api: APIServices,
     tokens: TokenService,
     resolver: ExternalURLResolver,
-    passwords: PasswordHasher,
     logger: Logger
-) throws -> APIController<WharfRequestContext> {
-    let configuration = services.configuration
+) throws
+    -> APIController<WharfRequestContext>
+{
     let document: APIDocument
     do {
         document = try APIDocument.shipped.get()
     } catch {
         throw ConfigurationError("\(error)")
     }
-    let secrets = try ServerSecrets.load(dataDirectory: configuration.dataDirectory)
-    let api = APIServices(
+    do {
+        return try APIController(document: document, handlers: api.handlers, authenticator: tokens.authenticator, resolver: resolver, logger: logger)
+    } catch {
+        throw ConfigurationError("\(error)")
+    }
+}
+
+/// The domain services behind `/api/v1` and the portal.
+func makeAPIServices(services: WharfServices, tokens: TokenService, secrets: ServerSecrets, passwords: PasswordHasher, logger: Logger) -> APIServices
+{
+    let configuration = services.configuration
+    return APIServices(
         accounts: AccountService(
             pool: services.database,
             storage: services.driver,
@@ -127,11 +161,6 @@ func makeAPIController(
         services: services,
         startedAt: Date()
     )
-    do {
-        return try APIController(document: document, handlers: api.handlers, authenticator: tokens.authenticator, resolver: resolver, logger: logger)
-    } catch {
-        throw ConfigurationError("\(error)")
-    }
 }
 
 /// Builds the whole application: storage, database, TLS (generating the certificate when missing) and routes.

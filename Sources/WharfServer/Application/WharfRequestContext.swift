@@ -14,6 +14,8 @@ protocol WharfContext: RequestContext {
     var registryAccess: RegistryAccess? { get set }
     /// Set by ``RegistryAuthorization``: the parsed `/v2` route, so the registry does not parse it again.
     var registryRoute: RegistryRoute? { get set }
+    /// Set by ``PortalSessionMiddleware`` on the portal's pages: who is visiting.
+    var portal: PortalVisit { get set }
 }
 
 struct WharfRequestContext: WharfContext, RemoteAddressRequestContext {
@@ -22,6 +24,7 @@ struct WharfRequestContext: WharfContext, RemoteAddressRequestContext {
     var externalBase = ""
     var registryAccess: RegistryAccess? = nil
     var registryRoute: RegistryRoute? = nil
+    var portal = PortalVisit(csrf: "", address: "")
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

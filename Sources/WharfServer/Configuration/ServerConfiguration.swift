@@ -58,6 +58,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var webhookAllowedNetworks: [IPAddressRange]?
     /// `webhooks.timeout`: how long one webhook request may take.
     public var webhookTimeout: Duration
+    /// `portal.*`: who may sign up and browse, and how long a browser stays signed in.
+    public var portal: PortalPolicy
     /// `tls.min_version`: the oldest TLS version offered (TLS 1.2 with ECDHE and AEAD suites only, or TLS 1.3).
     public var tlsMinimumVersion: TLSMinimumVersion
     /// `http.*`: connection timeouts and the connection cap.
@@ -114,6 +116,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         trustedProxies = []
         webhookAllowedNetworks = nil
         webhookTimeout = .zero
+        portal = PortalPolicy(signup: false, anonymousBrowsing: false, sessionIdle: .zero, sessionLifetime: .zero)
         tlsMinimumVersion = .tls13
         connectionLimits = ConnectionLimits(
             handshakeTimeout: .zero,
@@ -458,6 +461,39 @@ public struct ConfigurationKey: Sendable {
         },
         .init(key: "webhooks.timeout", flag: nil, defaultValue: "10s", summary: "How long one webhook request may take before it counts as failed.") {
             $0.webhookTimeout = try duration($1, "webhooks.timeout")
+        },
+        .init(
+            key: "portal.signup",
+            flag: nil,
+            defaultValue: "on",
+            summary: "Whether people may create their own account on the sign-up page. On an installation without any user, "
+                + "sign-up is offered anyway and the first person becomes administrator."
+        ) {
+            $0.portal.signup = try boolean($1, "portal.signup")
+        },
+        .init(
+            key: "portal.anonymous_browsing",
+            flag: nil,
+            defaultValue: "on",
+            summary: "Whether visitors who are not signed in may browse public namespaces and repositories in the portal."
+        ) {
+            $0.portal.anonymousBrowsing = try boolean($1, "portal.anonymous_browsing")
+        },
+        .init(
+            key: "portal.session_idle",
+            flag: nil,
+            defaultValue: "8h",
+            summary: "A portal session unused for this long ends (the browser must sign in again)."
+        ) {
+            $0.portal.sessionIdle = try duration($1, "portal.session_idle")
+        },
+        .init(
+            key: "portal.session_lifetime",
+            flag: nil,
+            defaultValue: "7d",
+            summary: "A portal session ends this long after sign-in, however much it is used."
+        ) {
+            $0.portal.sessionLifetime = try duration($1, "portal.session_lifetime")
         },
         .init(key: "log_level", flag: "--log-level", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical.") {
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
