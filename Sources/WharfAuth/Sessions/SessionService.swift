@@ -96,7 +96,7 @@ public struct SessionService: Sendable {
     }
 
     /// The stored id of a secret: its SHA-256 in hex.
-    static func id(of secret: String) -> String {
+    public static func id(of secret: String) -> String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 

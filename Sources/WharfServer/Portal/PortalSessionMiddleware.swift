@@ -113,8 +113,6 @@ struct PortalSessionMiddleware<Context: WharfContext>: RouterMiddleware {
 
 extension HTTPField.Name {
     static let csrfToken = HTTPField.Name("X-CSRF-Token")!
-    static let contentSecurityPolicy = HTTPField.Name("Content-Security-Policy")!
     static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
-    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
 }
