@@ -7,7 +7,9 @@ Content-Security-Policy (`default-src 'self'`), so every style and script is an 
 from __future__ import annotations
 
 import re
+import ssl
 import struct
+import subprocess
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -165,14 +167,42 @@ class Handler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("site")
     for name, text in {**PAGES, **FILES}.items():
         (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def serve(root: Path, context: ssl.SSLContext | None = None):
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    if context is not None:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def site(site_root):
+    server = serve(site_root)
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def tls_site(tmp_path_factory, site_root):
+    """The same pages over HTTPS with a self-signed certificate (as Wharf serves by default)."""
+    work = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-keyout", str(work / "key.pem"), "-out", str(work / "cert.pem")],
+        check=True, capture_output=True, stdin=subprocess.DEVNULL,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(work / "cert.pem", work / "key.pem")
+    server = serve(site_root, context)
+    yield f"https://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
 
@@ -278,6 +308,12 @@ def test_javascript_disabled_browser_runs_no_script(browser, browser_nojs, site)
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def test_self_signed_certificate_is_accepted(browser, tls_site):
+    browser.get(tls_site + "/good.html")
+    assert browser.find_element(By.ID, "js-state").text == "js ran"
+    assert_clean(browser)
 
 
 def test_wait_for_a_live_update(browser, site):
