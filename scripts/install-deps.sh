@@ -5,9 +5,10 @@
 #   scripts/install-deps.sh test   the above, plus the test tools and servers:
 #                                  skopeo, podman, containerd (ctr), Debian's
 #                                  docker-registry (CNCF distribution 2.8),
-#                                  mariadb-server, openssl, curl, and a
-#                                  Python virtualenv (.venv) with pytest,
-#                                  requests and oras-py 0.2.x
+#                                  mariadb-server, openssl, curl, chromium
+#                                  and chromium-driver, and a Python
+#                                  virtualenv (.venv) with pytest, requests,
+#                                  oras-py 0.2.x, schemathesis and selenium
 #
 # Works on a fresh Debian 12 / Ubuntu machine that has only Swift and python3.
 # As root it uses apt-get directly, otherwise sudo (when present).
@@ -34,13 +35,18 @@ RUN_PKGS=(libsqlite3-dev libmariadb-dev pkg-config)
 # containerd, podman: what their users see of a refusal (test_containerd.py,
 # test_client_messages.py); the tests run their own containerd daemon as root.
 TEST_PKGS=(skopeo podman docker-registry openssl curl ca-certificates mariadb-server)
+# chromium, chromium-driver: the portal's browser tests (Tests/e2e/browser.py)
+# drive Debian's headless Chromium through its matching chromedriver.
+TEST_PKGS+=(chromium chromium-driver)
 # Docker's containerd.io package provides containerd and ctr too (and conflicts
 # with Debian's containerd): only install Debian's when the commands are missing.
 if ! command -v containerd >/dev/null 2>&1 || ! command -v ctr >/dev/null 2>&1; then
   TEST_PKGS+=(containerd)
 fi
 # schemathesis: the contract test of /api/v1 against its OpenAPI document (Tests/e2e/test_api_contract.py).
-PY_PKGS=(pytest requests "oras>=0.2,<0.3" "schemathesis==4.32.5")
+# selenium: drives chromium-driver (given by path, so its Selenium Manager never downloads a driver);
+# 4.51 works with Chromium 156 (4.52 needs a newer certifi than PyPI serves here).
+PY_PKGS=(pytest requests "oras>=0.2,<0.3" "schemathesis==4.32.5" "selenium==4.51.0")
 
 SUDO=()
 if [ "$(id -u)" != 0 ]; then
@@ -143,6 +149,8 @@ disable_service mariadb
 command -v skopeo >/dev/null 2>&1 || die "skopeo missing after install"
 command -v podman >/dev/null 2>&1 || die "podman missing after install"
 command -v ctr >/dev/null 2>&1 && command -v containerd >/dev/null 2>&1 || die "containerd (ctr) missing after install"
+[ -x /usr/bin/chromium ] || die "/usr/bin/chromium missing after install"
+[ -x /usr/bin/chromedriver ] || die "/usr/bin/chromedriver missing after install"
 
 # --- test: Python virtualenv -------------------------------------------------
 PY="$(command -v python3 || true)"
@@ -165,9 +173,10 @@ fi
 
 if "$VENV/bin/python" - <<'EOF' >/dev/null 2>&1
 import importlib.metadata as m, sys
-import pytest, requests, oras.client  # noqa: F401
+import pytest, requests, oras.client, selenium.webdriver  # noqa: F401
 v = m.version("oras").split(".")
-sys.exit(0 if (v[0], v[1]) == ("0", "2") and m.version("schemathesis") == "4.32.5" else 1)
+ok = (v[0], v[1]) == ("0", "2") and m.version("schemathesis") == "4.32.5" and m.version("selenium") == "4.51.0"
+sys.exit(0 if ok else 1)
 EOF
 then
   log "python test packages present ($VENV)"

@@ -495,6 +495,54 @@ def distribution(distribution_factory) -> Distribution:
     return distribution_factory()
 
 
+# --------------------------------------------------------------------------- browser
+
+
+def _browser_session(tmp_path_factory, javascript: bool):
+    import browser as b  # Tests/e2e/browser.py; imported here so the other tests need no selenium
+
+    try:
+        driver = b.start_browser(tmp_path_factory.mktemp("chromium"), javascript=javascript)
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield driver
+    b.stop_browser(driver)
+
+
+def _fresh(driver):
+    """The module's browser, reset for one test: no cookies (every server is on 127.0.0.1, and
+    cookies do not care about ports), no console messages of earlier tests, no emulation."""
+    import browser as b
+
+    driver.delete_all_cookies()
+    b.emulate_color_scheme(driver, None)
+    b.emulate_viewport(driver, None)
+    b.console_errors(driver)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def _browser_module(tmp_path_factory):
+    yield from _browser_session(tmp_path_factory, javascript=True)
+
+
+@pytest.fixture(scope="module")
+def _browser_nojs_module(tmp_path_factory):
+    yield from _browser_session(tmp_path_factory, javascript=False)
+
+
+@pytest.fixture
+def browser(_browser_module):
+    """Headless Chromium (one per test module, reset for each test); see browser.py."""
+    return _fresh(_browser_module)
+
+
+@pytest.fixture
+def browser_nojs(_browser_nojs_module):
+    """Headless Chromium with JavaScript blocked (one per test module, reset for each test)."""
+    return _fresh(_browser_nojs_module)
+
+
 # --------------------------------------------------------------------------- skopeo
 
 
