@@ -21,6 +21,8 @@ struct APIController<Context: WharfContext>: Sendable {
     let document: APIDocument
     let handlers: [String: APIHandler]
     let authenticator: Authenticator
+    /// The portal's session cookie as a credential (with the CSRF header on unsafe methods); nil: not accepted.
+    let browserSession: BrowserSession?
     let resolver: ExternalURLResolver
     let logger: Logger
     /// Operations grouped by path, the most literal paths first.
@@ -28,7 +30,14 @@ struct APIController<Context: WharfContext>: Sendable {
 
     /// Fails when the document and the handlers disagree: every operation needs a handler and every handler an
     /// operation, so neither can drift from the other.
-    init(document: APIDocument, handlers: [String: APIHandler], authenticator: Authenticator, resolver: ExternalURLResolver, logger: Logger) throws {
+    init(
+        document: APIDocument,
+        handlers: [String: APIHandler],
+        authenticator: Authenticator,
+        browserSession: BrowserSession? = nil,
+        resolver: ExternalURLResolver,
+        logger: Logger
+    ) throws {
         let ids = Set(document.operations.map(\.id))
         let missing = ids.subtracting(handlers.keys).sorted()
         let extra = Set(handlers.keys).subtracting(ids).sorted()
@@ -38,6 +47,7 @@ struct APIController<Context: WharfContext>: Sendable {
         self.document = document
         self.handlers = handlers
         self.authenticator = authenticator
+        self.browserSession = browserSession
         self.resolver = resolver
         self.logger = logger
         var grouped: [String: [String: APIOperation]] = [:]
@@ -170,10 +180,13 @@ struct APIController<Context: WharfContext>: Sendable {
     }
 
     /// The caller from `Authorization`: Basic (a password, or an application token as the password) or Bearer
-    /// (an application token); anonymous without the header. Wrong credentials are 401, never anonymous.
+    /// (an application token); without the header, the portal's session cookie, else anonymous. Wrong credentials
+    /// are 401, never anonymous.
     private func authenticate(_ request: Request, context: Context) async throws -> APICaller {
         let address = resolver.clientAddress(request, peer: context.remoteAddress)
-        guard request.headers[.authorization] != nil else { return APICaller(caller: .anonymous, address: address) }
+        guard request.headers[.authorization] != nil else {
+            return try await browserSession?.caller(request, address: address) ?? APICaller(caller: .anonymous, address: address)
+        }
         do {
             if let basic = request.headers.basic {
                 let caller = try await authenticator.authenticate(username: basic.username, password: basic.password, client: address)

@@ -85,8 +85,13 @@ func buildRouter(
     if let tokens {
         let secrets = try ServerSecrets.load(dataDirectory: configuration.dataDirectory)
         let domain = makeAPIServices(services: services, tokens: tokens, secrets: secrets, passwords: passwords, logger: logger)
-        try makeAPIController(api: domain, tokens: tokens, resolver: resolver, logger: logger).addRoutes(to: router)
-        try makePortal(api: domain, secrets: secrets, resolver: resolver, logger: logger).addRoutes(to: router)
+        let portal = configuration.portal
+        let browser = BrowserSession(
+            sessions: SessionService(pool: services.database, idleTimeout: portal.sessionIdle, lifetime: portal.sessionLifetime),
+            csrf: CSRFGuard(key: secrets.csrfKey)
+        )
+        try makeAPIController(api: domain, tokens: tokens, browser: browser, resolver: resolver, logger: logger).addRoutes(to: router)
+        try makePortal(api: domain, browser: browser, resolver: resolver, logger: logger).addRoutes(to: router)
     }
     return router
 }
@@ -94,17 +99,17 @@ func buildRouter(
 /// The portal's pages, over the same domain services as `/api/v1`.
 func makePortal(
     api: APIServices,
-    secrets: ServerSecrets,
+    browser: BrowserSession,
     resolver: ExternalURLResolver,
     logger: Logger
 ) throws -> PortalController<WharfRequestContext> {
     let configuration = api.services.configuration
     let portal = Portal(
         services: api,
-        sessions: SessionService(pool: api.pool, idleTimeout: configuration.portal.sessionIdle, lifetime: configuration.portal.sessionLifetime),
+        sessions: browser.sessions,
         renderer: try PageRenderer.shipped(),
         assets: PortalAssetURLs(css: "/static/wharf.css", js: "/static/wharf.js", favicon: "/static/favicon.svg"),
-        csrf: CSRFGuard(key: secrets.csrfKey),
+        csrf: browser.csrf,
         policy: configuration.portal,
         resolver: resolver,
         logger: logger
@@ -116,6 +121,7 @@ func makePortal(
 func makeAPIController(
     api: APIServices,
     tokens: TokenService,
+    browser: BrowserSession,
     resolver: ExternalURLResolver,
     logger: Logger
 ) throws
@@ -128,7 +134,14 @@ func makeAPIController(
         throw ConfigurationError("\(error)")
     }
     do {
-        return try APIController(document: document, handlers: api.handlers, authenticator: tokens.authenticator, resolver: resolver, logger: logger)
+        return try APIController(
+            document: document,
+            handlers: api.handlers,
+            authenticator: tokens.authenticator,
+            browserSession: browser,
+            resolver: resolver,
+            logger: logger
+        )
     } catch {
         throw ConfigurationError("\(error)")
     }

@@ -205,4 +205,27 @@ import WharfDatabase
             #expect(response.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;"))
         }
     }
+
+    @Test func theAPIAcceptsTheSessionWithTheCSRFHeaderOnUnsafeMethods() async throws {
+        try await withAuthServer { fixture in
+            let browser = PortalBrowser(client: fixture.client)
+            try await browser.signIn("alice")
+            let me = try await browser.send(.get, "/api/v1/me", body: nil)
+            #expect(me.status == .ok)
+            #expect(me.text.contains("\"name\":\"alice\""))
+            let body = ByteBuffer(string: #"{"label":"from-the-browser"}"#)
+            let json: HTTPFields = [.contentType: "application/json"]
+            let without = try await browser.send(.post, "/api/v1/me/tokens", headers: json, body: body)
+            #expect(without.status == .forbidden)
+            #expect(without.text.contains("X-CSRF-Token"))
+            var headers = json
+            headers[.csrfToken] = browser.csrf
+            let with = try await browser.send(.post, "/api/v1/me/tokens", headers: headers, body: body)
+            #expect(with.status == .created)
+            #expect(try await fixture.accounts.listTokens(user: "alice").map(\.application) == ["from-the-browser"])
+            // Signed out, the cookie is nobody's: the API treats the request as anonymous.
+            try await browser.post("/signout")
+            #expect(try await browser.send(.get, "/api/v1/me", body: nil).status == .unauthorized)
+        }
+    }
 }
