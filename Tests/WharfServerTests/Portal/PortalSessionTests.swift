@@ -13,7 +13,7 @@ import WharfDatabase
     @Test func theFirstPersonToSignUpBecomesAdministratorAndTheSecondDoesNot() async throws {
         try await withEmptyPortal { browser, pool in
             let signin = try await browser.get("/signin")
-            #expect(signin.text.contains("becomes administrator"))
+            #expect(signin.text.contains("becomes the administrator"))
             try await browser.get("/signup")
             let first = try await browser.post(
                 "/signup",
