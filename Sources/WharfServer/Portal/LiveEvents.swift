@@ -43,7 +43,11 @@ struct LiveEvents<Context: WharfContext>: Sendable {
             return true
         }
         guard admitted else {
-            throw PortalError(.tooManyRequests, "Too many live pages", "Close some of your Wharf tabs: each person may follow \(perPerson) pages live at once.")
+            throw PortalError(
+                .tooManyRequests,
+                "Too many live pages",
+                "Close some of your Wharf tabs: each person may follow \(perPerson) pages live at once."
+            )
         }
         let events = portal.services.services.events.subscribe("live \(key)", buffer: 256) { event in
             (event.action == .push || event.action == .delete) && (only == nil || event.target.repository == only)
