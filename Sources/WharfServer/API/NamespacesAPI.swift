@@ -140,14 +140,19 @@ struct NamespacesAPI {
 
     /// The namespace if the caller may see it (pull from it); otherwise it does not exist for them (404).
     func visible(_ name: String, request: APIRequest) async throws -> NamespaceBody {
-        let subject = request.caller.subject
+        try await visible(name, caller: request.caller)
+    }
+
+    /// The namespace as `caller` sees it (the portal asks too); 404 when they may not see it.
+    func visible(_ name: String, caller: APICaller) async throws -> NamespaceBody {
+        let subject = caller.subject
         let rules = api.rules
         let body = try await api.pool.read { transaction -> NamespaceBody? in
             guard let namespace = try transaction.namespaces.find(name: name) else { return nil }
             return try Self.body(namespace, subject: subject, roles: Self.roles(subject, in: transaction), rules: rules, in: transaction)
         }
         guard let body, body.permissions.pull else {
-            if request.caller.isAnonymous { throw APIError(.namespaceNotFound, "unknown namespace \(name) (sign in to see private namespaces)") }
+            if caller.isAnonymous { throw APIError(.namespaceNotFound, "unknown namespace \(name) (sign in to see private namespaces)") }
             throw APIError(.namespaceNotFound, "unknown namespace \(name)")
         }
         return body
