@@ -161,7 +161,12 @@ struct NamespacesAPI {
     /// Fails unless the caller manages the namespace (404 when they may not even see it).
     func requireManager(_ name: String, request: APIRequest) async throws {
         _ = try request.requireUser()
-        guard try await visible(name, request: request).permissions.manage else {
+        try await requireManager(name, caller: request.caller)
+    }
+
+    /// Fails unless `caller` manages the namespace (404 when they may not even see it).
+    func requireManager(_ name: String, caller: APICaller) async throws {
+        guard try await visible(name, caller: caller).permissions.manage else {
             throw APIError(.forbidden, "only the namespace's owners and administrators may change namespace \(name)")
         }
     }

@@ -12,5 +12,6 @@ struct PortalController<Context: WharfContext>: Sendable {
         LiveEvents<Context>(portal: portal).addRoutes(to: pages)
         GettingStartedPage<Context>(portal: portal).addRoutes(to: pages)
         ActivityPage<Context>(portal: portal).addRoutes(to: pages)
+        WebhookPages<Context>(portal: portal).addRoutes(to: pages)
     }
 }
