@@ -110,7 +110,7 @@ func makePortal(
         renderer: try PageRenderer.shipped(),
         assets: PortalAssetURLs(css: "/static/wharf.css", js: "/static/wharf.js", favicon: "/static/favicon.svg"),
         csrf: browser.csrf,
-        policy: configuration.portal,
+        settings: PortalSettings(configured: configuration.portal, pool: api.pool),
         resolver: resolver,
         logger: logger
     )

@@ -15,11 +15,14 @@ struct Portal: Sendable {
     let renderer: PageRenderer
     let assets: PortalAssetURLs
     let csrf: CSRFGuard
-    let policy: PortalPolicy
+    /// The switches in force: the configuration's, or what an administrator set in the database.
+    let settings: PortalSettings
     let resolver: ExternalURLResolver
     let logger: Logger
     /// Whether any user exists, remembered once true (sign-up is offered to the first person before that).
     let usersExist = NIOLockedValueBox(false)
+
+    var policy: PortalPolicy { settings.current }
 
     static let sessionCookie = "wharf_session"
     static let visitorCookie = "wharf_csrf"

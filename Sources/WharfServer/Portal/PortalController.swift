@@ -13,5 +13,6 @@ struct PortalController<Context: WharfContext>: Sendable {
         GettingStartedPage<Context>(portal: portal).addRoutes(to: pages)
         ActivityPage<Context>(portal: portal).addRoutes(to: pages)
         WebhookPages<Context>(portal: portal).addRoutes(to: pages)
+        AdminPages<Context>(portal: portal).addRoutes(to: pages)
     }
 }
