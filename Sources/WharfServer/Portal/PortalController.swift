@@ -6,6 +6,7 @@ struct PortalController<Context: WharfContext>: Sendable {
     let portal: Portal
 
     func addRoutes(to router: Router<Context>) {
+        StaticController<Context>(assets: portal.assets).addRoutes(to: router)
         let pages = router.group().add(middleware: PortalSessionMiddleware<Context>(portal: portal))
         SignInPages<Context>(portal: portal).addRoutes(to: pages)
         DashboardPage<Context>(portal: portal).addRoutes(to: pages)
