@@ -9,5 +9,7 @@ struct PortalController<Context: WharfContext>: Sendable {
         let pages = router.group().add(middleware: PortalSessionMiddleware<Context>(portal: portal))
         SignInPages<Context>(portal: portal).addRoutes(to: pages)
         DashboardPage<Context>(portal: portal).addRoutes(to: pages)
+        MePages<Context>(portal: portal).addRoutes(to: pages)
+        TeamPages<Context>(portal: portal).addRoutes(to: pages)
     }
 }
