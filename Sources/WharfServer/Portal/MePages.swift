@@ -197,7 +197,12 @@ struct MePages<Context: WharfContext>: Sendable {
                 }
                 expiry = Date().addingTimeInterval(Double(days) * 86_400)
             }
-            let created = try await portal.services.accounts.createToken(user: caller.subject.name, label: label, expiresAt: expiry, actor: caller.actor)
+            let created = try await portal.services.accounts.createToken(
+                user: caller.subject.name,
+                label: label,
+                expiresAt: expiry,
+                actor: caller.actor
+            )
             var values = Self.tokenValues(created.token, now: Date())
             values["secret"] = created.secret
             values["user"] = caller.subject.name

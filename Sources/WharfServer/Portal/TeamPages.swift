@@ -65,7 +65,16 @@ struct TeamPages<Context: WharfContext>: Sendable {
             "description": typed.fields["description"] ?? "",
         ]
         if !typed.section.isEmpty { values[typed.section + "Error"] = typed.error }
-        return await portal.page("teams", title: "Teams", visit: context.portal, request: request, context: context, nav: "teams", status: status, values: values)
+        return await portal.page(
+            "teams",
+            title: "Teams",
+            visit: context.portal,
+            request: request,
+            context: context,
+            nav: "teams",
+            status: status,
+            values: values
+        )
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
@@ -181,7 +190,13 @@ struct TeamPages<Context: WharfContext>: Sendable {
             let (message, status) = try PortalError.refusal(error)
             // A team the caller may not see stays "not found", whatever the form.
             if status == .notFound, (try? await access.detail(name)) == nil { throw error }
-            return try await teamPage(name, request: request, context: context, typed: Typed(section: section, error: message, fields: fields), status: status)
+            return try await teamPage(
+                name,
+                request: request,
+                context: context,
+                typed: Typed(section: section, error: message, fields: fields),
+                status: status
+            )
         }
     }
 
@@ -240,7 +255,12 @@ struct TeamPages<Context: WharfContext>: Sendable {
             if user == access.caller.subject.name, (try? await access.detail(name)) == nil {
                 return portal.redirect(to: "/teams", flash: .notice("You left team \(name)."), request: request, context: context)
             }
-            return portal.redirect(to: PortalFormat.teamURL(name), flash: .notice("\(user) is removed from \(name)."), request: request, context: context)
+            return portal.redirect(
+                to: PortalFormat.teamURL(name),
+                flash: .notice("\(user) is removed from \(name)."),
+                request: request,
+                context: context
+            )
         }
     }
 
@@ -279,15 +299,19 @@ struct TeamPages<Context: WharfContext>: Sendable {
         try await deletePage(try teamName(context), request: request, context: context, error: nil, status: .ok)
     }
 
-    private func deletePage(_ name: String, request: Request, context: Context, error: String?, status: HTTPResponse.Status) async throws -> Response {
+    private func deletePage(_ name: String, request: Request, context: Context, error: String?, status: HTTPResponse.Status) async throws -> Response
+    {
         let access = try access(context)
         let detail = try await access.requireManager(name)
         // Teams that may receive the namespaces: any other team for an administrator, else the others the caller manages.
         let targets = try await access.list(after: nil, limit: 10_000).filter { team in
-            team.name != name && (access.caller.isAdmin || portal.services.rules.mayManageTeam(access.caller.subject.kind, role: team.role.flatMap(TeamRole.init(rawValue:))))
+            team.name != name
+                && (access.caller.isAdmin
+                    || portal.services.rules.mayManageTeam(access.caller.subject.kind, role: team.role.flatMap(TeamRole.init(rawValue:))))
         }
         var values: [String: Any] = [
-            "team": ["name": detail.team.name, "url": PortalFormat.teamURL(detail.team.name), "memberCount": Self.members(detail.team.memberCount)] as [String: Any],
+            "team": ["name": detail.team.name, "url": PortalFormat.teamURL(detail.team.name), "memberCount": Self.members(detail.team.memberCount)]
+                as [String: Any],
             "namespaces": detail.namespaces.map { ["name": $0, "url": PortalFormat.namespaceURL($0)] },
             "hasNamespaces": !detail.namespaces.isEmpty,
             "targets": targets.map { ["name": $0.name] },

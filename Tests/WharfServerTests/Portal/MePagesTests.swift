@@ -43,9 +43,11 @@ import WharfDatabase
             #expect(v2.status == .ok)
             let api = try await fixture.client.execute(uri: "/api/v1/me", method: .get, headers: Self.basic("alice", secret))
             #expect(api.status == .ok)
-            let token = try #require(try await fixture.pool.read { transaction in
-                try transaction.tokens.list(userID: try transaction.users.find(name: "alice")!.id).first
-            })
+            let token = try #require(
+                try await fixture.pool.read { transaction in
+                    try transaction.tokens.list(userID: try transaction.users.find(name: "alice")!.id).first
+                }
+            )
             #expect(token.expiresAt != nil)
             try await browser.get("/me")
             let revoked = try await browser.post("/me/tokens/\(token.id)/revoke")
