@@ -165,6 +165,7 @@ def test_a_team_is_created_bob_joins_it_and_it_is_deleted(server, browser):
 
     open_page(browser, base + "/teams/crew/delete")
     accessible(browser)
+    screenshots(browser, "team-delete")
     assert "crewns" in browser.find_element(By.TAG_NAME, "main").text
     submit_form(browser, "form[action='/teams/crew/delete']", {"namespaces": "delete", "confirm": "crew"})
     assert browser.execute_script("return location.pathname") == "/teams"
