@@ -9,6 +9,10 @@ struct PortalController<Context: WharfContext>: Sendable {
         let pages = router.group().add(middleware: PortalSessionMiddleware<Context>(portal: portal))
         SignInPages<Context>(portal: portal).addRoutes(to: pages)
         DashboardPage<Context>(portal: portal).addRoutes(to: pages)
+        LiveEvents<Context>(portal: portal).addRoutes(to: pages)
+        GettingStartedPage<Context>(portal: portal).addRoutes(to: pages)
+        ActivityPage<Context>(portal: portal).addRoutes(to: pages)
+        WebhookPages<Context>(portal: portal).addRoutes(to: pages)
         MePages<Context>(portal: portal).addRoutes(to: pages)
         TeamPages<Context>(portal: portal).addRoutes(to: pages)
     }
