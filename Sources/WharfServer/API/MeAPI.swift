@@ -95,25 +95,11 @@ struct MeAPI {
         var newPassword: String
     }
 
-    /// The current password is checked as a login is (a wrong one counts toward the lockout), so a stolen
-    /// session or token alone cannot take the account over.
+    /// The current password is checked as a login is (``AccountSelfService/changePassword(current:new:)``).
     func changePassword(_ request: APIRequest) async throws -> APIResponse {
         _ = try request.requireUser()
         let body = try request.decode(PasswordChange.self)
-        let name = request.caller.subject.name
-        do {
-            let checked = try await api.tokens.authenticator.authenticate(
-                username: name,
-                password: body.currentPassword,
-                client: request.caller.address
-            )
-            guard checked.subject.userID == request.caller.subject.userID, checked.credential?.hasPrefix("user:") == true else {
-                throw APIError(.forbidden, "the current password is wrong")
-            }
-        } catch let error as AuthError where error.code == .invalidCredentials {
-            throw APIError(.forbidden, "the current password is wrong")
-        }
-        try await api.accounts.setPassword(name: name, password: body.newPassword, actor: request.caller.actor)
+        try await AccountSelfService(api: api, caller: request.caller).changePassword(current: body.currentPassword, new: body.newPassword)
         return .noContent
     }
 
@@ -142,11 +128,8 @@ struct MeAPI {
     }
 
     func revokeToken(_ request: APIRequest) async throws -> APIResponse {
-        let userID = try request.requireUser()
-        let id = Int64(request.path("id")) ?? 0
-        let token = try await api.pool.read { transaction in try transaction.tokens.find(id: id) }
-        guard let token, token.userID == userID else { throw APIError(.tokenNotFound, "you have no application token \(id)") }
-        try await api.accounts.revokeToken(user: request.caller.subject.name, label: token.application, actor: request.caller.actor)
+        _ = try request.requireUser()
+        try await AccountSelfService(api: api, caller: request.caller).revokeToken(id: Int64(request.path("id")) ?? 0)
         return .noContent
     }
 
@@ -175,16 +158,7 @@ struct MeAPI {
 
     func revokeRefreshToken(_ request: APIRequest) async throws -> APIResponse {
         _ = try request.requireUser()
-        let id = Int64(request.path("id")) ?? 0
-        do {
-            try await api.accounts.revokeToken(
-                user: request.caller.subject.name,
-                label: CredentialID.refreshToken(id).description,
-                actor: request.caller.actor
-            )
-        } catch let error as AccountError where error.code == .unknownToken {
-            throw APIError(.tokenNotFound, "you have no refresh token \(id)")
-        }
+        try await AccountSelfService(api: api, caller: request.caller).revokeRefreshToken(id: Int64(request.path("id")) ?? 0)
         return .noContent
     }
 }

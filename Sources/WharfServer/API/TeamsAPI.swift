@@ -37,21 +37,9 @@ struct TeamsAPI {
     }
 
     func list(_ request: APIRequest) async throws -> APIResponse {
-        let userID = try request.requireUser()
+        _ = try request.requireUser()
         let (size, after) = request.page
-        let admin = request.caller.isAdmin
-        let teams = try await api.pool.read { transaction -> [TeamBody] in
-            if admin {
-                return try transaction.teams.list(after: after, limit: size + 1).map { team in
-                    let members = try transaction.teams.members(teamID: team.id)
-                    return Self.body(team, members: members, userID: userID)
-                }
-            }
-            let mine = try transaction.teams.memberships(userID: userID).filter { !$0.team.isHidden && $0.team.name > (after ?? "") }
-            return try mine.sorted { $0.team.name < $1.team.name }.prefix(size + 1).map { membership in
-                Self.body(membership.team, members: try transaction.teams.members(teamID: membership.team.id), userID: userID)
-            }
-        }
+        let teams = try await access(request).list(after: after, limit: size + 1)
         return try .page(teams, size: size, key: \.name, request: request)
     }
 
@@ -64,15 +52,7 @@ struct TeamsAPI {
     func create(_ request: APIRequest) async throws -> APIResponse {
         _ = try request.requireUser()
         let body = try request.decode(TeamCreate.self)
-        if let owner = body.owner, owner != request.caller.subject.name, !request.caller.isAdmin {
-            throw APIError(.forbidden, "only administrators create teams for someone else")
-        }
-        let team = try await api.organizations.createTeam(
-            name: body.name,
-            owner: body.owner ?? request.caller.subject.name,
-            description: body.description ?? "",
-            actor: request.caller.actor
-        )
+        let team = try await access(request).create(name: body.name, description: body.description ?? "", owner: body.owner)
         return try .json(try await detail(team.name, request: request).team, status: .created).located("/api/v1/teams/\(team.name)")
     }
 
@@ -102,16 +82,7 @@ struct TeamsAPI {
 
     func delete(_ request: APIRequest) async throws -> APIResponse {
         let name = request.path("team")
-        try await requireManager(name, request: request)
-        let disposition: TeamNamespaces
-        switch Disposition(request.string("namespaces")) {
-        case .delete: disposition = .delete
-        case .transfer(let target):
-            if !request.caller.isAdmin { try await requireManager(target, request: request) }
-            disposition = .transfer(target)
-        case .refuse: disposition = .refuse
-        }
-        try await api.organizations.deleteTeam(name, namespaces: disposition, actor: request.caller.actor)
+        try await access(request).delete(name, namespaces: Disposition(request.string("namespaces")))
         return .noContent
     }
 
@@ -128,7 +99,7 @@ struct TeamsAPI {
         try await requireManager(team, request: request)
         let body = try request.decode(MemberRole.self)
         guard let role = TeamRole(rawValue: body.role) else { throw APIError(.validation, "unknown role \(body.role)") }
-        try await api.organizations.setMember(team: team, user: user, role: role, actor: request.caller.actor)
+        try await access(request).setMember(team: team, user: user, role: role)
         return try .json(MemberBody(user: user, role: role.rawValue))
     }
 
@@ -136,43 +107,21 @@ struct TeamsAPI {
     func removeMember(_ request: APIRequest) async throws -> APIResponse {
         let team = request.path("team")
         let user = request.path("user")
-        if user != request.caller.subject.name { try await requireManager(team, request: request) } else { _ = try request.requireUser() }
-        do {
-            try await api.organizations.removeMember(team: team, user: user, actor: request.caller.actor)
-        } catch let error as AccountError where error.code == .unknownUser {
-            throw APIError(.memberNotFound, error.message)
-        }
+        try await access(request).removeMember(team: team, user: user)
         return .noContent
     }
 
-    /// The team with its members and namespaces, if the caller may see it (a member or an administrator);
-    /// others are told it does not exist.
     private func detail(_ name: String, request: APIRequest) async throws -> TeamDetail {
-        let userID = request.caller.subject.userID
-        let admin = request.caller.isAdmin
-        let found = try await api.pool.read { transaction -> TeamDetail? in
-            guard let team = try transaction.teams.find(name: name) else { return nil }
-            let members = try transaction.teams.members(teamID: team.id)
-            guard admin || members.contains(where: { $0.userID == userID }) else { return nil }
-            let namespaces = try transaction.namespaces.list(teamID: team.id).map(\.name).sorted()
-            return TeamDetail(
-                team: Self.body(team, members: members, userID: userID),
-                members: members.map { MemberBody(user: $0.userName, role: $0.role.rawValue) }.sorted { $0.user < $1.user },
-                namespaces: namespaces
-            )
-        }
-        guard let found else { throw APIError(.teamNotFound, "unknown team \(name)") }
-        return found
+        try await access(request).detail(name)
     }
 
     /// Fails unless the caller may manage the team: 404 when they may not even see it.
     private func requireManager(_ name: String, request: APIRequest) async throws {
         _ = try request.requireUser()
-        let team = try await detail(name, request: request)
-        guard api.rules.mayManageTeam(request.caller.subject.kind, role: team.team.role.flatMap(TeamRole.init(rawValue:))) else {
-            throw APIError(.forbidden, "only the team's owners and administrators may change team \(name)")
-        }
+        try await access(request).requireManager(name)
     }
+
+    private func access(_ request: APIRequest) -> TeamAccess { TeamAccess(api: api, caller: request.caller) }
 
     static func body(_ team: Team, members: [TeamMember], userID: Int64?) -> TeamBody {
         TeamBody(

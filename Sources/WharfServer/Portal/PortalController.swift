@@ -15,5 +15,7 @@ struct PortalController<Context: WharfContext>: Sendable {
         ActivityPage<Context>(portal: portal).addRoutes(to: pages)
         WebhookPages<Context>(portal: portal).addRoutes(to: pages)
         AdminPages<Context>(portal: portal).addRoutes(to: pages)
+        MePages<Context>(portal: portal).addRoutes(to: pages)
+        TeamPages<Context>(portal: portal).addRoutes(to: pages)
     }
 }

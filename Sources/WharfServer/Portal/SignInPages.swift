@@ -98,8 +98,9 @@ struct SignInPages<Context: WharfContext>: Sendable {
     }
 
     /// A new session (a new secret, the old cookie's session ended): the id a browser had before signing in is
-    /// never the one it has after.
-    private func startSession(user: User, request: Request, context: Context, next: String, flash: Flash?) async throws -> Response {
+    /// never the one it has after. Also after a password change, which ends every session of the user but keeps
+    /// the browser that made it signed in.
+    func startSession(user: User, request: Request, context: Context, next: String, flash: Flash?) async throws -> Response {
         let visit = context.portal
         let started = try await portal.sessions.start(
             user: user,
