@@ -140,37 +140,57 @@ struct NamespacesAPI {
 
     /// The namespace if the caller may see it (pull from it); otherwise it does not exist for them (404).
     func visible(_ name: String, request: APIRequest) async throws -> NamespaceBody {
-        let subject = request.caller.subject
+        try await Self.visible(name, caller: request.caller, api: api)
+    }
+
+    /// Fails unless the caller manages the namespace (404 when they may not even see it).
+    func requireManager(_ name: String, request: APIRequest) async throws {
+        _ = try await Self.requireManager(name, caller: request.caller, api: api)
+    }
+
+    /// Fails unless the caller owns `team` (or is an administrator): only they give a team a namespace.
+    private func requireTeamOwner(_ team: String, request: APIRequest) async throws {
+        try await Self.requireTeamOwner(team, caller: request.caller, api: api)
+    }
+
+    // The rules themselves, for the API and the portal's namespace pages alike.
+
+    /// The namespace if `caller` may see it (pull from it); otherwise it does not exist for them (404).
+    static func visible(_ name: String, caller: APICaller, api: APIServices) async throws -> NamespaceBody {
+        let subject = caller.subject
         let rules = api.rules
         let body = try await api.pool.read { transaction -> NamespaceBody? in
             guard let namespace = try transaction.namespaces.find(name: name) else { return nil }
             return try Self.body(namespace, subject: subject, roles: Self.roles(subject, in: transaction), rules: rules, in: transaction)
         }
         guard let body, body.permissions.pull else {
-            if request.caller.isAnonymous { throw APIError(.namespaceNotFound, "unknown namespace \(name) (sign in to see private namespaces)") }
+            if caller.isAnonymous { throw APIError(.namespaceNotFound, "unknown namespace \(name) (sign in to see private namespaces)") }
             throw APIError(.namespaceNotFound, "unknown namespace \(name)")
         }
         return body
     }
 
-    /// Fails unless the caller manages the namespace (404 when they may not even see it).
-    func requireManager(_ name: String, request: APIRequest) async throws {
-        _ = try request.requireUser()
-        guard try await visible(name, request: request).permissions.manage else {
+    /// The namespace if `caller` manages it; fails otherwise (404 when they may not even see it).
+    @discardableResult
+    static func requireManager(_ name: String, caller: APICaller, api: APIServices) async throws -> NamespaceBody {
+        _ = try caller.requireUser()
+        let body = try await visible(name, caller: caller, api: api)
+        guard body.permissions.manage else {
             throw APIError(.forbidden, "only the namespace's owners and administrators may change namespace \(name)")
         }
+        return body
     }
 
-    /// Fails unless the caller owns `team` (or is an administrator): only they give a team a namespace.
-    private func requireTeamOwner(_ team: String, request: APIRequest) async throws {
-        if request.caller.isAdmin { return }
-        let userID = request.caller.subject.userID
+    /// Fails unless `caller` owns `team` (or is an administrator): only they give a team a namespace.
+    static func requireTeamOwner(_ team: String, caller: APICaller, api: APIServices) async throws {
+        if caller.isAdmin { return }
+        let userID = caller.subject.userID
         let role = try await api.pool.read { transaction -> TeamRole?? in
             guard let found = try transaction.teams.find(name: team) else { return nil }
             return .some(try userID.flatMap { try transaction.teams.role(teamID: found.id, userID: $0) })
         }
         guard let role else { throw APIError(.teamNotFound, "unknown team \(team)") }
-        guard api.rules.mayManageTeam(request.caller.subject.kind, role: role) else {
+        guard api.rules.mayManageTeam(caller.subject.kind, role: role) else {
             throw APIError(.forbidden, "only owners of team \(team) and administrators give it namespaces")
         }
     }
