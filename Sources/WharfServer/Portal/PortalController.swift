@@ -10,5 +10,7 @@ struct PortalController<Context: WharfContext>: Sendable {
         SignInPages<Context>(portal: portal).addRoutes(to: pages)
         DashboardPage<Context>(portal: portal).addRoutes(to: pages)
         LiveEvents<Context>(portal: portal).addRoutes(to: pages)
+        ExplorePages<Context>(portal: portal).addRoutes(to: pages)
+        NamespacePages<Context>(portal: portal).addRoutes(to: pages)
     }
 }
