@@ -47,11 +47,14 @@ struct ExplorePages<Context: WharfContext>: Sendable {
             "namespaces": namespaces.items.map { summary in
                 [
                     "name": summary.namespace.name, "url": PortalFormat.namespaceURL(summary.namespace.name),
-                    "visibility": summary.namespace.visibility.rawValue, "repositories": summary.repositoryCount,
+                    "visibility": summary.namespace.visibility.rawValue,
+                    "repositories": Self.count(summary.repositoryCount, "repository", "repositories"),
                 ] as [String: Any]
             },
             "recent": recent.map { Self.repositoryRow($0, now: now) },
-            "counts": ["namespaces": counts.namespaces, "repositories": counts.repositories, "tags": counts.tags],
+            "summary":
+                "\(Self.count(counts.repositories, "repository", "repositories")) with \(Self.count(counts.tags, "tag", "tags")) in "
+                + Self.count(counts.namespaces, "namespace", "namespaces"),
             "signedIn": visit.user != nil,
             "mayCreateNamespace": try await NamespacePages<Context>.mayCreateNamespace(portal, visit: visit),
         ]
@@ -92,7 +95,7 @@ struct ExplorePages<Context: WharfContext>: Sendable {
         }
         var values: [String: Any] = [
             "q": text, "namespaces": namespaces, "repositories": repositories, "tags": tags,
-            "total": namespaces.count + repositories.count + tags.count, "searched": !trimmed.isEmpty,
+            "total": Self.count(namespaces.count + repositories.count + tags.count, "result", "results"), "searched": !trimmed.isEmpty,
         ]
         if !namespaces.isEmpty || !repositories.isEmpty || !tags.isEmpty { values["found"] = true }
         if !trimmed.isEmpty,
@@ -109,6 +112,7 @@ struct ExplorePages<Context: WharfContext>: Sendable {
     static func repositoryRow(_ repository: Repository, now: Date) -> [String: Any] {
         var row: [String: Any] = [
             "name": repository.name, "url": PortalFormat.repositoryURL(repository.name), "tags": repository.tagCount,
+            "tagCount": count(repository.tagCount, "tag", "tags"),
             "size": PortalFormat.bytes(repository.size), "stars": repository.starCount,
         ]
         if let pushed = repository.pushedAt {
@@ -118,4 +122,7 @@ struct ExplorePages<Context: WharfContext>: Sendable {
         if !repository.description.isEmpty { row["description"] = repository.description }
         return row
     }
+
+    /// `1 tag`, `2 tags`.
+    static func count(_ number: Int, _ one: String, _ many: String) -> String { "\(number) \(number == 1 ? one : many)" }
 }

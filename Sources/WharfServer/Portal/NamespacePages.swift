@@ -277,9 +277,9 @@ struct NamespacePages<Context: WharfContext>: Sendable {
 
     static func label(_ visibility: Visibility) -> String {
         switch visibility {
-        case .public: "Public: anyone may pull"
-        case .protected: "Protected: every signed-in user may pull"
-        case .private: "Private: only the team's members"
+        case .public: "Public: anyone pulls"
+        case .protected: "Protected: signed-in users pull"
+        case .private: "Private: team members only"
         }
     }
 

@@ -93,7 +93,7 @@ struct NamespacePagesTests {
             #expect(api.text.contains("prot/api"))
             let page = try await browser.get("/search?q=api")
             #expect(page.text.contains("prot/api"))
-            #expect(page.text.contains("results for “api”"))
+            #expect(page.text.contains("1 result for “api”"))
             let none = try await browser.get("/search?q=zzz-nothing")
             #expect(none.text.contains("Nothing found"))
             let blank = try await browser.get("/search?q=")
