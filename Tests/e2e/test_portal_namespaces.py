@@ -145,6 +145,7 @@ def test_without_javascript(server, browser_nojs):
     # New namespace, then delete it through the <details> confirmation.
     driver.get(base + "/explore")
     driver.find_element(By.LINK_TEXT, "New namespace").click()
+    screenshots(driver, "namespace-new")
     submit_form(driver, "form[action='/namespaces/new']", {"name": "scratch", "team": "devs", "visibility": "public"})
     assert driver.execute_script("return location.pathname") == "/n/scratch"
     driver.find_element(By.CSS_SELECTOR, "details.confirm summary").click()
