@@ -140,23 +140,11 @@ struct NamespacesAPI {
 
     /// The namespace if the caller may see it (pull from it); otherwise it does not exist for them (404).
     func visible(_ name: String, request: APIRequest) async throws -> NamespaceBody {
-        try await Self.visible(name, caller: request.caller, api: api)
+        try await visible(name, caller: request.caller)
     }
 
-    /// Fails unless the caller manages the namespace (404 when they may not even see it).
-    func requireManager(_ name: String, request: APIRequest) async throws {
-        _ = try await Self.requireManager(name, caller: request.caller, api: api)
-    }
-
-    /// Fails unless the caller owns `team` (or is an administrator): only they give a team a namespace.
-    private func requireTeamOwner(_ team: String, request: APIRequest) async throws {
-        try await Self.requireTeamOwner(team, caller: request.caller, api: api)
-    }
-
-    // The rules themselves, for the API and the portal's namespace pages alike.
-
-    /// The namespace if `caller` may see it (pull from it); otherwise it does not exist for them (404).
-    static func visible(_ name: String, caller: APICaller, api: APIServices) async throws -> NamespaceBody {
+    /// The namespace as `caller` sees it (the portal asks too); 404 when they may not see it.
+    func visible(_ name: String, caller: APICaller) async throws -> NamespaceBody {
         let subject = caller.subject
         let rules = api.rules
         let body = try await api.pool.read { transaction -> NamespaceBody? in
@@ -170,19 +158,29 @@ struct NamespacesAPI {
         return body
     }
 
+    /// Fails unless the caller manages the namespace (404 when they may not even see it).
+    func requireManager(_ name: String, request: APIRequest) async throws {
+        _ = try request.requireUser()
+        try await requireManager(name, caller: request.caller)
+    }
+
     /// The namespace if `caller` manages it; fails otherwise (404 when they may not even see it).
     @discardableResult
-    static func requireManager(_ name: String, caller: APICaller, api: APIServices) async throws -> NamespaceBody {
-        _ = try caller.requireUser()
-        let body = try await visible(name, caller: caller, api: api)
+    func requireManager(_ name: String, caller: APICaller) async throws -> NamespaceBody {
+        let body = try await visible(name, caller: caller)
         guard body.permissions.manage else {
             throw APIError(.forbidden, "only the namespace's owners and administrators may change namespace \(name)")
         }
         return body
     }
 
-    /// Fails unless `caller` owns `team` (or is an administrator): only they give a team a namespace.
-    static func requireTeamOwner(_ team: String, caller: APICaller, api: APIServices) async throws {
+    /// Fails unless the caller owns `team` (or is an administrator): only they give a team a namespace.
+    private func requireTeamOwner(_ team: String, request: APIRequest) async throws {
+        try await requireTeamOwner(team, caller: request.caller)
+    }
+
+    /// Fails unless `caller` owns `team` (or is an administrator); the portal's namespace forms ask too.
+    func requireTeamOwner(_ team: String, caller: APICaller) async throws {
         if caller.isAdmin { return }
         let userID = caller.subject.userID
         let role = try await api.pool.read { transaction -> TeamRole?? in

@@ -6,8 +6,8 @@ import WharfDatabase
 import WharfSync
 
 /// `/n/NS`: a namespace's repositories, visibility, team and description, with its settings and deletion for those
-/// who manage it; and `/namespaces/new`. The rules are the API's own (``NamespacesAPI/visible(_:caller:api:)``,
-/// ``NamespacesAPI/requireManager(_:caller:api:)``, ``NamespacesAPI/requireTeamOwner(_:caller:api:)``): a
+/// who manage it; and `/namespaces/new`. The rules are the API's own (``NamespacesAPI/visible(_:caller:)``,
+/// ``NamespacesAPI/requireManager(_:caller:)``, ``NamespacesAPI/requireTeamOwner(_:caller:)``): a
 /// namespace the visitor may not pull from is a 404 here as there.
 struct NamespacePages<Context: WharfContext>: Sendable {
     let portal: Portal
@@ -36,7 +36,8 @@ struct NamespacePages<Context: WharfContext>: Sendable {
         let visit = context.portal
         let name = context.parameters.get("namespace") ?? ""
         let api = portal.services
-        let current = try await NamespacesAPI.requireManager(name, caller: visit.caller, api: api)
+        _ = try visit.caller.requireUser()
+        let current = try await NamespacesAPI(api: api).requireManager(name, caller: visit.caller)
         let form = visit.form
         let description = form.raw("description").map(Self.normalizedLines)
         do {
@@ -45,7 +46,7 @@ struct NamespacePages<Context: WharfContext>: Sendable {
             }
             var team: String?
             if let chosen = form["team"], !chosen.isEmpty, chosen != current.team {
-                try await NamespacesAPI.requireTeamOwner(chosen, caller: visit.caller, api: api)
+                try await NamespacesAPI(api: api).requireTeamOwner(chosen, caller: visit.caller)
                 team = chosen
             }
             try await api.organizations.updateNamespace(
@@ -74,7 +75,8 @@ struct NamespacePages<Context: WharfContext>: Sendable {
         let visit = context.portal
         let name = context.parameters.get("namespace") ?? ""
         let api = portal.services
-        try await NamespacesAPI.requireManager(name, caller: visit.caller, api: api)
+        _ = try visit.caller.requireUser()
+        try await NamespacesAPI(api: api).requireManager(name, caller: visit.caller)
         let withRepositories = visit.form.checked("delete_repositories")
         let gone: [RepositoryName]
         do {
@@ -101,7 +103,7 @@ struct NamespacePages<Context: WharfContext>: Sendable {
     ) async throws -> Response {
         let visit = context.portal
         let api = portal.services
-        let namespace = try await NamespacesAPI.visible(name, caller: visit.caller, api: api)
+        let namespace = try await NamespacesAPI(api: api).visible(name, caller: visit.caller)
         let after = request.uri.queryParameters.get("after").flatMap { $0.isEmpty ? nil : $0 }
         let repositories = try await api.reader.repositories(in: name, for: visit.caller.subject, after: after, limit: Self.pageSize)
         let total = try await api.pool.read { try $0.repositories.counts(namespaces: [name])[name] ?? 0 }
@@ -185,7 +187,7 @@ struct NamespacePages<Context: WharfContext>: Sendable {
                 throw PortalError(.badRequest, "That did not work", "Choose public, protected or private.")
             }
             guard !team.isEmpty else { throw PortalError(.badRequest, "That did not work", "Choose the team that owns the namespace.") }
-            try await NamespacesAPI.requireTeamOwner(team, caller: visit.caller, api: api)
+            try await NamespacesAPI(api: api).requireTeamOwner(team, caller: visit.caller)
             let namespace = try await api.organizations.createNamespace(
                 name: name,
                 team: team,

@@ -10,6 +10,9 @@ struct PortalController<Context: WharfContext>: Sendable {
         SignInPages<Context>(portal: portal).addRoutes(to: pages)
         DashboardPage<Context>(portal: portal).addRoutes(to: pages)
         LiveEvents<Context>(portal: portal).addRoutes(to: pages)
+        GettingStartedPage<Context>(portal: portal).addRoutes(to: pages)
+        ActivityPage<Context>(portal: portal).addRoutes(to: pages)
+        WebhookPages<Context>(portal: portal).addRoutes(to: pages)
         ExplorePages<Context>(portal: portal).addRoutes(to: pages)
         NamespacePages<Context>(portal: portal).addRoutes(to: pages)
     }
