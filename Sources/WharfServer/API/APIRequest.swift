@@ -14,6 +14,15 @@ struct APICaller: Sendable {
     var isAdmin: Bool { subject.kind == .admin }
     var isAnonymous: Bool { subject.kind == .anonymous }
     var actor: ActivityActor { ActivityActor(id: subject.userID, name: subject.name, address: address) }
+
+    /// Only a signed-in user (not anonymous, not the service account) may go on; gives their id.
+    func requireUser() throws -> Int64 {
+        guard let id = subject.userID else {
+            if isAnonymous { throw APIError.unauthorized("sign in to do this") }
+            throw APIError(.forbidden, "only users may do this")
+        }
+        return id
+    }
 }
 
 /// A request that passed its operation's schema: its path parameters (decoded), its declared query parameters
@@ -59,13 +68,7 @@ struct APIRequest: Sendable {
     }
 
     /// Only a signed-in user (not anonymous, not the service account) may go on; gives their id.
-    func requireUser() throws -> Int64 {
-        guard let id = caller.subject.userID else {
-            if caller.isAnonymous { throw APIError.unauthorized("sign in to do this") }
-            throw APIError(.forbidden, "only users may do this")
-        }
-        return id
-    }
+    func requireUser() throws -> Int64 { try caller.requireUser() }
 }
 
 /// The opaque `cursor` of paged lists: the sort key of the last item, base64url-encoded. Decoding is lenient

@@ -164,23 +164,31 @@ struct NamespacesAPI {
         try await requireManager(name, caller: request.caller)
     }
 
-    /// Fails unless `caller` manages the namespace (404 when they may not even see it).
-    func requireManager(_ name: String, caller: APICaller) async throws {
-        guard try await visible(name, caller: caller).permissions.manage else {
+    /// The namespace if `caller` manages it; fails otherwise (404 when they may not even see it).
+    @discardableResult
+    func requireManager(_ name: String, caller: APICaller) async throws -> NamespaceBody {
+        let body = try await visible(name, caller: caller)
+        guard body.permissions.manage else {
             throw APIError(.forbidden, "only the namespace's owners and administrators may change namespace \(name)")
         }
+        return body
     }
 
     /// Fails unless the caller owns `team` (or is an administrator): only they give a team a namespace.
     private func requireTeamOwner(_ team: String, request: APIRequest) async throws {
-        if request.caller.isAdmin { return }
-        let userID = request.caller.subject.userID
+        try await requireTeamOwner(team, caller: request.caller)
+    }
+
+    /// Fails unless `caller` owns `team` (or is an administrator); the portal's namespace forms ask too.
+    func requireTeamOwner(_ team: String, caller: APICaller) async throws {
+        if caller.isAdmin { return }
+        let userID = caller.subject.userID
         let role = try await api.pool.read { transaction -> TeamRole?? in
             guard let found = try transaction.teams.find(name: team) else { return nil }
             return .some(try userID.flatMap { try transaction.teams.role(teamID: found.id, userID: $0) })
         }
         guard let role else { throw APIError(.teamNotFound, "unknown team \(team)") }
-        guard api.rules.mayManageTeam(request.caller.subject.kind, role: role) else {
+        guard api.rules.mayManageTeam(caller.subject.kind, role: role) else {
             throw APIError(.forbidden, "only owners of team \(team) and administrators give it namespaces")
         }
     }

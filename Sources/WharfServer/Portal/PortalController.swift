@@ -17,5 +17,7 @@ struct PortalController<Context: WharfContext>: Sendable {
         AdminPages<Context>(portal: portal).addRoutes(to: pages)
         MePages<Context>(portal: portal).addRoutes(to: pages)
         TeamPages<Context>(portal: portal).addRoutes(to: pages)
+        ExplorePages<Context>(portal: portal).addRoutes(to: pages)
+        NamespacePages<Context>(portal: portal).addRoutes(to: pages)
     }
 }
