@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Optional, TypeVar, Union
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -167,9 +167,26 @@ def assert_clean(driver: webdriver.Chrome) -> None:
 
 
 def emulate_color_scheme(driver: webdriver.Chrome, scheme: Optional[str]) -> None:
-    """Emulate `prefers-color-scheme` ("light" or "dark"); None ends the emulation."""
+    """Emulate `prefers-color-scheme` ("light" or "dark"); None ends the emulation. Waits until
+    the colour transitions the switch started have ended, so what is measured next is the new
+    theme's colours, not a blend of the two."""
     features = [] if scheme is None else [{"name": "prefers-color-scheme", "value": scheme}]
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": features})
+    settle(driver)
+
+
+def settle(driver: webdriver.Chrome, timeout: float = 3) -> None:
+    """Wait (at most `timeout`) until no CSS transition or animation of the page is running,
+    apart from endless ones (a pulsing live indicator)."""
+    script = (
+        "return document.getAnimations().filter(function (a) {"
+        " var t = a.effect && a.effect.getComputedTiming ? a.effect.getComputedTiming() : null;"
+        " return a.playState === 'running' && !(t && t.iterations === Infinity); }).length"
+    )
+    try:
+        WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda d: d.execute_script(script) == 0)
+    except TimeoutException:
+        pass
 
 
 def emulate_viewport(driver: webdriver.Chrome, width: Optional[int], height: int = 800, mobile: bool = False) -> None:
@@ -532,8 +549,16 @@ def wait_for_page(driver: webdriver.Chrome, old_html: WebElement, timeout: float
 def sign_in(driver: webdriver.Chrome, base: str, name: str, password: str) -> None:
     """Sign in through the form at BASE/signin (fields `name` and `password`); fails when the
     browser is still at /signin afterwards (a refused sign-in shows the form again)."""
-    driver.get(base.rstrip("/") + "/signin")
-    submit_form(driver, "form:has(input[name=password])", {"name": name, "password": password})
+    for attempt in range(2):
+        driver.get(base.rstrip("/") + "/signin")
+        try:
+            submit_form(driver, "form:has(input[name=password])", {"name": name, "password": password})
+            break
+        except WebDriverException as e:
+            # chromedriver sometimes acts on a node of the document being replaced ("does not belong to
+            # the document"); loading the form again is what a person would do.
+            if attempt == 1 or "does not belong to the document" not in str(e):
+                raise
     path = driver.execute_script("return location.pathname")
     assert path != "/signin", f"sign-in as {name!r} was refused: " + _flash(driver)
 
