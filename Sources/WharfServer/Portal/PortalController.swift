@@ -9,5 +9,6 @@ struct PortalController<Context: WharfContext>: Sendable {
         let pages = router.group().add(middleware: PortalSessionMiddleware<Context>(portal: portal))
         SignInPages<Context>(portal: portal).addRoutes(to: pages)
         DashboardPage<Context>(portal: portal).addRoutes(to: pages)
+        RepositoryPages<Context>(portal: portal).addRoutes(to: pages)
     }
 }
