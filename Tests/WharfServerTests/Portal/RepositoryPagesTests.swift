@@ -14,19 +14,24 @@ import WharfDatabase
 @Suite struct RepositoryPagesTests {
     static let alice = RegistryAuthorizationTests.basic("alice", "alice-password")
 
-    /// Pushes a blob as alice, returning its digest.
+    /// Alice pushes to her namespace, the admin to any other (the global namespace).
+    static func pusher(_ name: String) -> HTTPFields {
+        name.hasPrefix("alice/") ? alice : RegistryAuthorizationTests.basic("admin", "admin-password")
+    }
+
+    /// Pushes a blob (as ``pusher(_:)``), returning its digest.
     @discardableResult
     static func blob(_ fixture: AuthFixture, _ name: String, _ content: [UInt8]) async throws -> String {
-        let response = try await RegistryAuthorizationTests.pushBlob(fixture, name, content, alice)
+        let response = try await RegistryAuthorizationTests.pushBlob(fixture, name, content, pusher(name))
         #expect(response.status == .created, "\(response.text)")
         return digest(content)
     }
 
-    /// Puts a manifest as alice under `reference` (a tag or its digest), returning its digest.
+    /// Puts a manifest (as ``pusher(_:)``) under `reference` (a tag or its digest), returning its digest.
     @discardableResult
     static func manifest(_ fixture: AuthFixture, _ name: String, _ reference: String?, _ json: String, type: String) async throws -> String {
         let content = bytes(json)
-        var headers = alice
+        var headers = pusher(name)
         headers[.contentType] = type
         let response = try await fixture.client.execute(
             uri: "/v2/\(name)/manifests/\(reference ?? digest(content))",
@@ -324,6 +329,31 @@ import WharfDatabase
             let tag = try await alice.get("/r/alice/team/web/-/tags/t3")
             #expect(tag.status == .ok && tag.text.contains("alice/team/web:t3"))
             #expect(try await alice.get("/r/-/tags/t3").status == .notFound)
+        }
+    }
+
+    @Test func aRepositoryOfTheGlobalNamespaceHasNoNamespacePart() async throws {
+        try await withAuthServer(configure: Self.deletes(true)) { fixture in
+            let pushed = try await Self.image(fixture, "tools", tag: "1.0")
+            let admin = PortalBrowser(client: fixture.client)
+            try await admin.signIn("admin")
+            let page = try await admin.get("/r/tools")
+            #expect(page.status == .ok)
+            #expect(page.text.contains(#"<h1 class="page-head__title repo-title">tools</h1>"#))
+            #expect(page.text.contains("/tools@\(pushed)</code>"))
+            let tag = try await admin.get("/r/tools/-/tags/1.0")
+            #expect(tag.status == .ok && tag.text.contains("tools:1.0"))
+            let manifest = try await admin.get(PortalFormat.manifestURL(repository: "tools", digest: pushed))
+            #expect(manifest.status == .ok && manifest.text.contains(pushed))
+            #expect(tag.text.contains("Delete manifest"))
+            // Signed-in users pull from the global namespace but delete nothing there; visitors see nothing.
+            let alice = PortalBrowser(client: fixture.client)
+            try await alice.signIn("alice")
+            #expect(try await alice.get("/r/tools").status == .ok)
+            let aliceTag = try await alice.get("/r/tools/-/tags/1.0")
+            #expect(aliceTag.status == .ok && !aliceTag.text.contains("Delete manifest"))
+            #expect(try await alice.post("/r/tools/-/tags/1.0/delete").status == .forbidden)
+            #expect(try await PortalBrowser(client: fixture.client).get("/r/tools").status == .notFound)
         }
     }
 }
