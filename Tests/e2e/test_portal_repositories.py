@@ -211,6 +211,7 @@ def test_the_pages_work_without_javascript_and_an_index_is_deleted_with_its_tag(
     driver.find_element(By.XPATH, "//summary[normalize-space()='Delete manifest']").click()
     confirm = driver.find_element(By.CSS_SELECTOR, "details[open] .confirm__body")
     assert "every tag pointing at it: multi" in confirm.text
+    screenshots(driver, "portal-delete-confirm-nojs")
     submit_form(driver, confirm.find_element(By.TAG_NAME, "form"))
     assert driver.execute_script("return location.pathname") == "/r/alice/team/web"
     assert pushed["pusher"].head("multi") == 404
