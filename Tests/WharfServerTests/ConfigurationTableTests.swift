@@ -44,6 +44,10 @@ import Testing
         "trusted_proxies": "10.0.0.0/8",
         "webhooks.allowed_networks": "127.0.0.0/8,::1",
         "webhooks.timeout": "3s",
+        "portal.signup": "off",
+        "portal.anonymous_browsing": "off",
+        "portal.session_idle": "30m",
+        "portal.session_lifetime": "1d",
         "log_level": "debug",
     ]
 

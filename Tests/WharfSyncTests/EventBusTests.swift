@@ -34,6 +34,27 @@ import WharfCore
         #expect(names == ["a", "b"])
     }
 
+    @Test func aConsumerThatStopsReadingIsUnsubscribed() async {
+        let bus = EventBus()
+        let kept = bus.subscribe("kept")
+        let page = bus.subscribe("a live page")
+        let reader = Task {
+            var count = 0
+            for await _ in page { count += 1 }
+            return count
+        }
+        #expect(bus.subscriberCount == 2)
+        bus.publish(event("a"))
+        reader.cancel()
+        _ = await reader.value
+        #expect(bus.subscriberCount == 1)
+        bus.publish(event("b"))
+        bus.finish()
+        var names: [String] = []
+        for await event in kept { names.append(event.target.repository) }
+        #expect(names == ["a", "b"])
+    }
+
     @Test func theNamespaceIsTheFirstComponent() {
         #expect(event("team/app/web").namespace == "team")
         #expect(event("alpine").namespace == "")

@@ -128,6 +128,19 @@ public struct RepositoryStore: Store {
         try transaction.query("SELECT COUNT(*) AS n FROM repositories", []).first?.decode("n") ?? 0
     }
 
+    /// How many repositories each of `namespaces` holds (one query; a namespace without any is absent).
+    public func counts(namespaces: [String]) throws -> [String: Int] {
+        guard !namespaces.isEmpty else { return [:] }
+        let marks = Array(repeating: "?", count: namespaces.count).joined(separator: ", ")
+        let rows = try transaction.query(
+            "SELECT namespace, COUNT(*) AS n FROM repositories WHERE namespace IN (\(marks)) GROUP BY namespace",
+            namespaces.map { $0 as any SQLValueConvertible }
+        )
+        var counts: [String: Int] = [:]
+        for row in rows { counts[try row.decode("namespace")] = try row.decode("n") }
+        return counts
+    }
+
     public func update(id: Int64, description: String) throws {
         try transaction.execute(
             "UPDATE repositories SET description = ?, updated_at = ? WHERE id = ?",

@@ -39,32 +39,15 @@ struct ActivitiesAPI {
     func list(_ request: APIRequest) async throws -> APIResponse {
         let userID = try request.requireUser()
         let (size, after) = request.page
-        var filter = ActivityFilter()
-        filter.since = request.string("since").flatMap(RFC3339.parse)
-        filter.until = request.string("until").flatMap(RFC3339.parse)
-        if let type = request.string("type") { filter.action = type.hasSuffix(".") ? String(type.dropLast()) : type }
-        if let namespace = request.string("namespace") {
-            if !request.caller.isAdmin { _ = try await NamespacesAPI(api: api).visible(namespace, request: request) }
-            guard let id = try await api.pool.read({ transaction in try transaction.activities.lastNamespaceID(named: namespace) }) else {
-                return try await respond([], size: size, request: request)
-            }
-            filter.namespaceID = id
-        } else if !request.caller.isAdmin {
-            filter.actorID = userID
-        }
-        if let user = request.string("user") {
-            let found = try await api.pool.read { transaction in try transaction.users.find(name: user) }
-            if let found {
-                if !request.caller.isAdmin && filter.namespaceID == nil && found.id != userID {
-                    throw APIError(.forbidden, "only administrators read what other users did outside a namespace")
-                }
-                filter.actorID = found.id
-            } else {
-                filter.actorName = user
-                if !request.caller.isAdmin && filter.namespaceID == nil {
-                    throw APIError(.forbidden, "only administrators read what other users did outside a namespace")
-                }
-            }
+        let query = ActivityQuery(
+            since: request.string("since").flatMap(RFC3339.parse),
+            until: request.string("until").flatMap(RFC3339.parse),
+            type: request.string("type"),
+            namespace: request.string("namespace"),
+            user: request.string("user")
+        )
+        guard let filter = try await query.filter(for: request.caller, userID: userID, api: api) else {
+            return try await respond([], size: size, request: request)
         }
         let before = after.flatMap { Int64($0) }
         let chosen = filter

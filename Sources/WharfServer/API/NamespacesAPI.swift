@@ -140,14 +140,19 @@ struct NamespacesAPI {
 
     /// The namespace if the caller may see it (pull from it); otherwise it does not exist for them (404).
     func visible(_ name: String, request: APIRequest) async throws -> NamespaceBody {
-        let subject = request.caller.subject
+        try await visible(name, caller: request.caller)
+    }
+
+    /// The namespace as `caller` sees it (the portal asks too); 404 when they may not see it.
+    func visible(_ name: String, caller: APICaller) async throws -> NamespaceBody {
+        let subject = caller.subject
         let rules = api.rules
         let body = try await api.pool.read { transaction -> NamespaceBody? in
             guard let namespace = try transaction.namespaces.find(name: name) else { return nil }
             return try Self.body(namespace, subject: subject, roles: Self.roles(subject, in: transaction), rules: rules, in: transaction)
         }
         guard let body, body.permissions.pull else {
-            if request.caller.isAnonymous { throw APIError(.namespaceNotFound, "unknown namespace \(name) (sign in to see private namespaces)") }
+            if caller.isAnonymous { throw APIError(.namespaceNotFound, "unknown namespace \(name) (sign in to see private namespaces)") }
             throw APIError(.namespaceNotFound, "unknown namespace \(name)")
         }
         return body
@@ -156,7 +161,12 @@ struct NamespacesAPI {
     /// Fails unless the caller manages the namespace (404 when they may not even see it).
     func requireManager(_ name: String, request: APIRequest) async throws {
         _ = try request.requireUser()
-        guard try await visible(name, request: request).permissions.manage else {
+        try await requireManager(name, caller: request.caller)
+    }
+
+    /// Fails unless `caller` manages the namespace (404 when they may not even see it).
+    func requireManager(_ name: String, caller: APICaller) async throws {
+        guard try await visible(name, caller: caller).permissions.manage else {
             throw APIError(.forbidden, "only the namespace's owners and administrators may change namespace \(name)")
         }
     }

@@ -104,13 +104,19 @@ func makePortal(
     logger: Logger
 ) throws -> PortalController<WharfRequestContext> {
     let configuration = api.services.configuration
+    let assets: StaticAssets
+    do {
+        assets = try StaticAssets.load()
+    } catch {
+        throw ConfigurationError("\(error)")
+    }
     let portal = Portal(
         services: api,
         sessions: browser.sessions,
         renderer: try PageRenderer.shipped(),
-        assets: PortalAssetURLs(css: "/static/wharf.css", js: "/static/wharf.js", favicon: "/static/favicon.svg"),
+        assets: assets,
         csrf: browser.csrf,
-        policy: configuration.portal,
+        settings: PortalSettings(configured: configuration.portal, pool: api.pool),
         resolver: resolver,
         logger: logger
     )

@@ -18,7 +18,7 @@ struct DashboardPage<Context: WharfContext>: Sendable {
             return portal.redirect(to: portal.policy.anonymousBrowsing ? "/explore" : "/signin", request: request, context: context)
         }
         let services = portal.services
-        let (memberships, namespaces, activities) = try await services.pool.read { transaction in
+        let (memberships, namespaces, activities, counts) = try await services.pool.read { transaction in
             let memberships = try transaction.teams.memberships(userID: user.id)
             var namespaces: [Namespace] = []
             if let personal = try transaction.namespaces.find(name: user.name), personal.ownerID == user.id { namespaces.append(personal) }
@@ -28,7 +28,7 @@ struct DashboardPage<Context: WharfContext>: Sendable {
             for namespace in namespaces.prefix(20) { activities += try transaction.activities.recent(namespaceID: namespace.id, limit: 20) }
             var seen = Set<Int64>()
             activities = activities.filter { seen.insert($0.id).inserted }.sorted { $0.id > $1.id }
-            return (memberships, namespaces, Array(activities.prefix(20)))
+            return (memberships, namespaces, Array(activities.prefix(20)), try transaction.repositories.counts(namespaces: namespaces.map(\.name)))
         }
         let starred = try await services.reader.starredRepositories(for: visit.caller.subject, limit: 20).items
         let now = Date()
@@ -43,6 +43,7 @@ struct DashboardPage<Context: WharfContext>: Sendable {
                 "namespaces": namespaces.map { namespace in
                     [
                         "name": namespace.name, "visibility": namespace.visibility.rawValue, "personal": namespace.kind == .personal,
+                        "repositories": counts[namespace.name] ?? 0,
                         "url": PortalFormat.namespaceURL(namespace.name),
                     ] as [String: Any]
                 },

@@ -1,4 +1,3 @@
-import Foundation
 import Ink
 
 /// Turns user-written markdown (namespace descriptions, comments) into HTML the portal may insert unescaped
@@ -24,6 +23,13 @@ struct MarkdownRenderer: Sendable {
         guard markdown.utf8.count <= maximumSize else {
             return "<p><em>This text is longer than \(maximumSize / 1024) KiB and is shown without formatting.</em></p>"
                 + "<pre>\(Self.escape(markdown))</pre>"
+        }
+        // NUL becomes U+FFFD, as an HTML parser would make it; Foundation's string search mishandles it.
+        var markdown = markdown.contains("\u{0}") ? markdown.replacing("\u{0}", with: "\u{FFFD}") : markdown
+        // Ink reads a leading `---` line up to the next `---` as metadata and drops it: keep it as text (a
+        // description starting with a rule is the likelier intent), with `***`, the same rule for Ink.
+        if let first = markdown.firstIndex(where: { !$0.isWhitespace }), markdown[first...].hasPrefix("---\n") {
+            markdown.replaceSubrange(first..<markdown.index(first, offsetBy: 3), with: "***")
         }
         let parser = MarkdownParser(modifiers: [
             Modifier(target: .html) { Self.htmlOrAutolink($0.markdown) },
@@ -83,11 +89,11 @@ struct MarkdownRenderer: Sendable {
         let prefix = "<a href=\""
         guard html.hasPrefix(prefix), html.hasSuffix("</a>") else { return nil }
         let rest = html.dropFirst(prefix.count).dropLast("</a>".count)
-        guard var end = rest.range(of: "\">") else { return nil }
+        guard var end = rest.firstRange(of: "\">") else { return nil }
         if markdown.hasSuffix(")") {
             var candidate: Range<Substring.Index>? = end
             while let range = candidate, !markdown.hasSuffix("(\(rest[..<range.lowerBound]))") {
-                candidate = rest[range.upperBound...].range(of: "\">")
+                candidate = rest[range.upperBound...].firstRange(of: "\">")
             }
             if let candidate { end = candidate }
         }
@@ -100,13 +106,13 @@ struct MarkdownRenderer: Sendable {
         let closing = "\" rel=\"\(rel)\">"
         var result = ""
         var rest = html
-        while let open = rest.range(of: "<a href=\"") {
-            guard let close = rest[open.upperBound...].range(of: closing) else { break }
+        while let open = rest.firstRange(of: "<a href=\"") {
+            guard let close = rest[open.upperBound...].firstRange(of: closing) else { break }
             result += rest[..<open.lowerBound]
             rest = rest[close.upperBound...]
         }
         result += rest
-        return result.replacingOccurrences(of: "</a>", with: "")
+        return result.replacing("</a>", with: "")
     }
 
     /// Ink has no autolinks and reads `<https://…>` as HTML: an allowed URL there becomes a link, the rest text.
@@ -126,7 +132,7 @@ struct MarkdownRenderer: Sendable {
         let rest = html.dropFirst(prefix.count).dropLast("\"/>".count)
         let url: String
         var alt: String
-        if let separator = rest.range(of: "\" alt=\"") {
+        if let separator = rest.firstRange(of: "\" alt=\"") {
             url = String(rest[..<separator.lowerBound])
             alt = String(rest[separator.upperBound...])
         } else {

@@ -13,13 +13,17 @@ struct Portal: Sendable {
     let services: APIServices
     let sessions: SessionService
     let renderer: PageRenderer
-    let assets: PortalAssetURLs
+    let assets: StaticAssets
+    let markdown = MarkdownRenderer()
     let csrf: CSRFGuard
-    let policy: PortalPolicy
+    /// The switches in force: the configuration's, or what an administrator set in the database.
+    let settings: PortalSettings
     let resolver: ExternalURLResolver
     let logger: Logger
     /// Whether any user exists, remembered once true (sign-up is offered to the first person before that).
     let usersExist = NIOLockedValueBox(false)
+
+    var policy: PortalPolicy { settings.current }
 
     static let sessionCookie = "wharf_session"
     static let visitorCookie = "wharf_csrf"
@@ -133,7 +137,7 @@ struct Portal: Sendable {
             "csrf": visit.csrf,
             "css": assets.css,
             "js": assets.js,
-            "favicon": assets.favicon,
+            "favicon": assets.favicon ?? "",
             "version": WharfVersion.string,
             "host": host(request: request, context: context),
             "signup": visit.user == nil ? ((try? await signupOpen()) ?? false) : false,
@@ -202,11 +206,4 @@ struct Flash: Sendable, Equatable {
         guard let data = Data(base64Encoded: base64), let message = String(data: data, encoding: .utf8) else { return nil }
         self.init(kind: kind, message: String(message.prefix(500)))
     }
-}
-
-/// The hashed URLs of the portal's stylesheet, script and icon.
-struct PortalAssetURLs: Sendable {
-    var css: String
-    var js: String
-    var favicon: String
 }

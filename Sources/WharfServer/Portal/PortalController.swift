@@ -6,9 +6,15 @@ struct PortalController<Context: WharfContext>: Sendable {
     let portal: Portal
 
     func addRoutes(to router: Router<Context>) {
+        StaticController<Context>(assets: portal.assets).addRoutes(to: router)
         let pages = router.group().add(middleware: PortalSessionMiddleware<Context>(portal: portal))
         SignInPages<Context>(portal: portal).addRoutes(to: pages)
         DashboardPage<Context>(portal: portal).addRoutes(to: pages)
+        LiveEvents<Context>(portal: portal).addRoutes(to: pages)
+        GettingStartedPage<Context>(portal: portal).addRoutes(to: pages)
+        ActivityPage<Context>(portal: portal).addRoutes(to: pages)
+        WebhookPages<Context>(portal: portal).addRoutes(to: pages)
+        AdminPages<Context>(portal: portal).addRoutes(to: pages)
         RepositoryPages<Context>(portal: portal).addRoutes(to: pages)
     }
 }

@@ -16,6 +16,7 @@ struct PortalSessionMiddleware<Context: WharfContext>: RouterMiddleware {
         var newNonce: String?
         var visit = PortalVisit(csrf: "", address: portal.resolver.clientAddress(request, peer: context.remoteAddress))
         var endedSession = false
+        await portal.settings.refreshIfStale()
         do {
             if let secret = request.cookies[Portal.sessionCookie]?.value, !secret.isEmpty {
                 if let resumed = try await portal.sessions.resume(secret: secret) {

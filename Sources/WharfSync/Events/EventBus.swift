@@ -7,12 +7,14 @@ import Synchronization
 /// falls a whole buffer behind loses the newest events (counted and logged once a minute), never slows a push.
 public final class EventBus: Sendable {
     private struct Subscriber: Sendable {
+        let id: UInt64
         let name: String
         let continuation: AsyncStream<RegistryEvent>.Continuation
         let accepts: (@Sendable (RegistryEvent) -> Bool)?
     }
 
     private let subscribers = Mutex<[Subscriber]>([])
+    private let nextID = Mutex<UInt64>(0)
     private let dropped = Mutex<(count: Int, lastLog: ContinuousClock.Instant?)>((0, nil))
     private let logger: Logger
 
@@ -21,16 +23,25 @@ public final class EventBus: Sendable {
     }
 
     /// A stream of every event published from now on (those `accepts` takes, when given: it runs in the
-    /// publisher's task and must be cheap), holding at most `buffer` not yet read.
+    /// publisher's task and must be cheap), holding at most `buffer` not yet read. A consumer that stops reading
+    /// (its task cancelled, the stream dropped) is unsubscribed.
     public func subscribe(
         _ name: String,
         buffer: Int = 10_000,
         accepts: (@Sendable (RegistryEvent) -> Bool)? = nil
     ) -> AsyncStream<RegistryEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: RegistryEvent.self, bufferingPolicy: .bufferingOldest(buffer))
-        subscribers.withLock { $0.append(Subscriber(name: name, continuation: continuation, accepts: accepts)) }
+        let id = nextID.withLock { value in
+            value += 1
+            return value
+        }
+        subscribers.withLock { $0.append(Subscriber(id: id, name: name, continuation: continuation, accepts: accepts)) }
+        continuation.onTermination = { [weak self] _ in self?.subscribers.withLock { list in list.removeAll { $0.id == id } } }
         return stream
     }
+
+    /// How many consumers are subscribed now.
+    public var subscriberCount: Int { subscribers.withLock { $0.count } }
 
     public func publish(_ event: RegistryEvent) {
         let current = subscribers.withLock { $0 }

@@ -152,6 +152,12 @@ import Testing
         #expect(large.hasPrefix("<p><em>"))
     }
 
+    @Test func leadingRuleIsNotMetadata() {
+        let html = renderer.html("---\ntitle: x\n---\nbody")
+        #expect(html.contains("title: x"))
+        #expect(html.contains("body"))
+    }
+
     @Test func urlRules() {
         #expect(MarkdownRenderer.isAllowedURL("https://example.com"))
         #expect(MarkdownRenderer.isAllowedURL("HTTP://example.com"))

@@ -361,6 +361,11 @@
     setupSearch();
   }
 
+  // Parts of a page replaced by a live update bring their copy buttons hidden again.
+  document.addEventListener("wharf:live-updated", function () {
+    revealCopyButtons(document);
+  });
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();
