@@ -84,7 +84,7 @@ struct RepositoryPages<Context: WharfContext>: Sendable {
             },
             "comments": comments.items.map { item in
                 var values: [String: Any] = [
-                    "id": item.id, "author": item.authorName ?? "a deleted user", "html": MarkdownRenderer().html(item.body),
+                    "id": item.id, "author": item.authorName ?? "a deleted user", "html": portal.markdown.html(item.body),
                     "time": PortalFormat.relative(item.createdAt, now: now), "timeISO": PortalFormat.iso(item.createdAt),
                 ]
                 if let user, visit.isAdmin || ownsNamespace || item.authorID == user.id {
@@ -98,7 +98,7 @@ struct RepositoryPages<Context: WharfContext>: Sendable {
         if !repository.namespace.isEmpty {
             values["namespace"] = ["name": repository.namespace, "url": PortalFormat.namespaceURL(repository.namespace)]
         }
-        if !repository.description.isEmpty { values["description"] = MarkdownRenderer().html(repository.description) }
+        if !repository.description.isEmpty { values["description"] = portal.markdown.html(repository.description) }
         if let pushedAt = repository.pushedAt { values["repoPushed"] = Self.time(pushedAt, now: now) }
         if let pulledAt = repository.pulledAt { values["repoPulled"] = Self.time(pulledAt, now: now) }
         if let next = groups.next { values["nextURL"] = url + "?after=" + Self.query(next) }
