@@ -101,10 +101,10 @@ struct RepositoryPages<Context: WharfContext>: Sendable {
         if !repository.description.isEmpty { values["description"] = portal.markdown.html(repository.description) }
         if let pushedAt = repository.pushedAt { values["repoPushed"] = Self.time(pushedAt, now: now) }
         if let pulledAt = repository.pulledAt { values["repoPulled"] = Self.time(pulledAt, now: now) }
-        if let next = groups.next { values["nextURL"] = url + "?after=" + Self.query(next) }
+        if let next = groups.next { values["nextURL"] = url + "?after=" + Portal.encodeQuery(next) }
         if after != nil { values["firstURL"] = url }
         values["pager"] = groups.next != nil || after != nil
-        if let next = comments.next { values["commentsNextURL"] = url + "?comments=" + Self.query(next) + "#comments" }
+        if let next = comments.next { values["commentsNextURL"] = url + "?comments=" + Portal.encodeQuery(next) + "#comments" }
         if commentsAfter != nil { values["commentsFirstURL"] = url + "#comments" }
         if let comment {
             values["commentBody"] = comment.body
@@ -363,15 +363,10 @@ struct RepositoryPages<Context: WharfContext>: Sendable {
 
     /// A command in exec form, as a Dockerfile writes it: `["nginx", "-g", "daemon off;"]`.
     static func command(_ words: [String]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: words, options: [.withoutEscapingSlashes]) else {
-            return words.joined(separator: " ")
+        let quoted = words.map { word in
+            (try? JSONSerialization.data(withJSONObject: word, options: [.fragmentsAllowed, .withoutEscapingSlashes]))
+                .map { String(decoding: $0, as: UTF8.self) } ?? "\"\(word)\""
         }
-        return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\",\"", with: "\", \"")
-    }
-
-    static func query(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+        return "[" + quoted.joined(separator: ", ") + "]"
     }
 }
