@@ -80,27 +80,52 @@ struct RepositoriesAPI {
     }
 
     func deleteTag(_ request: APIRequest) async throws -> APIResponse {
-        let (repository, permissions) = try await visible(request)
-        try requireDelete(permissions, repository.name)
-        let tag = try Tag(request.path("tag"))
-        do {
-            try await deleter.delete(.tag(tag), in: RepositoryName(repository.name), request: eventRequest(request), actor: eventActor(request))
-        } catch let error as ContentError where error.code == .manifestUnknown {
-            throw APIError(.tagNotFound, "\(repository.name) has no tag \(tag)")
-        }
+        try await deleteTag(request.path("tag"), in: request.path("repository"), caller: request.caller, userAgent: request.headers[.userAgent] ?? "")
         return .noContent
     }
 
     func deleteManifest(_ request: APIRequest) async throws -> APIResponse {
-        let (repository, permissions) = try await visible(request)
+        try await deleteManifest(
+            request.path("digest"),
+            in: request.path("repository"),
+            caller: request.caller,
+            userAgent: request.headers[.userAgent] ?? ""
+        )
+        return .noContent
+    }
+
+    /// Deletes a tag when `caller` may delete in the repository (the API's and the portal's one rule).
+    func deleteTag(_ text: String, in repositoryName: String, caller: APICaller, userAgent: String) async throws {
+        let (repository, permissions) = try await visible(repositoryName, for: caller)
         try requireDelete(permissions, repository.name)
-        let digest = try OCIDigest(parsing: request.path("digest"))
+        let tag = try Tag(text)
         do {
-            try await deleter.delete(.digest(digest), in: RepositoryName(repository.name), request: eventRequest(request), actor: eventActor(request))
+            try await deleter.delete(
+                .tag(tag),
+                in: RepositoryName(repository.name),
+                request: eventRequest(caller, userAgent: userAgent),
+                actor: eventActor(caller)
+            )
+        } catch let error as ContentError where error.code == .manifestUnknown {
+            throw APIError(.tagNotFound, "\(repository.name) has no tag \(tag)")
+        }
+    }
+
+    /// Deletes a manifest, and so every tag pointing at it, when `caller` may delete in the repository.
+    func deleteManifest(_ text: String, in repositoryName: String, caller: APICaller, userAgent: String) async throws {
+        let (repository, permissions) = try await visible(repositoryName, for: caller)
+        try requireDelete(permissions, repository.name)
+        let digest = try OCIDigest(parsing: text)
+        do {
+            try await deleter.delete(
+                .digest(digest),
+                in: RepositoryName(repository.name),
+                request: eventRequest(caller, userAgent: userAgent),
+                actor: eventActor(caller)
+            )
         } catch let error as ContentError where error.code == .manifestUnknown {
             throw APIError(.manifestNotFound, "\(repository.name) has no manifest \(digest)")
         }
-        return .noContent
     }
 
     var deleter: ContentDeleter {
@@ -108,14 +133,20 @@ struct RepositoriesAPI {
     }
 
     func eventRequest(_ request: APIRequest) -> RegistryEvent.Request {
-        RegistryEvent.Request(addr: request.caller.address, method: "DELETE", userAgent: request.headers[.userAgent] ?? "")
+        eventRequest(request.caller, userAgent: request.headers[.userAgent] ?? "")
     }
 
-    func eventActor(_ request: APIRequest) -> RegistryEvent.Actor {
-        RegistryEvent.Actor(name: request.caller.subject.name, userID: request.caller.subject.userID)
+    func eventActor(_ request: APIRequest) -> RegistryEvent.Actor { eventActor(request.caller) }
+
+    func eventRequest(_ caller: APICaller, userAgent: String) -> RegistryEvent.Request {
+        RegistryEvent.Request(addr: caller.address, method: "DELETE", userAgent: userAgent)
     }
 
-    private func requireDelete(_ permissions: RepositoryBody.Permissions, _ name: String) throws {
+    func eventActor(_ caller: APICaller) -> RegistryEvent.Actor {
+        RegistryEvent.Actor(name: caller.subject.name, userID: caller.subject.userID)
+    }
+
+    func requireDelete(_ permissions: RepositoryBody.Permissions, _ name: String) throws {
         guard permissions.delete else {
             throw APIError(.forbidden, api.rules.policy.deleteEnabled ? "you may not delete in \(name)" : "deletes are disabled on this registry")
         }
@@ -124,10 +155,14 @@ struct RepositoriesAPI {
     /// The repository of the path when the caller may pull from it (the catalogue's row), with what they may do;
     /// otherwise it does not exist for them (404).
     func visible(_ request: APIRequest) async throws -> (Repository, RepositoryBody.Permissions) {
-        let text = request.path("repository")
+        try await visible(request.path("repository"), for: request.caller)
+    }
+
+    /// ``visible(_:)`` by name, for the portal's pages as well.
+    func visible(_ text: String, for caller: APICaller) async throws -> (Repository, RepositoryBody.Permissions) {
         let unknown = APIError(.repositoryNotFound, "unknown repository \(text)")
         guard let name = try? RepositoryName(text) else { throw unknown }
-        let subject = request.caller.subject
+        let subject = caller.subject
         let decision = try await api.tokens.authorizer.decide(AccessScope(.repository(name), actions: [.pull, .push, .delete]), for: subject)
         guard decision.granted.contains(.pull) else { throw unknown }
         guard let repository = try await api.pool.read({ transaction in try transaction.repositories.find(name: name.value) }) else { throw unknown }

@@ -19,5 +19,6 @@ struct PortalController<Context: WharfContext>: Sendable {
         TeamPages<Context>(portal: portal).addRoutes(to: pages)
         ExplorePages<Context>(portal: portal).addRoutes(to: pages)
         NamespacePages<Context>(portal: portal).addRoutes(to: pages)
+        RepositoryPages<Context>(portal: portal).addRoutes(to: pages)
     }
 }

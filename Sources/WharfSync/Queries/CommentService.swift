@@ -101,7 +101,7 @@ public struct CommentService: Sendable {
 
     /// Whether `userID` owns the namespace as the permission rules mean it (`NamespaceFacts.role == .owner`): the
     /// user of a personal namespace, or an owner of its team. The global namespace is the admins'.
-    static func ownsNamespace(_ namespace: String, userID: Int64, in transaction: Transaction) throws -> Bool {
+    public static func ownsNamespace(_ namespace: String, userID: Int64, in transaction: Transaction) throws -> Bool {
         guard !namespace.isEmpty, let access = try transaction.namespaces.access(name: namespace, userID: userID) else { return false }
         if access.namespace.kind == .personal && access.namespace.ownerID == userID { return true }
         return access.role == .owner
