@@ -33,9 +33,11 @@ struct LiveEvents<Context: WharfContext>: Sendable {
         if visit.user == nil && !portal.policy.anonymousBrowsing { throw PortalError.signInRequired }
         let subject = visit.caller.subject
         let reader = portal.services.reader
-        let only = request.uri.queryParameters.get("repository")
-        // A repository the visitor may not see is the same 404 as its page.
+        let only = request.uri.queryParameters.get("repository").map { String($0) }
+        let namespace = request.uri.queryParameters.get("namespace").map { String($0) }
+        // A repository or namespace the visitor may not see is the same 404 as its page.
         if let only { _ = try await reader.repository(only, for: subject) }
+        if let namespace { _ = try await NamespacesAPI(api: portal.services).visible(namespace, caller: visit.caller) }
         let key = visit.user?.name ?? "address:" + visit.address
         let admitted = open.withLockedValue { counts -> Bool in
             guard counts[key, default: 0] < perPerson else { return false }
@@ -51,6 +53,7 @@ struct LiveEvents<Context: WharfContext>: Sendable {
         }
         let events = portal.services.services.events.subscribe("live \(key)", buffer: 256) { event in
             (event.action == .push || event.action == .delete) && (only == nil || event.target.repository == only)
+                && (namespace == nil || event.namespace == namespace)
         }
         let heartbeat = self.heartbeat
         let open = self.open
@@ -65,7 +68,9 @@ struct LiveEvents<Context: WharfContext>: Sendable {
                     for await event in events {
                         let name = event.target.repository
                         if visible[name] == nil {
-                            visible[name] = (try? await reader.repository(name, for: subject)) != nil || only != nil
+                            // A delete's repository may be gone already: within a followed repository or namespace
+                            // (checked above), it is shown; elsewhere only what the visitor can still see.
+                            visible[name] = (try? await reader.repository(name, for: subject)) != nil || only != nil || namespace != nil
                         }
                         guard visible[name] == true else { continue }
                         sink.yield(Self.message(event))

@@ -129,6 +129,8 @@ struct NamespacePages<Context: WharfContext>: Sendable {
         if let owner = namespace.owner { values["owner"] = owner }
         if let next = repositories.next { values["next"] = PortalFormat.namespaceURL(name) + "?after=" + Portal.encodeQuery(next) }
         if after != nil { values["first"] = PortalFormat.namespaceURL(name) }
+        // The first page follows pushes and deletes in the namespace live.
+        if after == nil { values["liveURL"] = "/live?namespace=" + Portal.encodeQuery(name) }
         if namespace.permissions.manage {
             let chosenVisibility = typed?["visibility"] ?? namespace.visibility
             values["visibilities"] = Visibility.allCases.reversed().map { visibility in

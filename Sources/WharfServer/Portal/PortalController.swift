@@ -7,7 +7,9 @@ struct PortalController<Context: WharfContext>: Sendable {
 
     func addRoutes(to router: Router<Context>) {
         StaticController<Context>(assets: portal.assets).addRoutes(to: router)
-        let pages = router.group().add(middleware: PortalSessionMiddleware<Context>(portal: portal))
+        let session = PortalSessionMiddleware<Context>(portal: portal)
+        router.add(middleware: PortalFallbackMiddleware(session: session))
+        let pages = router.group().add(middleware: session)
         SignInPages<Context>(portal: portal).addRoutes(to: pages)
         DashboardPage<Context>(portal: portal).addRoutes(to: pages)
         LiveEvents<Context>(portal: portal).addRoutes(to: pages)

@@ -68,7 +68,10 @@ struct RepositoryPages<Context: WharfContext>: Sendable {
         let host = portal.host(request: request, context: context)
         let now = Date()
         let url = PortalFormat.repositoryURL(repository.name)
-        var values: [String: Any] = [
+        var values: [String: Any] = [:]
+        // Only the first page follows pushes live: a later page's contents move as tags arrive.
+        if after == nil { values["liveURL"] = "/live?repository=" + Portal.encodeQuery(repository.name) }
+        values.merge([
             "name": repository.name,
             "url": url,
             "tagCount": repository.tagCount,
@@ -94,7 +97,7 @@ struct RepositoryPages<Context: WharfContext>: Sendable {
             },
             "signedIn": user != nil,
             "signInURL": "/signin?next=" + Portal.encodeQuery(url),
-        ]
+        ]) { _, new in new }
         if !repository.namespace.isEmpty {
             values["namespace"] = ["name": repository.namespace, "url": PortalFormat.namespaceURL(repository.namespace)]
         }

@@ -228,4 +228,20 @@ import WharfDatabase
             #expect(try await browser.send(.get, "/api/v1/me", body: nil).status == .unauthorized)
         }
     }
+
+    @Test func anUnknownPageIsThePortals404AndTheRegistryAndAPIKeepTheirs() async throws {
+        try await withAuthServer { fixture in
+            let browser = PortalBrowser(client: fixture.client)
+            try await browser.signIn("alice")
+            let page = try await browser.get("/no/such/page")
+            #expect(page.status == .notFound)
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.text.contains("alice"))
+            #expect(page.headers[.contentSecurityPolicy] != nil)
+            let registry = try await browser.get("/v2/no/such/thing/here")
+            #expect(registry.headers[.contentType]?.hasPrefix("application/json") == true)
+            let api = try await browser.get("/api/v1/no/such")
+            #expect(api.headers[.contentType]?.hasPrefix("application/json") == true)
+        }
+    }
 }
