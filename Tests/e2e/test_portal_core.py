@@ -140,3 +140,27 @@ def test_activity_csv_export(wharf_auth, browser):
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows[0] == ["id", "time", "actor", "action", "target_kind", "target", "addr", "details"]
     assert any(row[3] == "user.create" and row[5] == "root" for row in rows[1:])
+
+
+def test_keyboard_reaches_the_page_and_slash_focuses_search(wharf_auth, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    base = wharf_auth.base_url
+    open_page(browser, base + "/explore")
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    first = browser.switch_to.active_element
+    assert "skip-link" in (first.get_attribute("class") or ""), first.get_attribute("outerHTML")
+    first.send_keys(Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
+    # "/" anywhere but in a field puts the cursor in the search box.
+    ActionChains(browser).send_keys("/").perform()
+    assert browser.switch_to.active_element.get_attribute("id") == "site-search"
+    # Tab moves on through the page's controls, each with a visible focus style.
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    focused = browser.switch_to.active_element
+    outline = browser.execute_script(
+        "var s = getComputedStyle(arguments[0]); return s.outlineStyle + ' ' + s.outlineWidth + ' ' + s.boxShadow", focused)
+    assert outline and ("none 0px none" not in outline), outline
+    assert_clean(browser)
