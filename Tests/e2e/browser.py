@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Optional, TypeVar, Union
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -540,25 +540,32 @@ def submit_form(
 def wait_for_page(driver: webdriver.Chrome, old_html: WebElement, timeout: float = 30) -> None:
     """Wait until the page whose <html> element was `old_html` has been replaced and loaded."""
     try:
-        wait_for(driver, EC.staleness_of(old_html), timeout)
+        wait_for(driver, lambda d: _is_stale(old_html), timeout)
         wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete", timeout)
     except TimeoutException as e:
         raise AssertionError(f"no new page within {timeout} s (still at {driver.current_url})") from e
 
 
+def _is_stale(element: WebElement) -> bool:
+    """Whether `element` belongs to a document that has been replaced. Chromium answers either with a
+    stale-element error or, when it has already dropped the old document's nodes, with an inspector
+    error saying the node "does not belong to the document": both mean the page changed."""
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as e:
+        if "does not belong to the document" in str(e):
+            return True
+        raise
+
+
 def sign_in(driver: webdriver.Chrome, base: str, name: str, password: str) -> None:
     """Sign in through the form at BASE/signin (fields `name` and `password`); fails when the
     browser is still at /signin afterwards (a refused sign-in shows the form again)."""
-    for attempt in range(2):
-        driver.get(base.rstrip("/") + "/signin")
-        try:
-            submit_form(driver, "form:has(input[name=password])", {"name": name, "password": password})
-            break
-        except WebDriverException as e:
-            # chromedriver sometimes acts on a node of the document being replaced ("does not belong to
-            # the document"); loading the form again is what a person would do.
-            if attempt == 1 or "does not belong to the document" not in str(e):
-                raise
+    driver.get(base.rstrip("/") + "/signin")
+    submit_form(driver, "form:has(input[name=password])", {"name": name, "password": password})
     path = driver.execute_script("return location.pathname")
     assert path != "/signin", f"sign-in as {name!r} was refused: " + _flash(driver)
 
