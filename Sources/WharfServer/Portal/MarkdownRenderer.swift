@@ -164,7 +164,10 @@ struct MarkdownRenderer: Sendable {
         let trimmed = String(markdown).trimmingSpaces
         if trimmed.hasPrefix("<"), trimmed.hasSuffix(">") {
             let url = String(trimmed.dropFirst().dropLast())
-            if url.contains(":"), isAllowedURL(url) { return anchor(url: url, textHTML: escape(url)) }
+            // An absolute URL only: `</a>…:…>` would otherwise pass as a path on this site.
+            if url.contains(":"), !url.hasPrefix("/"), !url.hasPrefix("#"), isAllowedURL(url) {
+                return anchor(url: url, textHTML: escape(url))
+            }
         }
         return escape(String(markdown))
     }

@@ -210,6 +210,12 @@ import Testing
         #expect(renderer.html("a\(standIn)b") == "<p>a\u{FFFD}b</p>")
     }
 
+    @Test func rawHTMLIsNotALinkOnThisSite() {
+        let html = renderer.html("</a><javascript:alert(1)>")
+        #expect(!html.contains("href="), "\(html)")
+        expectSafe(html)
+    }
+
     /// Hostile fragments (the attack cases above and markdown syntax) for the seeded fuzz test.
     static let fuzzFragments: [String] = [
         "<script>alert(1)</script>", "[x](javascript:alert(1))", "[x](JaVaScRiPt:alert(1))", "[x](  javascript:alert(1))",
