@@ -26,6 +26,7 @@ struct MarkdownRenderer: Sendable {
         }
         // NUL becomes U+FFFD, as an HTML parser would make it; Foundation's string search mishandles it.
         var markdown = markdown.contains("\u{0}") ? markdown.replacing("\u{0}", with: "\u{FFFD}") : markdown
+        markdown = Self.withoutPTagOpenings(markdown)
         // Ink reads a leading `---` line up to the next `---` as metadata and drops it: keep it as text (a
         // description starting with a rule is the likelier intent), with `***`, the same rule for Ink.
         if let first = markdown.firstIndex(where: { !$0.isWhitespace }), markdown[first...].hasPrefix("---\n") {
@@ -37,7 +38,50 @@ struct MarkdownRenderer: Sendable {
             Modifier(target: .images) { Self.image(html: $0.html) ?? Self.escape(String($0.markdown)) },
             Modifier(target: .codeBlocks) { Self.codeBlock(html: $0.html, markdown: $0.markdown) },
         ])
-        return MarkdownSanitizer.sanitize(parser.html(from: markdown))
+        let html = parser.html(from: markdown)
+        let restored = html.contains(Self.lessThanStandIn) ? html.replacing(String(Self.lessThanStandIn), with: "&lt;") : html
+        return MarkdownSanitizer.sanitize(restored)
+    }
+
+    /// What stands for a `<` that Ink must not see; a noncharacter, so no text needs it (input holding it gets
+    /// U+FFFD instead), turned into `&lt;` in Ink's output, where the `<` would have been shown as text anyway.
+    /// (A Swift literal cannot hold a noncharacter, hence the scalar.)
+    static let lessThanStandIn = Character(Unicode.Scalar(0xFDD0 as UInt32) ?? "\u{FFFC}")
+
+    /// `markdown` with the `<` of every `<p`, `<P`, `</p` and `</P` replaced by ``lessThanStandIn``.
+    ///
+    /// Ink 0.6.0 never returns on a `<p` or `<P` where a block starts (or where a paragraph breaks before it)
+    /// when it is not an HTML element to Ink: no `>` after it (`a <p`), or a `\` before it (`\<p>`). Its HTML
+    /// reader gives up, its paragraph reader stops before any `<p` without reading a character, and its main
+    /// loop retries at the same place forever, appending an empty paragraph each time until memory runs out.
+    /// Without these `<` Ink never reaches that state. Raw HTML is shown as text here anyway; the closing tags
+    /// go too so that `<p>…</p>` is text on both ends (a lone `</p>` would swallow the rest of the input).
+    static func withoutPTagOpenings(_ markdown: String) -> String {
+        var markdown = markdown
+        if markdown.contains(lessThanStandIn) {
+            markdown = markdown.replacing(String(lessThanStandIn), with: "\u{FFFD}")
+        }
+        guard markdown.contains("<") else { return markdown }
+        var result = ""
+        result.reserveCapacity(markdown.utf8.count)
+        var index = markdown.startIndex
+        while index < markdown.endIndex {
+            let character = markdown[index]
+            let next = markdown.index(after: index)
+            if character == "<", next < markdown.endIndex {
+                var name = markdown[next...].prefix(2)
+                if name.first == "/" { name = name.dropFirst() }
+                // As Ink tests it: the Character (not the scalar) after the `<` lowercased is "p".
+                if let first = name.first, first.lowercased() == "p" {
+                    result.append(lessThanStandIn)
+                    index = next
+                    continue
+                }
+            }
+            result.append(character)
+            index = next
+        }
+        return result
     }
 
     /// The `rel` of every link: user text must not lend the site's reputation, nor reach `window.opener`.
@@ -120,7 +164,10 @@ struct MarkdownRenderer: Sendable {
         let trimmed = String(markdown).trimmingSpaces
         if trimmed.hasPrefix("<"), trimmed.hasSuffix(">") {
             let url = String(trimmed.dropFirst().dropLast())
-            if url.contains(":"), isAllowedURL(url) { return anchor(url: url, textHTML: escape(url)) }
+            // An absolute URL only: `</a>…:…>` would otherwise pass as a path on this site.
+            if url.contains(":"), !url.hasPrefix("/"), !url.hasPrefix("#"), isAllowedURL(url) {
+                return anchor(url: url, textHTML: escape(url))
+            }
         }
         return escape(String(markdown))
     }

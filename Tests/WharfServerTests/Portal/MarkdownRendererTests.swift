@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import WharfServer
@@ -167,6 +168,99 @@ import Testing
         #expect(!MarkdownRenderer.isAllowedURL("https://exa mple.com"))
         #expect(!MarkdownRenderer.isAllowedURL("relative/path"))
         #expect(!MarkdownRenderer.isAllowedURL(""))
+    }
+
+    /// The renderings of `inputs`, or nil when they take longer than a generous 10 s (a liveness bound, not a
+    /// performance one: before the fix, Ink looped forever on `<P`). The rendering runs on its own thread, so a
+    /// hang holds neither the test nor a thread of the concurrency pool.
+    func renderedWithinLivenessBound(_ inputs: [String]) async -> [String]? {
+        let (results, continuation) = AsyncStream<[String]?>.makeStream()
+        let renderer = renderer
+        Thread.detachNewThread { continuation.yield(inputs.map { renderer.html($0) }) }
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(10))
+            continuation.yield(nil)
+        }
+        var iterator = results.makeAsyncIterator()
+        let first = await iterator.next() ?? nil
+        timeout.cancel()
+        continuation.finish()
+        return first
+    }
+
+    @Test func paragraphTagThatInkCannotReadFinishes() async throws {
+        // Found by the seeded fuzzer and minimised: Ink's main loop never advanced past a `<p`/`<P` that is not an
+        // element to it (no `>` after it, or a `\` before it), appending empty paragraphs until memory ran out.
+        let inputs = ["<P", "<p", "a <p", "\\<p>", "# <p", "| <p", "> x\n<P", "- a\n\n<pre"]
+        let html = try #require(await renderedWithinLivenessBound(inputs), "rendering did not finish within 10 s")
+        #expect(html[0] == "<p>&lt;P</p>")
+        #expect(html[1] == "<p>&lt;p</p>")
+        #expect(html[2] == "<p>a &lt;p</p>")
+        #expect(html[4] == "<h1>&lt;p</h1>")
+        for rendering in html { expectSafe(rendering) }
+    }
+
+    @Test func paragraphTagsAreText() {
+        #expect(renderer.html("<p>hi *x*</p>") == "<p>&lt;p&gt;hi <em>x</em>&lt;/p&gt;</p>")
+        #expect(renderer.html("Use `<p>` or <pre>.") == "<p>Use <code>&lt;p&gt;</code> or &lt;pre&gt;.</p>")
+        #expect(renderer.html("```\n<P>\n```") == "<pre><code>&lt;P&gt;\n</code></pre>")
+        #expect(renderer.html("[a](/x<p)") == "<p><a href=\"/x&lt;p\" rel=\"nofollow noopener noreferrer\">a</a></p>")
+        // The stand-in Ink's input uses for those `<` is not taken from the author's text.
+        let standIn = String(MarkdownRenderer.lessThanStandIn)
+        #expect(renderer.html("a\(standIn)b") == "<p>a\u{FFFD}b</p>")
+    }
+
+    @Test func rawHTMLIsNotALinkOnThisSite() {
+        let html = renderer.html("</a><javascript:alert(1)>")
+        #expect(!html.contains("href="), "\(html)")
+        expectSafe(html)
+    }
+
+    /// Hostile fragments (the attack cases above and markdown syntax) for the seeded fuzz test.
+    static let fuzzFragments: [String] = [
+        "<script>alert(1)</script>", "[x](javascript:alert(1))", "[x](JaVaScRiPt:alert(1))", "[x](  javascript:alert(1))",
+        "[x](java\tscript:alert(1))", "[x](&#106;avascript:alert(1))", "[x](javascript&#58;alert(1))", "&#106;", "&#x6A;",
+        "&amp;", "&", ";", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>", "<a href=\"javascript:x\">", "</a>",
+        "[x][ref]", "\n\n[ref]: javascript:alert(1)\n", "\"", "'", "`", "```", "---", "\n---\n", "\u{0}", "[", "]", "(", ")",
+        "[[x]]", "[a[b[c]]]", "<https://example.com>", "<javascript:alert(1)>", "![a](b)", "![x](javascript:alert(1))",
+        "[![b](https://a/b.svg)](https://c)", "[x](https://e.com/\">evil<b>)", "&<script>;", "*", "**", "_", "~~", "\\",
+        "# ", "> ", "- ", "1. ", "| a | b |\n|---|---|\n", "\n", " ", "\t", "<", ">", "<!--", "-->", "    code\n",
+        "<p", "<P", "<p>", "</p>", "\\<p>", "p", "text", "https://example.com", "<div onclick=\"alert(1)\">",
+    ]
+
+    /// The rules of ``expectSafe(_:_:)`` for tags only: text may quote `href="javascript:…"` harmlessly (the `<`
+    /// before it is escaped), which random input often does.
+    func expectSafeTags(_ html: String, _ comment: Comment) {
+        let lower = html.lowercased()
+        for forbidden in ["<script", "<img", "<svg", "<iframe", "<div"] {
+            #expect(!lower.contains(forbidden), comment)
+        }
+        var rest = Substring(html)
+        while let open = rest.firstIndex(of: "<") {
+            let after = rest[rest.index(after: open)...]
+            guard let close = after.firstIndex(of: ">") else { break }
+            let tag = after[..<close]
+            // Allowed tags carry no `on…=` attribute and only http, https, mailto, path or fragment hrefs.
+            #expect(MarkdownSanitizer.isAllowed(tag: tag), comment)
+            #expect(!tag.lowercased().contains(" on"), comment)
+            #expect(!tag.lowercased().contains("javascript:") || tag.hasPrefix("a href=\"http"), comment)
+            rest = after[after.index(after: close)...]
+        }
+    }
+
+    @Test func seededFuzzOutputsAreSafe() async throws {
+        var state: UInt64 = 14
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33)
+        }
+        let inputs = (0..<300).map { _ in
+            (0...(next() % 80)).map { _ in Self.fuzzFragments[next() % Self.fuzzFragments.count] }.joined()
+        }
+        let html = try #require(await renderedWithinLivenessBound(inputs), "rendering did not finish within 10 s")
+        for (input, rendering) in zip(inputs, html) {
+            expectSafeTags(rendering, "\(input.debugDescription) -> \(rendering)")
+        }
     }
 
     @Test func sanitizerAllowsOnlyExactTags() {
