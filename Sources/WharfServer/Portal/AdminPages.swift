@@ -141,7 +141,7 @@ struct AdminPages<Context: WharfContext>: Sendable {
         let now = Date()
         var values: [String: Any] = [
             "q": text,
-            "total": all.count,
+            "total": all.count == 1 ? "1 user" : "\(all.count) users",
             "users": shown.prefix(500).map { user -> [String: Any] in
                 [
                     "name": user.name, "email": user.email ?? "", "url": "/admin/users/" + Portal.segment(user.name), "isAdmin": user.isAdmin,
