@@ -20,6 +20,7 @@ let benchmarks: @Sendable () -> Void = {
     tokenBenchmarks()
     catalogueBenchmarks()
     catalogQueryBenchmarks()
+    portalBenchmarks()
 }
 
 /// Incremental SHA-256 over 64 MiB fed in buffers of different sizes: the single-core limit of digest verification.
