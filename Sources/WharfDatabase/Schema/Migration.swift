@@ -26,7 +26,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration Wharf knows, in order. The schema version is the last one's number.
-    static let all: [Migration] = [portalSchema, tokenAuth, credentialSources, catalogueMirror, scopedTokens, catalogueQueries]
+    static let all: [Migration] = [portalSchema, tokenAuth, credentialSources, catalogueMirror, scopedTokens, catalogueQueries, directoryAccounts]
 
     /// The portal's records: people and access (users, teams, members, namespaces, tokens, sessions), the
     /// catalogue mirror (repositories, tags), and what the UI shows around it (activities, stars, comments,
@@ -371,6 +371,19 @@ extension Migration {
         changes: [
             .createIndex(.index("tags_repository_digest", "repository_id", "digest", "pushed_at"), on: "tags"),
             .createIndex(.index("tags_name", "name"), on: "tags"),
+        ]
+    )
+
+    /// What LDAP needs: a user is found by the entry it is linked to (`directory_key`, the SHA-256 of the DN in
+    /// lower case: a DN may be longer than an indexable name), and a team membership remembers whether group sync
+    /// made it (`from_directory`), so that sync removes only what it added and never a manual member.
+    static let directoryAccounts = Migration(
+        version: 7,
+        name: "directory accounts",
+        changes: [
+            .addColumn(.name("directory_key", null: true), to: "users"),
+            .createIndex(.unique("users_directory_key", "directory_key"), on: "users"),
+            .addColumn(.boolean("from_directory"), to: "team_members"),
         ]
     )
 }

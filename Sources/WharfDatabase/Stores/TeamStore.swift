@@ -23,12 +23,15 @@ public struct TeamMember: Sendable, Equatable, RowDecodable {
     public var userID: Int64
     public var userName: String
     public var role: TeamRole
+    /// Added by LDAP group sync (which may remove it again), not by a person.
+    public var fromDirectory: Bool
 
     init(row: SQLRow) throws {
         teamID = try row.decode("team_id")
         userID = try row.decode("user_id")
         userName = try row.decode("user_name")
         role = try row.decode("role")
+        fromDirectory = try row.decode("from_directory")
     }
 }
 
@@ -85,14 +88,44 @@ public struct TeamStore: Store {
     }
 
     /// Adds `userID` to the team, or changes their role when they are a member already.
+    /// Adds or changes a membership by hand: from then on group sync leaves it alone.
     public func setMember(teamID: Int64, userID: Int64, role: TeamRole) throws {
         let sql = transaction.dialect.upsert(
             into: "team_members",
-            columns: ["team_id", "user_id", "role", "created_at"],
+            columns: ["team_id", "user_id", "role", "from_directory", "created_at"],
             conflict: ["team_id", "user_id"],
-            update: ["role"]
+            update: ["role", "from_directory"]
         )
-        try transaction.execute(sql, [teamID, userID, role, now()])
+        try transaction.execute(sql, [teamID, userID, role, false, now()])
+    }
+
+    /// Adds a membership for LDAP group sync, unless the user is a member already (a manual membership, or one
+    /// sync made before, keeps its role). Returns whether it was added.
+    @discardableResult
+    public func addDirectoryMember(teamID: Int64, userID: Int64, role: TeamRole) throws -> Bool {
+        if try self.role(teamID: teamID, userID: userID) != nil { return false }
+        let sql = transaction.dialect.upsert(
+            into: "team_members",
+            columns: ["team_id", "user_id", "role", "from_directory", "created_at"],
+            conflict: ["team_id", "user_id"],
+            update: []
+        )
+        return try transaction.execute(sql, [teamID, userID, role, true, now()]).affectedRows > 0
+    }
+
+    /// Removes a membership only if group sync made it. Returns whether it was removed.
+    @discardableResult
+    public func removeDirectoryMember(teamID: Int64, userID: Int64) throws -> Bool {
+        try transaction.execute("DELETE FROM team_members WHERE team_id = ? AND user_id = ? AND from_directory = ?", [teamID, userID, true])
+            .affectedRows > 0
+    }
+
+    /// Every membership group sync made, by team.
+    public func directoryMembers() throws -> [TeamMember] {
+        try transaction.fetch(
+            "SELECT m.team_id, m.user_id, u.name AS user_name, m.role, m.from_directory FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.from_directory = ? ORDER BY m.team_id, u.name",
+            [true]
+        )
     }
 
     @discardableResult
@@ -102,7 +135,7 @@ public struct TeamStore: Store {
 
     public func members(teamID: Int64) throws -> [TeamMember] {
         try transaction.fetch(
-            "SELECT m.team_id, m.user_id, u.name AS user_name, m.role FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = ? ORDER BY u.name",
+            "SELECT m.team_id, m.user_id, u.name AS user_name, m.role, m.from_directory FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = ? ORDER BY u.name",
             [teamID]
         )
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// A person or bot that can log in.
@@ -86,11 +87,11 @@ public struct UserStore: Store {
         let binds: [any SQLValueConvertible] = [
             try Validation.name(user.name, "user name"), try Validation.name(user.email, "email"),
             try Validation.name(user.passwordHash, "password hash"), try Validation.name(user.displayName, "display name"),
-            try Validation.text(user.ldapDN, "LDAP DN"), user.isAdmin, user.isBot, true, time, time,
+            try Validation.text(user.ldapDN, "LDAP DN"), Self.directoryKey(user.ldapDN), user.isAdmin, user.isBot, true, time, time,
         ]
-        let id = try unique("a user named \(user.name) or with email \(user.email ?? "-")") {
+        let id = try unique(Self.conflict(user.name, user.email, user.ldapDN)) {
             try transaction.insert(
-                "INSERT INTO users (name, email, password_hash, display_name, ldap_dn, is_admin, is_bot, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO users (name, email, password_hash, display_name, ldap_dn, directory_key, is_admin, is_bot, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 binds
             )
         }
@@ -104,6 +105,28 @@ public struct UserStore: Store {
     /// The lookup every authenticated request does.
     public func find(name: String) throws -> User? {
         try transaction.fetchOne("SELECT \(Self.columns) FROM users WHERE name = ?", [name])
+    }
+
+    /// The user linked to the directory entry `dn` (compared without regard to case, as LDAP compares DNs).
+    public func find(ldapDN dn: String) throws -> User? {
+        guard let key = Self.directoryKey(dn) else { return nil }
+        return try transaction.fetchOne("SELECT \(Self.columns) FROM users WHERE directory_key = ?", [key])
+    }
+
+    /// Every user linked to a directory entry, by id (for LDAP sync).
+    public func directoryUsers() throws -> [User] {
+        try transaction.fetch("SELECT \(Self.columns) FROM users WHERE directory_key IS NOT NULL ORDER BY id")
+    }
+
+    /// What a refused create or update says: the name, the email and, for a directory user, the entry.
+    static func conflict(_ name: String, _ email: String?, _ dn: String?) -> String {
+        "a user named \(name) or with email \(email ?? "-")" + (dn.map { " or linked to \($0)" } ?? "")
+    }
+
+    /// What a DN is indexed by: its SHA-256 in lower case hex, of the DN in lower case.
+    static func directoryKey(_ dn: String?) -> String? {
+        guard let dn, !dn.isEmpty else { return nil }
+        return SHA256.hash(data: Data(dn.lowercased().utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     public func find(email: String) throws -> User? {
@@ -120,11 +143,12 @@ public struct UserStore: Store {
         let binds: [any SQLValueConvertible] = [
             try Validation.name(user.name, "user name"), try Validation.name(user.email, "email"),
             try Validation.name(user.passwordHash, "password hash"), try Validation.name(user.displayName, "display name"),
-            try Validation.text(user.ldapDN, "LDAP DN"), user.isAdmin, user.isBot, user.enabled, now(), user.lastLoginAt, user.id,
+            try Validation.text(user.ldapDN, "LDAP DN"), Self.directoryKey(user.ldapDN), user.isAdmin, user.isBot, user.enabled, now(),
+            user.lastLoginAt, user.id,
         ]
-        try unique("a user named \(user.name) or with email \(user.email ?? "-")") {
+        try unique(Self.conflict(user.name, user.email, user.ldapDN)) {
             _ = try transaction.execute(
-                "UPDATE users SET name = ?, email = ?, password_hash = ?, display_name = ?, ldap_dn = ?, is_admin = ?, is_bot = ?, enabled = ?, updated_at = ?, last_login_at = ? WHERE id = ?",
+                "UPDATE users SET name = ?, email = ?, password_hash = ?, display_name = ?, ldap_dn = ?, directory_key = ?, is_admin = ?, is_bot = ?, enabled = ?, updated_at = ?, last_login_at = ? WHERE id = ?",
                 binds
             )
         }
