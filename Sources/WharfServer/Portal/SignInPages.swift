@@ -71,6 +71,16 @@ struct SignInPages<Context: WharfContext>: Sendable {
                 error: "Wrong user name or password.",
                 status: .unauthorized
             )
+        } catch let error as AuthError where error.code == .directoryUnavailable {
+            return try await form(
+                request: request,
+                context: context,
+                next: next,
+                name: name,
+                error:
+                    "The directory (LDAP) is unavailable, so your password cannot be checked. Try again in a few minutes; local accounts still work.",
+                status: .serviceUnavailable
+            )
         } catch let error as AuthError where error.code == .passwordChecksThrottled || error.code == .passwordChecksBusy {
             let wait = error.retryAfter.map { " Try again in \(max(1, $0.components.seconds)) s." } ?? " Try again shortly."
             return try await form(
