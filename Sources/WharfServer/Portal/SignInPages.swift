@@ -40,7 +40,11 @@ struct SignInPages<Context: WharfContext>: Sendable {
             request: request,
             context: context,
             status: status,
-            values: ["next": next, "name": name, "error": error as Any, "firstUser": first, "signup": try await portal.signupOpen()]
+            values: [
+                "next": next, "name": name, "error": error as Any, "firstUser": first && !portal.directoryLogins,
+                "firstDirectoryUser": first && portal.directoryLogins, "ldap": portal.directoryLogins,
+                "signup": try await portal.signupOpen(),
+            ]
         )
     }
 
@@ -61,7 +65,12 @@ struct SignInPages<Context: WharfContext>: Sendable {
         }
         let caller: Caller
         do {
-            caller = try await portal.services.tokens.authenticator.authenticate(username: name, password: password, client: visit.address)
+            caller = try await portal.services.tokens.authenticator.authenticate(
+                username: name,
+                password: password,
+                client: visit.address,
+                portal: true
+            )
         } catch let error as AuthError where error.code == .invalidCredentials {
             return try await form(
                 request: request,
