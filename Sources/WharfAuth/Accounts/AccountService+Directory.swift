@@ -86,7 +86,7 @@ extension AccountService {
 
     /// A login as a user name: lower case, letters and digits kept, `.` `_` `-` kept between them, anything else a
     /// `-`, at most 200 characters; `user` when nothing is left.
-    static func directoryName(_ login: String) -> String {
+    public static func directoryName(_ login: String) -> String {
         var name = ""
         var separator: Character?
         for character in login.lowercased() {

@@ -13,7 +13,9 @@ import WharfDatabase
 /// takes effect when the entry expires. A directory that does not answer is ``AuthError/Code/directoryUnavailable``
 /// (503), never a wrong password.
 public struct DirectoryLogins: Sendable {
-    let directory: any Directory
+    public let directory: any Directory
+    /// Group → team sync and the disabling of gone entries, run as a service; nil in tests of logins alone.
+    public let sync: DirectorySync?
     let accounts: AccountService
     let pool: DatabasePool
     let cacheTTL: Duration
@@ -41,9 +43,11 @@ public struct DirectoryLogins: Sendable {
         pool: DatabasePool,
         cacheTTL: Duration,
         logger: Logger,
+        sync: DirectorySync? = nil,
         afterLogin: @escaping @Sendable (User) async -> Void = { _ in }
     ) {
         self.directory = directory
+        self.sync = sync
         self.accounts = accounts
         self.pool = pool
         self.cacheTTL = cacheTTL
