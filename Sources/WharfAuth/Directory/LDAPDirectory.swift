@@ -36,6 +36,8 @@ public struct LDAPDirectory: Directory {
     }
 
     public func entry(dn: String) async throws -> DirectoryEntry? {
+        // C strings end at NUL: "DN\0junk" would read the entry at DN.
+        guard !dn.isEmpty, !dn.utf8.contains(0) else { return nil }
         let configuration = self.configuration
         return try await perform { connection in
             let found: [LDAPEntry]
