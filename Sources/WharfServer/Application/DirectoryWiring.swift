@@ -33,7 +33,12 @@ func makeDirectoryLogins(
         pool: database,
         directory: directory,
         accounts: accounts,
-        settings: DirectorySyncSettings(mode: mirror ? .mirror : .addOnly, defaultRole: settings.defaultRole, interval: settings.syncInterval),
+        settings: DirectorySyncSettings(
+            mode: mirror ? .mirror : .addOnly,
+            defaultRole: settings.defaultRole,
+            interval: settings.syncInterval,
+            checkEntries: settings.directory.bindDN != nil
+        ),
         logger: logger
     )
     logger.info(
@@ -49,6 +54,7 @@ func makeDirectoryLogins(
         accounts: accounts,
         pool: database,
         cacheTTL: settings.cacheTTL,
+        checkEntries: settings.directory.bindDN != nil,
         logger: logger,
         sync: sync,
         afterLogin: { user in
