@@ -69,11 +69,18 @@ func makeDirectoryLogins(
     )
 }
 
-/// Closes the directory's connections at graceful shutdown.
-struct DirectoryShutdown: Service {
+/// Asks the directory once at start-up (so the status page knows, and an unreachable directory is in the log
+/// before the first login gets 503), and closes its connections at graceful shutdown.
+struct DirectoryLifecycle: Service {
     let directory: any Directory
+    let logger: Logger
 
     func run() async throws {
+        do {
+            try await directory.probe()
+        } catch {
+            logger.warning("the LDAP directory does not answer: directory logins get 503 until it does", metadata: ["error": "\(error)"])
+        }
         try? await gracefulShutdown()
         await directory.shutdown()
     }
