@@ -111,10 +111,19 @@ public struct LDAPDirectory: Directory {
 
     /// One round trip as the pool's identity (a base search on `baseDN`), for `wharf ldap check` and start-up:
     /// throws ``DirectoryUnavailable`` with the servers' reasons when none answers.
+    ///
+    /// Without a bind account the search is anonymous, which most directories do not let read the base: a
+    /// refusal of the search itself (no such object, insufficient access, any result code from the server) still
+    /// proves the server answered, and counts as reachable. Only a connection that cannot be made (down, timed
+    /// out, TLS refused, the bind account refused) is unavailable.
     public func probe() async throws {
         let baseDN = configuration.baseDN
         try await perform { connection in
-            _ = try connection.search(base: baseDN, scope: .base, filter: "(objectClass=*)", attributes: [])
+            do throws(LDAPError) {
+                _ = try connection.search(base: baseDN, scope: .base, filter: "(objectClass=*)", attributes: [])
+            } catch {
+                guard error.code != .unavailable, !connection.isBroken else { throw error }
+            }
         }
     }
 

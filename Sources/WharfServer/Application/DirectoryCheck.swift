@@ -70,6 +70,12 @@ public struct DirectoryCheck: Sendable {
                 throw DirectoryCheckFailure("\(login): the directory refused the login (\(reason))", lines: lines)
             }
         } else {
+            guard ldap.bindDN != nil else {
+                throw DirectoryCheckFailure(
+                    "\(login): without ldap.bind_dn a login can only be looked up with its password (--password-stdin)",
+                    lines: lines
+                )
+            }
             guard let found = try await directory.lookup(login: login) else {
                 throw DirectoryCheckFailure("\(login): no entry found under \(ldap.baseDN)", lines: lines)
             }
