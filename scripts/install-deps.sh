@@ -5,7 +5,8 @@
 #   scripts/install-deps.sh test   the above, plus the test tools and servers:
 #                                  skopeo, podman, containerd (ctr), Debian's
 #                                  docker-registry (CNCF distribution 2.8),
-#                                  mariadb-server, openssl, curl, chromium
+#                                  mariadb-server, slapd and ldap-utils,
+#                                  openssl, curl, chromium
 #                                  and chromium-driver, and a Python
 #                                  virtualenv (.venv) with pytest, requests,
 #                                  oras-py 0.2.x, schemathesis and selenium
@@ -28,13 +29,18 @@ log() { echo "install-deps: $*"; }
 die() { echo "install-deps: error: $*" >&2; exit 1; }
 
 # System packages the Swift build needs besides the toolchain: the C libraries
-# the database targets link (CSQLite, CMariaDB) and pkg-config to find them.
-RUN_PKGS=(libsqlite3-dev libmariadb-dev pkg-config)
+# the database and directory targets link (CSQLite, CMariaDB, CLDAP) and
+# pkg-config to find them.
+RUN_PKGS=(libsqlite3-dev libmariadb-dev libldap-dev pkg-config)
 # mariadb-server: the tests start throwaway mariadbd instances on loopback
 # (scripts/mariadb-test-server.sh); its system service is never started.
 # containerd, podman: what their users see of a refusal (test_containerd.py,
 # test_client_messages.py); the tests run their own containerd daemon as root.
 TEST_PKGS=(skopeo podman docker-registry openssl curl ca-certificates mariadb-server)
+# slapd, ldap-utils: the tests start throwaway slapd instances on loopback
+# (scripts/slapd-test-server.sh, seeded with slapadd, checked with ldapsearch);
+# Debian's own slapd service (port 389) is never started nor needed.
+TEST_PKGS+=(slapd ldap-utils)
 # chromium, chromium-driver: the portal's browser tests (Tests/e2e/browser.py)
 # drive Debian's headless Chromium through its matching chromedriver.
 TEST_PKGS+=(chromium chromium-driver)
@@ -144,8 +150,11 @@ else
 fi
 disable_service docker-registry
 disable_service mariadb
+disable_service slapd
 [ -x /usr/bin/docker-registry ] || die "/usr/bin/docker-registry missing after install"
 [ -x /usr/sbin/mariadbd ] || die "/usr/sbin/mariadbd missing after install"
+[ -x /usr/sbin/slapd ] || die "/usr/sbin/slapd missing after install"
+command -v ldapadd >/dev/null 2>&1 || die "ldapadd (ldap-utils) missing after install"
 command -v skopeo >/dev/null 2>&1 || die "skopeo missing after install"
 command -v podman >/dev/null 2>&1 || die "podman missing after install"
 command -v ctr >/dev/null 2>&1 && command -v containerd >/dev/null 2>&1 || die "containerd (ctr) missing after install"

@@ -8,6 +8,8 @@
 #   WHARF_VENV              Python virtualenv for the e2e tests (default .venv)
 #   (set here for the tests) WHARF_TEST_MARIADB_URL: a throwaway mariadbd on
 #                           loopback with a temporary data folder, removed at exit
+#                           WHARF_TEST_LDAP_* (every line of its DIR/env): a
+#                           throwaway seeded slapd on loopback, removed at exit
 #   WHARF_TEST_SKIP_SWIFT=1 developer shortcut: skip the Swift build and unit
 #                           tests and use the existing .build/debug/wharf
 # Arguments are passed to pytest, e.g.  scripts/test.sh -x -k "skopeo or oras"
@@ -41,9 +43,12 @@ stop_leftovers() {
 }
 # The throwaway MariaDB server of this run (started below), removed at the end.
 MARIADB_DIR=""
+# The throwaway slapd of this run (started below), removed at the end.
+SLAPD_DIR=""
 cleanup() {
   stop_leftovers
   if [ -n "$MARIADB_DIR" ]; then scripts/mariadb-test-server.sh remove "$MARIADB_DIR" >/dev/null 2>&1 || true; fi
+  if [ -n "$SLAPD_DIR" ]; then scripts/slapd-test-server.sh remove "$SLAPD_DIR" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -72,6 +77,16 @@ MARIADB_DIR="$(mktemp -d "${TMPDIR:-/tmp}/wharf-test-mariadb.XXXXXX")"
 WHARF_TEST_MARIADB_URL="$(scripts/mariadb-test-server.sh start "$MARIADB_DIR")"
 export WHARF_TEST_MARIADB_URL
 echo "mariadbd on 127.0.0.1:$(cat "$MARIADB_DIR/port"), data in $MARIADB_DIR"
+
+# The directory tests (Swift and e2e) read WHARF_TEST_LDAP_* (URLs, CA, base, admin and reader accounts); the
+# tests that stop slapd start servers of their own with the same script.
+step "throwaway slapd on loopback (scripts/slapd-test-server.sh)"
+SLAPD_DIR="$(mktemp -d "${TMPDIR:-/tmp}/wharf-test-slapd.XXXXXX")"
+scripts/slapd-test-server.sh start "$SLAPD_DIR" >/dev/null
+while IFS= read -r line; do
+  [ -n "$line" ] && export "${line?}"
+done <"$SLAPD_DIR/env"
+echo "slapd on $WHARF_TEST_LDAP_URL and $WHARF_TEST_LDAPS_URL, data in $SLAPD_DIR"
 
 if [ "${WHARF_TEST_SKIP_SWIFT:-0}" != 1 ]; then
   step "swift build --build-tests"
