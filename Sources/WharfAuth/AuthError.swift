@@ -43,6 +43,9 @@ public struct AuthError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let passwordChecksBusy = Code("PASSWORD_CHECKS_BUSY")
         /// This client has too many checks waiting, or too many failed ones lately (429).
         public static let passwordChecksThrottled = Code("PASSWORD_CHECKS_THROTTLED")
+        /// The LDAP directory that owns this login did not answer (503): never "wrong password", never counted
+        /// toward lockout.
+        public static let directoryUnavailable = Code("DIRECTORY_UNAVAILABLE")
 
         // Logins and access decisions.
         /// Wrong, unknown, disabled or locked credentials: one answer for all, so a client cannot tell them apart.

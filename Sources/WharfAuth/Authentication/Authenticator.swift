@@ -24,6 +24,8 @@ public struct Authenticator: Sendable {
     /// Last-login and last-use times, written in batches (run it as a service).
     public let recorder: UsageRecorder
     let logger: Logger
+    /// Logins owned by the LDAP directory (`ldap.enabled`); nil: every login is local.
+    public let directory: DirectoryLogins?
     private let state: SharedState
 
     /// Caches shared by copies of the authenticator.
@@ -52,6 +54,7 @@ public struct Authenticator: Sendable {
         failures: FailureLimiter,
         serviceAccount: ServiceAccount? = nil,
         recorder: UsageRecorder? = nil,
+        directory: DirectoryLogins? = nil,
         logger: Logger = Logger(label: "wharf.auth")
     ) {
         self.pool = pool
@@ -62,6 +65,7 @@ public struct Authenticator: Sendable {
         self.serviceAccount = serviceAccount
         self.recorder = recorder ?? UsageRecorder(pool: pool, logger: logger)
         self.logger = logger
+        self.directory = directory
         state = SharedState(repeatWindow: lockout.repeatWindow)
     }
 
@@ -73,13 +77,17 @@ public struct Authenticator: Sendable {
     ///
     /// An address with too many recent failures is refused before any check (429 with the time to wait), and
     /// every check waits its client's turn on the password pool, which refuses at once when full.
-    public func authenticate(username: String, password: String, client: String = "") async throws -> Caller {
+    ///
+    /// With LDAP on, a login without a local account of that name (and any account linked to an entry) is checked
+    /// by the directory (``DirectoryLogins``); `portal` says it is a sign-in in the portal, where the first account
+    /// of an empty installation may become admin.
+    public func authenticate(username: String, password: String, client: String = "", portal: Bool = false) async throws -> Caller {
         if let wait = failures.retryAfter(client: client) {
             logger.notice("login refused: too many failures from this address", metadata: ["client": "\(client)", "user": "\(username)"])
             throw AuthError(.passwordChecksThrottled, "too many failed logins from this address; try again later", retryAfter: wait)
         }
         do {
-            return try await checkCredentials(username: username, password: password, client: client)
+            return try await checkCredentials(username: username, password: password, client: client, portal: portal)
         } catch let error as AuthError where error.code == .invalidCredentials {
             await countFailure(username: username, password: password, client: client)
             throw error
@@ -92,7 +100,7 @@ public struct Authenticator: Sendable {
         }
     }
 
-    private func checkCredentials(username: String, password: String, client: String) async throws -> Caller {
+    private func checkCredentials(username: String, password: String, client: String, portal: Bool) async throws -> Caller {
         let refused = AuthError(.invalidCredentials, "invalid username or password")
         // Asked again when the check's turn comes: failures counted while it waited may have used up the address.
         let failures = self.failures
@@ -126,6 +134,11 @@ public struct Authenticator: Sendable {
             }
         }
         let user = try await pool.read { transaction in try transaction.users.find(name: username) }
+        if let directory, directory.owns(user) {
+            let linked = try await directory.login(username, password: password, portal: portal)
+            recorder.userLoggedIn(linked.id)
+            return Caller(subject: Self.subject(linked), credential: CredentialID.password(userID: linked.id).description)
+        }
         let recent = user.flatMap { $0.passwordHash }.map { fingerprint(username, password, $0, client) }
         // A password checked within the minute, on an account in good standing (enabled, no failed logins since,
         // not locked): no bcrypt and no write.
@@ -234,6 +247,9 @@ public struct Authenticator: Sendable {
         guard let (token, user) = found, applicationTokens.matches(secret, storedHash: token.tokenHash), user.enabled,
             token.clientID == clientID
         else { throw refused }
+        // A directory user's entry is checked again (at most once per ldap.cache_ttl): removing someone from the
+        // directory ends their refresh grants.
+        if let directory, user.ldapDN != nil, try await !directory.entryStands(for: user) { throw refused }
         recorder.refreshTokenUsed(token.id)
         return Caller(subject: Self.subject(user), credential: CredentialID.refreshToken(token.id).description)
     }

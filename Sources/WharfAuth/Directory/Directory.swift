@@ -21,6 +21,14 @@ public protocol Directory: Sendable {
 
     /// Reachability as last seen, for the status page, the API and `wharf ldap check`.
     func status() async -> DirectoryStatus
+
+    /// Closes the connections (graceful shutdown).
+    func shutdown() async
+}
+
+extension Directory {
+    /// Nothing to close.
+    public func shutdown() async {}
 }
 
 /// A person as the directory describes them.

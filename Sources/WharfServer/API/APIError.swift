@@ -96,7 +96,7 @@ struct APIError: Error, Sendable, HTTPResponseError {
             case .invalidCredentials: return unauthorized("invalid credentials")
             case .passwordChecksThrottled:
                 return APIError(.tooManyRequests, error.message, headers: retryAfter(error.retryAfter))
-            case .passwordChecksBusy:
+            case .passwordChecksBusy, .directoryUnavailable:
                 return APIError(.unavailable, error.message, headers: retryAfter(error.retryAfter))
             case .passwordTooShort, .passwordTooLong, .passwordInvalid:
                 return APIError(

@@ -6,7 +6,10 @@ struct SystemAPI {
     let api: APIServices
 
     var handlers: [String: APIHandler] {
-        ["getHealth": health, "getVersion": version, "getOpenAPIJSON": documentJSON, "getOpenAPIYAML": documentYAML]
+        [
+            "getHealth": health, "getVersion": version, "getOpenAPIJSON": documentJSON, "getOpenAPIYAML": documentYAML,
+            "getLDAPStatus": ldapStatus,
+        ]
     }
 
     struct Health: Encodable {
@@ -28,6 +31,12 @@ struct SystemAPI {
 
     func version(_ request: APIRequest) async throws -> APIResponse {
         try .json(Version(version: WharfVersion.string, api: "1"))
+    }
+
+    /// The LDAP directory's state and the last group sync pass (administrators only).
+    func ldapStatus(_ request: APIRequest) async throws -> APIResponse {
+        try request.requireAdmin()
+        return try .json(await DirectoryReport.current(settings: api.services.configuration.ldap, logins: api.tokens.authenticator.directory))
     }
 
     func documentJSON(_ request: APIRequest) async throws -> APIResponse {

@@ -249,6 +249,10 @@ func assembleApplication(
         )
     )
     if let tokens { app.addServices(tokens.authenticator.recorder) }
+    if let directory = tokens?.authenticator.directory {
+        if let sync = directory.sync { app.addServices(sync) }
+        app.addServices(DirectoryShutdown(directory: directory.directory))
+    }
     app.beforeServerStarts { await database.waitForFirstAttempt() }
     return AssembledApplication(application: app, services: services, tokens: tokens)
 }
@@ -314,6 +318,13 @@ func makeTokenService(
         ),
         failures: FailureLimiter(limit: configuration.failuresPerAddress, window: configuration.failuresWindow),
         serviceAccount: serviceAccount,
+        directory: try makeDirectoryLogins(
+            configuration: configuration,
+            database: database,
+            secrets: secrets,
+            passwords: passwords,
+            logger: logger
+        ),
         logger: logger
     )
     // The folder WharfServices serves from; the rules only list namespace folders in it.

@@ -64,6 +64,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var tlsMinimumVersion: TLSMinimumVersion
     /// `http.*`: connection timeouts and the connection cap.
     public var connectionLimits: ConnectionLimits
+    /// `ldap.*`: the directory logins go to, and group sync.
+    public var ldap: LDAPSettings
 
     /// The defaults: every key of ``ConfigurationKey/all`` set to its `defaultValue`.
     public init() { self = Self.defaults }
@@ -125,6 +127,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             bodyIdleTimeout: .zero,
             maxConnections: nil
         )
+        ldap = LDAPSettings(enabled: false, directory: LDAPConfiguration(), cacheTTL: .zero, syncInterval: .zero, mirror: false, defaultRole: .viewer)
     }
 
     /// The `iss` of registry tokens: `auth.issuer`, else the external hostname, else `wharf`.
@@ -188,7 +191,9 @@ public struct ConfigurationKey: Sendable {
         return defaultValue.isEmpty ? "\(summary) (\(environmentName))" : "\(summary) (\(environmentName), default \(defaultValue))"
     }
 
-    public static let all: [ConfigurationKey] = [
+    public static let all: [ConfigurationKey] = general + ldapKeys
+
+    static let general: [ConfigurationKey] = [
         .init(
             key: "data",
             flag: "--data",

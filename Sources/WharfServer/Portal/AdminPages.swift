@@ -109,7 +109,33 @@ struct AdminPages<Context: WharfContext>: Sendable {
                 "fingerprint": info.sha256Fingerprint,
             ]
         }
+        let directory = await DirectoryReport.current(settings: configuration.ldap, logins: api.tokens.authenticator.directory)
+        if directory.enabled { values["ldap"] = Self.directoryValues(directory) }
         return await page("admin-status", "Status", section: "status", request: request, context: context, values: values)
+    }
+
+    /// The status page's LDAP card (missing keys: nothing to say).
+    static func directoryValues(_ report: DirectoryReport) -> [String: Any] {
+        var values: [String: Any] = [
+            "urls": report.urls.joined(separator: ", "), "encryption": report.encryption ?? "", "baseDN": report.baseDN ?? "",
+            "bind": report.bind == "search" ? "search as the bind account, then bind as the entry" : "direct bind as the entry",
+            "groupSync": report.groupSync ?? "off", "reachable": report.reachable ?? false,
+        ]
+        if let url = report.url { values["url"] = url }
+        if let error = report.lastError {
+            values["lastError"] = error
+            if let at = report.lastErrorAt { values["lastErrorAt"] = PortalFormat.relative(at) }
+        }
+        if let sync = report.sync {
+            var pass: [String: Any] = [
+                "groups": sync.groups, "teams": sync.teamsMatched, "added": sync.membershipsAdded, "removed": sync.membershipsRemoved,
+                "checked": sync.usersChecked, "disabled": sync.usersDisabled, "running": sync.running,
+            ]
+            if let at = sync.lastRunAt { pass["lastRun"] = PortalFormat.relative(at) }
+            if let error = sync.lastError { pass["error"] = error }
+            values["sync"] = pass
+        }
+        return values
     }
 
     static func duration(_ seconds: Int) -> String {

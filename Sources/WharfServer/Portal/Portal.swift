@@ -37,8 +37,12 @@ struct Portal: Sendable {
         return count == 0
     }
 
-    /// Whether the sign-up page takes new accounts now.
+    /// Whether logins go to an LDAP directory (`ldap.enabled`): accounts come from there, never from sign-up.
+    var directoryLogins: Bool { services.tokens.authenticator.directory != nil }
+
+    /// Whether the sign-up page takes new accounts now: never while LDAP is on.
     func signupOpen() async throws -> Bool {
+        if directoryLogins { return false }
         if policy.signup { return true }
         return try await isEmptyInstallation()
     }

@@ -40,7 +40,11 @@ struct SignInPages<Context: WharfContext>: Sendable {
             request: request,
             context: context,
             status: status,
-            values: ["next": next, "name": name, "error": error as Any, "firstUser": first, "signup": try await portal.signupOpen()]
+            values: [
+                "next": next, "name": name, "error": error as Any, "firstUser": first && !portal.directoryLogins,
+                "firstDirectoryUser": first && portal.directoryLogins, "ldap": portal.directoryLogins,
+                "signup": try await portal.signupOpen(),
+            ]
         )
     }
 
@@ -61,7 +65,12 @@ struct SignInPages<Context: WharfContext>: Sendable {
         }
         let caller: Caller
         do {
-            caller = try await portal.services.tokens.authenticator.authenticate(username: name, password: password, client: visit.address)
+            caller = try await portal.services.tokens.authenticator.authenticate(
+                username: name,
+                password: password,
+                client: visit.address,
+                portal: true
+            )
         } catch let error as AuthError where error.code == .invalidCredentials {
             return try await form(
                 request: request,
@@ -70,6 +79,16 @@ struct SignInPages<Context: WharfContext>: Sendable {
                 name: name,
                 error: "Wrong user name or password.",
                 status: .unauthorized
+            )
+        } catch let error as AuthError where error.code == .directoryUnavailable {
+            return try await form(
+                request: request,
+                context: context,
+                next: next,
+                name: name,
+                error:
+                    "The directory (LDAP) is unavailable, so your password cannot be checked. Try again in a few minutes; local accounts still work.",
+                status: .serviceUnavailable
             )
         } catch let error as AuthError where error.code == .passwordChecksThrottled || error.code == .passwordChecksBusy {
             let wait = error.retryAfter.map { " Try again in \(max(1, $0.components.seconds)) s." } ?? " Try again shortly."

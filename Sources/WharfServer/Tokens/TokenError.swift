@@ -55,6 +55,7 @@ extension TokenError {
         case .invalidCredentials: self.init(.unauthorized, error.message)
         case .passwordChecksThrottled: self.init(.tooManyRequests, error.message, retryAfter: error.retryAfter ?? .seconds(1))
         case .passwordChecksBusy: self.init(.unavailable, error.message, retryAfter: error.retryAfter ?? .seconds(1))
+        case .directoryUnavailable: self.init(.unavailable, error.message, retryAfter: error.retryAfter ?? .seconds(5))
         default: self.init(.scopeInvalid, error.message)
         }
     }

@@ -15,7 +15,11 @@ import WharfDatabase
     func arrange(_ fixture: AuthFixture) async throws {
         for (name, address) in [("alice", "192.0.2.7"), ("bob", "192.0.2.8")] {
             let user = try #require(try await fixture.pool.read { try $0.users.find(name: name) })
-            try await fixture.accounts.createToken(user: name, label: "\(name)-ci", actor: ActivityActor(id: user.id, name: name, address: address))
+            _ = try await fixture.accounts.createToken(
+                user: name,
+                label: "\(name)-ci",
+                actor: ActivityActor(id: user.id, name: name, address: address)
+            )
         }
     }
 

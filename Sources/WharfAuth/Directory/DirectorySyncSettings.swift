@@ -1,0 +1,17 @@
+import WharfCore
+
+/// How ``DirectorySync`` runs: the group-sync part of the `ldap.*` keys.
+public struct DirectorySyncSettings: Sendable, Equatable {
+    public var mode: DirectorySyncMode
+    /// The role a membership made by sync gets (`ldap.default_role`). A person changing it makes the membership
+    /// manual, and sync leaves it alone from then on.
+    public var defaultRole: TeamRole
+    /// Time between two passes (`ldap.interval`); sign-ins sync their user in between.
+    public var interval: Duration
+
+    public init(mode: DirectorySyncMode = .addOnly, defaultRole: TeamRole = .viewer, interval: Duration = .seconds(300)) {
+        self.mode = mode
+        self.defaultRole = defaultRole
+        self.interval = interval
+    }
+}
