@@ -2,7 +2,7 @@
 # Token requests of an LDAP user (issue 15's closing note): a throwaway slapd (scripts/slapd-test-server.sh), Wharf
 # with LDAP on (search-then-bind as the read-only account, plain LDAP on loopback, no TLS to Wharf), and wharf-bench's
 # token workload as the directory's alice:
-#   cold   ldap.cache_ttl 0s: every /v2/token call searches and binds in the directory
+#   cold   ldap.cache_ttl 0: every /v2/token call searches and binds in the directory
 #   warm   ldap.cache_ttl 60s: the bind cache answers (one directory round trip per minute)
 #   slow   the same two through Benchmarks/ldap-delay-proxy.py, which holds every client->slapd chunk DELAY seconds
 #          (the p99 of a /v2/token call while slapd is slow), and a local user's token calls meanwhile
@@ -96,8 +96,8 @@ PY
 }
 
 printf '%-34s %9s %10s %10s\n' "token requests (alice, LDAP)" "req/s" "p50 ms" "p99 ms"
-serve cold "$WHARF_TEST_LDAP_URL" 0s
-bench "cold (cache_ttl 0s)" alice alice-password "$CONCURRENCY" "$COUNT"
+serve cold "$WHARF_TEST_LDAP_URL" 0
+bench "cold (cache_ttl 0)" alice alice-password "$CONCURRENCY" "$COUNT"
 serve warm "$WHARF_TEST_LDAP_URL" 60s
 bench "warm (cache_ttl 60s)" alice alice-password "$CONCURRENCY" "$COUNT"
 
@@ -107,7 +107,7 @@ for _ in $(seq 1 100); do [ -s "$WORK/proxy.out" ] && break; sleep 0.1; done
 PROXY="$(head -1 "$WORK/proxy.out" | sed 's/^listening //')"
 [ -n "$PROXY" ] || { echo "ldap-token-bench: the delay proxy did not start" >&2; cat "$WORK/proxy.out" >&2; exit 1; }
 
-serve slow-cold "ldap://$PROXY" 0s
+serve slow-cold "ldap://$PROXY" 0
 bench "slapd +${DELAY}s, cold" alice alice-password "$SLOW_CONCURRENCY" "$SLOW_COUNT"
 bench "slapd +${DELAY}s, local user" local-admin local-password-1234 "$SLOW_CONCURRENCY" "$SLOW_COUNT"
 serve slow-warm "ldap://$PROXY" 60s

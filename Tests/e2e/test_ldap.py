@@ -149,7 +149,8 @@ def admins_group(scope) -> str:
 
 
 def _shared_server(factory, env: dict) -> Wharf:
-    w = factory(tls=True, auth=True, start=False, env=env)
+    # the injection attempts are many failed logins from one address: no per-address limit here
+    w = factory(tls=True, auth=True, start=False, env={**env, "WHARF_AUTH_FAILURES_PER_ADDRESS": "0"})
     w.create_user(*ROOT, "--admin")
     w.start()
     _SHARED.append(w)
@@ -162,14 +163,14 @@ def server(wharf_module_factory, directory, scope, admins_group) -> Wharf:
     login goes to the directory); a local administrator root."""
     return _shared_server(wharf_module_factory, wharf_ldap_env(
         directory, base_dn=scope.people, admin_group=admins_group, group_base_dn=scope.groups, sync_mode="mirror",
-        default_role="viewer", cache_ttl="0s"))
+        default_role="viewer", cache_ttl="0"))
 
 
 @pytest.fixture(scope="module")
 def direct_server(wharf_module_factory, directory, scope) -> Wharf:
     """Direct bind as uid=LOGIN,<the module's people>, no bind account."""
     return _shared_server(wharf_module_factory, wharf_ldap_env(directory, search=False, base_dn=scope.people,
-                                                               cache_ttl="0s"))
+                                                               cache_ttl="0"))
 
 
 # --------------------------------------------------------------------------- logins
@@ -245,7 +246,7 @@ def test_an_empty_password_is_refused(server, direct_server, scope):
             r = token(w, creds)
             assert r.status_code == 401, f"{creds!r}: " + describe(r)
         r = post_token(w, grant_type="password", client_id="e2e", username=person.login, password="", service="wharf")
-        assert r.status_code in (400, 401) and r.json().get("error") == "invalid_grant", describe(r)
+        assert r.status_code in (400, 401) and r.json().get("error") in ("invalid_grant", "invalid_request"), describe(r)
         _, r = portal_sign_in(w, person.login, "")
         assert r.status_code != 303, "the portal signed in with an empty password: " + describe(r)
         assert person.wharf_name not in users(w)
@@ -253,7 +254,7 @@ def test_an_empty_password_is_refused(server, direct_server, scope):
 
 @pytest.mark.parametrize("encryption,search", [("ldaps", True), ("starttls", False)])
 def test_tls_with_the_right_ca(encryption, search, wharf_ldap, directory):
-    w = wharf_ldap(directory, encryption=encryption, search=search, cache_ttl="0s")
+    w = wharf_ldap(directory, encryption=encryption, search=search, cache_ttl="0")
     r = token(w, ("alice", SEEDED["alice"]))
     assert r.status_code == 200, describe(r)
     assert "alice" in users(w)
@@ -264,7 +265,7 @@ def test_tls_with_the_right_ca(encryption, search, wharf_ldap, directory):
 
 @pytest.mark.parametrize("encryption", ["ldaps", "starttls"])
 def test_tls_with_the_wrong_ca_is_refused(encryption, wharf_ldap, directory):
-    w = wharf_ldap(directory, encryption=encryption, ca_file=directory.other_ca, cache_ttl="0s")
+    w = wharf_ldap(directory, encryption=encryption, ca_file=directory.other_ca, cache_ttl="0")
     assert_directory_unavailable(token(w, ("alice", SEEDED["alice"])))
     assert "alice" not in users(w)
     p = w.cli("ldap", "check", check=False)
@@ -328,7 +329,7 @@ def test_group_sync_mirror_adds_and_removes_only_its_own_memberships(server, sco
 
 def test_group_sync_add_only_never_removes(wharf_ldap, directory, scope):
     w = wharf_ldap(directory, admin=ROOT, base_dn=scope.people, group_base_dn=scope.groups, sync_mode="add-only",
-                   default_role="contributor", cache_ttl="0s")
+                   default_role="contributor", cache_ttl="0")
     person = scope.person("otto")
     group = scope.group("ops", [person])
     team = group.split(",")[0].split("=", 1)[1]
