@@ -222,3 +222,14 @@ final class FakeDirectory: Directory, @unchecked Sendable {
         }
     }
 }
+
+extension DirectoryLoginTests {
+    @Test func aDirectoryUsersPasswordCannotBeSetInWharf() async throws {
+        try await withDirectory { fixture in
+            fixture.directory.add("frank", password: "frank-pass")
+            _ = try await fixture.authenticator.authenticate(username: "frank", password: "frank-pass")
+            await #expect(throws: AccountError.self) { try await fixture.accounts.setPassword(name: "frank", password: "a-local-password-1") }
+            #expect(try await fixture.user("frank")?.passwordHash == nil)
+        }
+    }
+}

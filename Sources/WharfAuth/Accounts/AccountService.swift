@@ -144,6 +144,10 @@ public struct AccountService: Sendable {
         let hash = try await hashPassword(password)
         try await pool.write { transaction in
             var user = try Self.user(name, in: transaction)
+            // A directory user's password lives in the directory: a local one would never be asked for.
+            if let dn = user.ldapDN {
+                throw AccountError(.notAllowed, "\(name) signs in through the directory (LDAP, \(dn)): change the password there")
+            }
             user.passwordHash = hash
             try transaction.users.update(user)
             try transaction.users.clearFailedLogins(id: user.id)

@@ -85,6 +85,26 @@ public struct LDAPDirectory: Directory {
 
     public func status() async -> DirectoryStatus { await pool.status() }
 
+    /// The entry of `login`, found by a search as the pool's identity (the bind account, or anonymous), without
+    /// checking a password: for `wharf ldap check --user`. Nil when no single entry matches.
+    public func lookup(login: String) async throws -> DirectoryEntry? {
+        guard !login.isEmpty else { return nil }
+        let configuration = self.configuration
+        return try await perform { connection in
+            let found = try connection.search(
+                base: configuration.baseDN,
+                scope: .subtree,
+                filter: Self.userFilter(configuration, login: login),
+                attributes: Self.userAttributes(configuration),
+                sizeLimit: 2
+            )
+            guard found.entries.count == 1, !found.truncated, let ldapEntry = found.entries.first else { return nil }
+            var entry = Self.directoryEntry(ldapEntry, configuration, typedLogin: login)
+            entry.isAdmin = try Self.isAdmin(connection, configuration, dn: entry.dn, login: entry.login)
+            return entry
+        }
+    }
+
     /// One round trip as the pool's identity (a base search on `baseDN`), for `wharf ldap check` and start-up:
     /// throws ``DirectoryUnavailable`` with the servers' reasons when none answers.
     public func probe() async throws {

@@ -19,7 +19,9 @@ public struct DirectoryCheck: Sendable {
     /// The lines to print, in order.
     public func run(login: String?, password: String?) async throws -> [String] {
         let settings = configuration.ldap
-        guard settings.enabled else { throw ConfigurationError("ldap.enabled is off: nothing to check (set WHARF_LDAP_ENABLED=on and the ldap.* keys)") }
+        guard settings.enabled else {
+            throw ConfigurationError("ldap.enabled is off: nothing to check (set WHARF_LDAP_ENABLED=on and the ldap.* keys)")
+        }
         try settings.validate()
         let ldap = settings.directory
         var lines = settings.warnings.map { "warning: \($0)" }
@@ -37,6 +39,7 @@ public struct DirectoryCheck: Sendable {
 
         let pool = DatabasePool(location: configuration.databaseLocation, logger: logger)
         defer { Task { await pool.close() } }
+        _ = try await pool.prepare()
         let teams = try await pool.read { transaction in try transaction.teams.list(limit: 10_000, includeHidden: false) }
         let teamNames = Set(teams.map(\.name))
 
@@ -44,7 +47,9 @@ public struct DirectoryCheck: Sendable {
         if let groupBase = ldap.groupBaseDN {
             groups = try await directory.groups()
             let mode = settings.mirror ? "mirror" : "add-only"
-            lines.append("groups: \(groups.count) under \(groupBase) (\(ldap.memberAttribute.rawValue), sync \(mode), role \(settings.defaultRole.rawValue))")
+            lines.append(
+                "groups: \(groups.count) under \(groupBase) (\(ldap.memberAttribute.rawValue), sync \(mode), role \(settings.defaultRole.rawValue))"
+            )
             for group in groups.sorted(by: { $0.name < $1.name }) {
                 let team = teamNames.contains(group.name.lowercased()) ? "syncs to team \(group.name.lowercased())" : "no team of that name"
                 lines.append("  \(group.name): \(group.memberDNs.count) members, \(team)")
@@ -93,7 +98,10 @@ public struct DirectoryCheck: Sendable {
         }
         let teamsGiven = memberOf.map { $0.lowercased() }.filter { teamNames.contains($0) }
         if !teamsGiven.isEmpty {
-            lines.append("  teams from group sync: " + teamsGiven.map { "\($0) (\(settings.defaultRole.rawValue) unless a member already)" }.joined(separator: ", "))
+            lines.append(
+                "  teams from group sync: "
+                    + teamsGiven.map { "\($0) (\(settings.defaultRole.rawValue) unless a member already)" }.joined(separator: ", ")
+            )
         }
         return lines
     }

@@ -60,6 +60,8 @@ struct MePages<Context: WharfContext>: Sendable {
                 return row
             },
             "tokenLimit": AccountService.maximumTokensPerUser,
+            // A directory user's password is the directory's: no form to change it here.
+            "passwordLocal": user.ldapDN == nil,
             "tokensFull": tokens.count >= AccountService.maximumTokensPerUser,
             "label": typed.fields["label"] ?? "",
             "expiries": Self.expiries.map { choice in

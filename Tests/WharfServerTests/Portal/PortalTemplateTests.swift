@@ -262,4 +262,29 @@ struct PortalTemplateTests {
             #expect(html.contains("action=\"/signout\"") == (viewer == .admin))
         }
     }
+
+    /// A `}}` inside a template's leading comment (a documented key like `sync {a, b}}`) ends the comment early and
+    /// the rest of it is printed at the top of every page: each comment must end where it was meant to, at the end
+    /// of a line.
+    @Test("every template comment ends at the end of a line")
+    func commentsEndAtLineEnds() throws {
+        let folder = Self.portalFolder.appendingPathComponent("templates")
+        let files = try #require(FileManager.default.enumerator(atPath: folder.path)).compactMap { $0 as? String }.filter {
+            $0.hasSuffix(".mustache")
+        }
+        #expect(files.count > 20)
+        for file in files {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            var rest = Substring(text)
+            while let open = rest.range(of: "{{!") {
+                guard let close = rest[open.upperBound...].range(of: "}}") else {
+                    Issue.record("\(file): a comment is not closed")
+                    break
+                }
+                let after = rest[close.upperBound...].first
+                #expect(after == nil || after == "\n", "\(file): a comment ends mid-line: …\(rest[open.lowerBound..<close.upperBound].suffix(40))")
+                rest = rest[close.upperBound...]
+            }
+        }
+    }
 }
