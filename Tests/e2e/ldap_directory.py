@@ -124,6 +124,10 @@ class TestDirectory:
     def delete(self, dn: str) -> None:
         self._run("ldapdelete", [dn])
 
+    def delete_tree(self, dn: str) -> None:
+        """Deletes an entry and everything under it (ldapdelete -r)."""
+        self._run("ldapdelete", ["-r", dn])
+
     def exists(self, dn: str) -> bool:
         p = self._run("ldapsearch", ["-LLL", "-b", dn, "-s", "base", "(objectClass=*)", "dn"], check=False)
         return p.returncode == 0
@@ -196,6 +200,12 @@ class Scope:
         self.name = name or unique("e2e")
         self.people = directory.add_ou(self.name, directory.people)
         self.groups = directory.add_ou(self.name, directory.groups)
+
+    def remove(self) -> None:
+        """Deletes the scope's people and groups, so that later modules see the directory as seeded."""
+        for dn in (self.groups, self.people):
+            if self.directory.exists(dn):
+                self.directory.delete_tree(dn)
 
     def person(self, prefix: str = "user", password: Optional[str] = None, uid: Optional[str] = None, **kw) -> Person:
         return self.directory.add_person(uid or unique(prefix), password or f"pw-{secrets.token_hex(8)}", self.people,

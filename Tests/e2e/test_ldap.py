@@ -17,8 +17,7 @@ import re
 import sqlite3
 import sys
 import time
-from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator
 
 import pytest
 import requests
@@ -139,8 +138,10 @@ def directory() -> TestDirectory:
 
 
 @pytest.fixture(scope="module")
-def scope(directory) -> Scope:
-    return Scope(directory)
+def scope(directory) -> Iterator[Scope]:
+    s = Scope(directory)
+    yield s
+    s.remove()
 
 
 @pytest.fixture(scope="module")
