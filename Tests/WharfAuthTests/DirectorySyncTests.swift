@@ -249,6 +249,25 @@ private struct SyncFixture {
         }
     }
 
+    /// Without a bind account the directory is read anonymously, where entries that exist look gone: the pass
+    /// must not disable anyone then.
+    @Test func withoutABindAccountNoOneIsDisabled() async throws {
+        try await SyncFixture.with { fixture in
+            try await fixture.ldapUser("alice")
+            fixture.directory.removeEntry(SyncFixture.dn("alice"))
+            let sync = DirectorySync(
+                pool: fixture.pool,
+                directory: fixture.directory,
+                accounts: fixture.accounts,
+                settings: DirectorySyncSettings(mode: .mirror, interval: .seconds(3600), checkEntries: false),
+                logger: fixture.logger
+            )
+            let report = await sync.syncAll()
+            #expect((report.usersChecked, report.usersDisabled, report.error) == (0, 0, nil))
+            #expect(try await fixture.user("alice").enabled)
+        }
+    }
+
     @Test func aDisabledUserStaysDisabledAndKeepsTheirGroupsMemberships() async throws {
         try await SyncFixture.with { fixture in
             try await fixture.ldapUser("alice")

@@ -22,11 +22,17 @@ public protocol Directory: Sendable {
     /// Reachability as last seen, for the status page, the API and `wharf ldap check`.
     func status() async -> DirectoryStatus
 
+    /// One round trip to see the directory answers (start-up, `wharf ldap check`).
+    func probe() async throws
+
     /// Closes the connections (graceful shutdown).
     func shutdown() async
 }
 
 extension Directory {
+    /// Nothing to ask.
+    public func probe() async throws {}
+
     /// Nothing to close.
     public func shutdown() async {}
 }

@@ -19,6 +19,8 @@ public struct DirectoryLogins: Sendable {
     let accounts: AccountService
     let pool: DatabasePool
     let cacheTTL: Duration
+    /// Whether refresh grants check the entry (only with a bind account: read anonymously, entries look gone).
+    let checkEntries: Bool
     let logger: Logger
     /// Runs after each directory login, with the account: group sync for that one user (best effort).
     let afterLogin: @Sendable (User) async -> Void
@@ -42,6 +44,7 @@ public struct DirectoryLogins: Sendable {
         accounts: AccountService,
         pool: DatabasePool,
         cacheTTL: Duration,
+        checkEntries: Bool = true,
         logger: Logger,
         sync: DirectorySync? = nil,
         afterLogin: @escaping @Sendable (User) async -> Void = { _ in }
@@ -51,6 +54,7 @@ public struct DirectoryLogins: Sendable {
         self.accounts = accounts
         self.pool = pool
         self.cacheTTL = cacheTTL
+        self.checkEntries = checkEntries
         self.logger = logger
         self.afterLogin = afterLogin
         state = State(lifetime: cacheTTL)
@@ -109,7 +113,7 @@ public struct DirectoryLogins: Sendable {
     /// Whether a linked account's entry still exists, asked at most once per `cacheTTL` per account (for refresh
     /// grants, which carry no password). An entry that is gone disables the account (as sync does).
     func entryStands(for user: User) async throws -> Bool {
-        guard let dn = user.ldapDN else { return true }
+        guard checkEntries, let dn = user.ldapDN else { return true }
         if cacheTTL > .zero, state.entries.value(for: user.id) == dn { return true }
         let entry: DirectoryEntry?
         do {

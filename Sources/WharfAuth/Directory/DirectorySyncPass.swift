@@ -136,6 +136,7 @@ struct DirectorySyncPass: Sendable {
     /// portal sessions; their tokens stop at their next check). The first directory error stops the loop: a user
     /// is disabled only on the directory's word that the entry does not exist.
     func disableGoneUsers(_ report: inout DirectorySyncReport) async throws {
+        guard settings.checkEntries else { return }
         let users = try await pool.read { transaction in try transaction.users.directoryUsers() }.filter(\.enabled)
         for user in users {
             try Task.checkCancellation()

@@ -18,6 +18,8 @@ final class LDAPConnection {
 
     private var handle: OpaquePointer?
     private let operationTimeout: Duration
+    /// libldap's connect callbacks for this handle (they report the socket to the watchdog); freed after unbind.
+    private var callbacks: UnsafeMutablePointer<ldap_conncb>?
 
     /// Process-wide set-up, once: libldap writes to sockets with `write(2)`, so a server that closed the
     /// connection would kill the process with SIGPIPE instead of failing the call with `LDAP_SERVER_DOWN`.
@@ -40,14 +42,20 @@ final class LDAPConnection {
             throw LDAPError(.unavailable, resultCode: initialized, "\(url): not a usable LDAP URL (\(String(cString: ldap_err2string(initialized))))")
         }
         self.handle = handle
+        let deadline = configuration.connectTimeout * 2 + configuration.operationTimeout
+        let watchdog = ConnectWatchdog(deadline: deadline)
         do throws(LDAPError) {
             try setOptions(configuration)
+            try watch(with: watchdog)
             let connected = ldap_connect(handle)
-            guard connected == LDAP_SUCCESS else { throw failure(connected, "connect to \(url)") }
-            if configuration.encryption == .starttls {
-                let started = ldap_start_tls_s(handle, nil, nil)
-                guard started == LDAP_SUCCESS else { throw failure(started, "StartTLS with \(url)") }
+            var started = LDAP_SUCCESS
+            if connected == LDAP_SUCCESS && configuration.encryption == .starttls { started = ldap_start_tls_s(handle, nil, nil) }
+            if watchdog.finish() {
+                isBroken = true
+                throw LDAPError(.unavailable, resultCode: LDAP_TIMEOUT, "\(url): no connection (and TLS handshake) within \(deadline)")
             }
+            guard connected == LDAP_SUCCESS else { throw failure(connected, "connect to \(url)") }
+            guard started == LDAP_SUCCESS else { throw failure(started, "StartTLS with \(url)") }
         } catch {
             close()
             throw error
@@ -61,6 +69,34 @@ final class LDAPConnection {
         if let handle { ldap_unbind_ext_s(handle, nil, nil) }
         handle = nil
         isBroken = true
+        if let callbacks {
+            if let watchdog = callbacks.pointee.lc_arg { Unmanaged<ConnectWatchdog>.fromOpaque(watchdog).release() }
+            callbacks.deallocate()
+        }
+        callbacks = nil
+    }
+
+    /// Registers the connect callback that reports the socket to `watchdog`.
+    private func watch(with watchdog: ConnectWatchdog) throws(LDAPError) {
+        let callbacks = UnsafeMutablePointer<ldap_conncb>.allocate(capacity: 1)
+        callbacks.initialize(
+            to: ldap_conncb(
+                lc_add: { _, sockbuf, _, _, context in
+                    var fd: Int32 = -1
+                    if let context, let watchdog = context.pointee.lc_arg,
+                        ber_sockbuf_ctrl(sockbuf, LBER_SB_OPT_GET_FD, &fd) == 1
+                    {
+                        Unmanaged<ConnectWatchdog>.fromOpaque(watchdog).takeUnretainedValue().connected(fd: fd)
+                    }
+                    return 0
+                },
+                lc_del: { _, _, _ in },
+                lc_arg: Unmanaged.passRetained(watchdog).toOpaque()
+            )
+        )
+        self.callbacks = callbacks
+        let result = ldap_set_option(handle, LDAP_OPT_CONNECT_CB, callbacks)
+        guard result == LDAP_OPT_SUCCESS else { throw LDAPError(resultCode: result, context: "\(url): cannot set the connect callback") }
     }
 
     private func setOptions(_ configuration: LDAPConfiguration) throws(LDAPError) {

@@ -7,7 +7,9 @@ import Logging
 /// entry found: the login may be any attribute (Active Directory's `sAMAccountName`). Without one, the login is
 /// checked by binding directly as `userAttribute=login,baseDN`, which only works when that attribute is the
 /// entries' RDN; the entry is then read as the person themselves. Every value that goes into a filter or a DN is
-/// escaped (``LDAPEscaping``). A refusal (unknown login, wrong or empty password) is a value; anything else that
+/// escaped (``LDAPEscaping``). Without a bind account, ``entry(dn:)`` and ``groups()`` read anonymously: with the
+/// usual ACLs (anonymous may only bind) an entry then reads as nil and there are no groups, so the code that
+/// disables accounts whose entry is gone must not trust `nil` unless `bindDN` is set. A refusal (unknown login, wrong or empty password) is a value; anything else that
 /// goes wrong is a ``DirectoryUnavailable`` whose message names servers and DNs, never a password.
 public struct LDAPDirectory: Directory {
     public let configuration: LDAPConfiguration
@@ -34,6 +36,8 @@ public struct LDAPDirectory: Directory {
     }
 
     public func entry(dn: String) async throws -> DirectoryEntry? {
+        // C strings end at NUL: "DN\0junk" would read the entry at DN.
+        guard !dn.isEmpty, !dn.utf8.contains(0) else { return nil }
         let configuration = self.configuration
         return try await perform { connection in
             let found: [LDAPEntry]

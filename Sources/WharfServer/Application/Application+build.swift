@@ -251,7 +251,7 @@ func assembleApplication(
     if let tokens { app.addServices(tokens.authenticator.recorder) }
     if let directory = tokens?.authenticator.directory {
         if let sync = directory.sync { app.addServices(sync) }
-        app.addServices(DirectoryShutdown(directory: directory.directory))
+        app.addServices(DirectoryLifecycle(directory: directory.directory, logger: logger))
     }
     app.beforeServerStarts { await database.waitForFirstAttempt() }
     return AssembledApplication(application: app, services: services, tokens: tokens)

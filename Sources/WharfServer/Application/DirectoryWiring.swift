@@ -33,7 +33,12 @@ func makeDirectoryLogins(
         pool: database,
         directory: directory,
         accounts: accounts,
-        settings: DirectorySyncSettings(mode: mirror ? .mirror : .addOnly, defaultRole: settings.defaultRole, interval: settings.syncInterval),
+        settings: DirectorySyncSettings(
+            mode: mirror ? .mirror : .addOnly,
+            defaultRole: settings.defaultRole,
+            interval: settings.syncInterval,
+            checkEntries: settings.directory.bindDN != nil
+        ),
         logger: logger
     )
     logger.info(
@@ -49,6 +54,7 @@ func makeDirectoryLogins(
         accounts: accounts,
         pool: database,
         cacheTTL: settings.cacheTTL,
+        checkEntries: settings.directory.bindDN != nil,
         logger: logger,
         sync: sync,
         afterLogin: { user in
@@ -63,11 +69,18 @@ func makeDirectoryLogins(
     )
 }
 
-/// Closes the directory's connections at graceful shutdown.
-struct DirectoryShutdown: Service {
+/// Asks the directory once at start-up (so the status page knows, and an unreachable directory is in the log
+/// before the first login gets 503), and closes its connections at graceful shutdown.
+struct DirectoryLifecycle: Service {
     let directory: any Directory
+    let logger: Logger
 
     func run() async throws {
+        do {
+            try await directory.probe()
+        } catch {
+            logger.warning("the LDAP directory does not answer: directory logins get 503 until it does", metadata: ["error": "\(error)"])
+        }
         try? await gracefulShutdown()
         await directory.shutdown()
     }

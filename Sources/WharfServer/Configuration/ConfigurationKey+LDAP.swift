@@ -110,9 +110,9 @@ extension ConfigurationKey {
             flag: nil,
             defaultValue: "60s",
             summary: "A good bind is remembered this long (CI pushes do not hit the directory per request, and keep working while it is "
-                + "down); a password changed in the directory takes effect after it. `0`: never remembered."
+                + "down); a password changed in the directory takes effect after it. `0` or `off`: never remembered."
         ) {
-            $0.ldap.cacheTTL = $1 == "0" ? .zero : try duration($1, "ldap.cache_ttl")
+            $0.ldap.cacheTTL = ["0", "0s", "0m", "0h", "0d", "off"].contains($1.lowercased()) ? .zero : try duration($1, "ldap.cache_ttl")
         },
         .init(
             key: "ldap.group_base_dn",

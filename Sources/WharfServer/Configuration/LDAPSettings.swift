@@ -53,6 +53,11 @@ public struct LDAPSettings: Sendable, Equatable {
         if directory.encryption == .plain {
             warnings.append("ldap.encryption is plain: passwords cross the network in clear text to the directory")
         }
+        if directory.bindDN == nil {
+            warnings.append(
+                "ldap.bind_dn is empty: Wharf reads the directory only while someone logs in, so accounts whose entry is removed are not disabled by sync and their application and refresh tokens keep working until an administrator disables them"
+            )
+        }
         if directory.bindDN == nil, directory.userAttribute.lowercased() == "samaccountname" {
             warnings.append(
                 "ldap.user_attribute is sAMAccountName without ldap.bind_dn: a direct bind as sAMAccountName=LOGIN,BASE works only when that attribute is the entry's RDN (Active Directory needs ldap.bind_dn for search-then-bind)"

@@ -279,6 +279,8 @@ import Testing
         let slapd = try TestSlapd.shared()
         try await withDirectory(slapd.configuration()) { directory async throws in
             #expect(try await directory.entry(dn: "not a dn") == nil)
+            #expect(try await directory.entry(dn: slapd.person("alice") + "\u{0}junk") == nil)
+            #expect(try await directory.entry(dn: "") == nil)
             #expect(try await directory.entry(dn: "uid=nobody,ou=people,\(slapd.baseDN)") == nil)
             #expect(try await directory.entry(dn: "uid=alice,ou=nowhere,\(slapd.baseDN)") == nil)
         }
@@ -290,7 +292,8 @@ import Testing
         let slapd = try TestSlapd.shared()
         var configuration = slapd.configuration()
         configuration.groupBaseDN = "ou=groups,\(slapd.baseDN)"
-        configuration.groupFilter = "(objectClass=groupOfNames)"
+        // Only the seeded groups: groupsFollowTheDirectory adds one of its own meanwhile.
+        configuration.groupFilter = "(&(objectClass=groupOfNames)(|(cn=developers)(cn=admins)))"
         configuration.memberAttribute = .member
         let groups = try await withDirectory(configuration) { try await $0.groups() }
         #expect(

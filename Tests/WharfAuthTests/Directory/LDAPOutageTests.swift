@@ -83,4 +83,48 @@ import Testing
         }
         await own.remove()
     }
+
+    /// A server that accepts connections and never answers gives "unavailable" once the timeouts pass, for every
+    /// transport (TLS handshakes included), and never hangs the caller.
+    @Test(arguments: [LDAPConfiguration.Encryption.plain, .ldaps, .starttls])
+    func aServerThatNeverAnswersIsUnavailable(encryption: LDAPConfiguration.Encryption) async throws {
+        let slapd = try TestSlapd.shared()
+        try await withSilentServer { port in
+            var configuration = slapd.configuration()
+            configuration.urls = ["\(encryption == .ldaps ? "ldaps" : "ldap")://127.0.0.1:\(port)"]
+            configuration.encryption = encryption
+            configuration.caFile = slapd.caFile
+            configuration.connectTimeout = .seconds(1)
+            configuration.operationTimeout = .seconds(1)
+            try await withDirectory(configuration) { directory async throws in
+                await #expect(throws: DirectoryUnavailable.self) { try await directory.authenticate(login: "alice", password: "alice-password") }
+                #expect(await !directory.status().reachable)
+            }
+        }
+    }
+
+    /// slapd frozen (SIGSTOP) with connections open: calls time out as unavailable; thawed, it answers again.
+    @Test func aFrozenServerTimesOutAndRecovers() async throws {
+        let slapd = try await TestSlapd.startOwn()
+        do {
+            var configuration = slapd.configuration()
+            configuration.connectTimeout = .seconds(1)
+            configuration.operationTimeout = .seconds(1)
+            try await withDirectory(configuration) { directory async throws in
+                #expect(try await directory.authenticate(login: "alice", password: "alice-password").entry != nil)
+                let pid = try String(contentsOfFile: slapd.folder + "/slapd.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                _ = try await TestSlapd.run(["kill", "-STOP", pid])
+                let frozen = await #expect(throws: DirectoryUnavailable.self) {
+                    try await directory.authenticate(login: "alice", password: "alice-password")
+                }
+                _ = try await TestSlapd.run(["kill", "-CONT", pid])
+                #expect(frozen?.message.isEmpty == false)
+                #expect(try await directory.authenticate(login: "alice", password: "alice-password").entry != nil)
+            }
+        } catch {
+            await slapd.remove()
+            throw error
+        }
+        await slapd.remove()
+    }
 }

@@ -241,3 +241,22 @@ func closedPort() throws -> Int {
     guard bound else { throw TestSlapdError("bind() failed") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// A socket on 127.0.0.1 that listens but never accepts nor answers: connections complete (the kernel queues them)
+/// and then hear nothing, as from a server that hangs. Closed by `body`'s end.
+func withSilentServer<T>(_ body: (Int) async throws -> T) async throws -> T {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestSlapdError("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let listening = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length) == 0 && listen(fd, 64) == 0 && getsockname(fd, pointer, &length) == 0
+        }
+    }
+    guard listening else { throw TestSlapdError("cannot listen on 127.0.0.1") }
+    return try await body(Int(UInt16(bigEndian: address.sin_port)))
+}
