@@ -115,6 +115,13 @@ def assert_directory_unavailable(r: requests.Response, form: str = "docker") -> 
     assert "directory" in r.text.lower(), "the error should say the directory is unavailable: " + r.text
 
 
+def ldap_status(w: Wharf) -> dict:
+    """GET /api/v1/ldap as the local administrator."""
+    r = requests.get(w.url("/api/v1/ldap"), auth=ROOT, verify=w.verify, timeout=60)
+    assert r.status_code == 200, describe(r)
+    return r.json()
+
+
 def portal_session(w: Wharf) -> tuple[requests.Session, str]:
     s = w.session()
     page = s.get(w.url("/signin"), timeout=30)
@@ -200,6 +207,8 @@ def test_search_then_bind_creates_the_user_linked_by_dn(server, scope):
     r = post_token(server, grant_type="password", client_id="e2e", username=person.login,
                    password=person.password + "x", service="wharf")
     assert r.status_code in (400, 401) and r.json().get("error") == "invalid_grant", describe(r)
+    status = ldap_status(server)
+    assert status["enabled"] is True and status["bind"] == "search" and status["reachable"] is True, status
 
 
 def test_direct_bind(direct_server, scope):
@@ -209,6 +218,10 @@ def test_direct_bind(direct_server, scope):
     assert person.wharf_name in users(direct_server)
     assert token(direct_server, (person.login, "not-" + person.password)).status_code == 401
     assert token(direct_server, (unique("nobody"), person.password)).status_code == 401
+    # the directory answered these logins: the status says so (anonymous may not read the base here, as in most
+    # directories, which must not make a working directory look unreachable)
+    status = ldap_status(direct_server)
+    assert status["bind"] == "direct" and status["reachable"] is True, status
 
 
 @pytest.mark.parametrize("mode", ["search", "direct"])
@@ -455,6 +468,8 @@ def test_directory_down_answers_503_without_lockout_and_recovers(private_slapd, 
     assert failed_logins(w, "bob") == 1, "an outage counted as failed logins"
     assert users(w)["bob"]["locked"] is False
     assert token(w, ROOT).status_code == 200, "the local administrator must work while the directory is down"
+    status = ldap_status(w)
+    assert status["reachable"] is False and status["last_error"], status
     p = w.cli("ldap", "check", check=False)
     assert p.returncode != 0 and len([l for l in p.stderr.splitlines() if l.strip()]) == 1, p.stdout + p.stderr
 
@@ -468,6 +483,7 @@ def test_directory_down_answers_503_without_lockout_and_recovers(private_slapd, 
         r = token(w, creds)
         assert r.status_code == 200, describe(r)
     assert "carol" in users(w) and users(w)["bob"]["locked"] is False
+    assert ldap_status(w)["reachable"] is True
 
 
 def test_a_person_removed_from_the_directory_loses_access(wharf_ldap, directory, scope):
