@@ -86,14 +86,16 @@ public final class RegistryClient: Sendable {
         public let bodyBytes: Int64
     }
 
-    /// Sends a request; on a 401 Bearer challenge, fetches a token and sends it once more.
+    /// Sends a request; on a 401 Bearer challenge, fetches a token and sends it once more (unless `followChallenge`
+    /// is false: the token workload reads the challenge itself).
     public func send(
         _ method: HTTPMethod,
         _ pathOrURL: String,
         headers: [(String, String)] = [],
         body: ByteBuffer? = nil,
         scope: String? = nil,
-        collectLimit: Int = 1 << 20
+        collectLimit: Int = 1 << 20,
+        followChallenge: Bool = true
     ) async throws -> Reply {
         let target = url(pathOrURL)
         var token = scope.flatMap { tokens.get($0) }
@@ -110,7 +112,7 @@ public final class RegistryClient: Sendable {
             }
             let response = try await http.execute(request, timeout: .seconds(600))
             noteVersion(response.version)
-            if response.status == .unauthorized, attempt == 0, credentials != nil,
+            if response.status == .unauthorized, attempt == 0, followChallenge, credentials != nil,
                 let challenge = response.headers.first(name: "WWW-Authenticate"), challenge.lowercased().hasPrefix("bearer ")
             {
                 _ = try await response.body.collect(upTo: 1 << 20)

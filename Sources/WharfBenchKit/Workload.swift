@@ -326,7 +326,8 @@ public struct WorkloadRunner: Sendable {
     }
 
     func requestToken(repository: String) async throws {
-        let ping = try await client.send(.GET, "/v2/")
+        // Without following the challenge: with credentials, send() would fetch a token itself and answer 200.
+        let ping = try await client.send(.GET, "/v2/", followChallenge: false)
         guard ping.status == 401, let challenge = ping.headers.first(name: "WWW-Authenticate") else {
             throw BenchError("the registry does not ask for a token (status \(ping.status))")
         }

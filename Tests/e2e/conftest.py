@@ -410,13 +410,7 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
-@pytest.fixture
-def wharf_factory(tmp_path_factory, request) -> Iterator[Callable[..., Wharf]]:
-    """Start Wharf servers: factory(tls=True, data_dir=None, port=None, start=True, extra_args=None, auth=False,
-    env=None) (env: extra environment such as {"WHARF_AUTH_TOKEN_EXPIRY": "3s"}, also used by `Wharf.cli`).
-
-    auth=False serves an open registry (`--auth off`) for the tests about the registry protocol itself; the
-    tests about accounts and access pass auth=True (Wharf's default)."""
+def _wharf_factory(tmp_path_factory, request) -> Iterator[Callable[..., Wharf]]:
     started = _Started()
 
     def make(tls: bool = True, data_dir: Optional[Path] = None, port: Optional[int] = None,
@@ -433,6 +427,40 @@ def wharf_factory(tmp_path_factory, request) -> Iterator[Callable[..., Wharf]]:
     yield make
     _report_logs(request, started.servers)
     started.stop_all()
+
+
+@pytest.fixture
+def wharf_factory(tmp_path_factory, request) -> Iterator[Callable[..., Wharf]]:
+    """Start Wharf servers: factory(tls=True, data_dir=None, port=None, start=True, extra_args=None, auth=False,
+    env=None) (env: extra environment such as {"WHARF_AUTH_TOKEN_EXPIRY": "3s"}, also used by `Wharf.cli`).
+
+    auth=False serves an open registry (`--auth off`) for the tests about the registry protocol itself; the
+    tests about accounts and access pass auth=True (Wharf's default)."""
+    yield from _wharf_factory(tmp_path_factory, request)
+
+
+@pytest.fixture(scope="module")
+def wharf_module_factory(tmp_path_factory, request) -> Iterator[Callable[..., Wharf]]:
+    """wharf_factory for servers a whole module shares (stopped when the module ends)."""
+    yield from _wharf_factory(tmp_path_factory, request)
+
+
+@pytest.fixture
+def wharf_ldap(wharf_factory) -> Callable[..., Wharf]:
+    """Wharf (TLS, token auth) with LDAP on: factory(directory, admin=("root", PASSWORD) or None, start=True,
+    env=None, **ldap_settings): the ldap.* settings as WHARF_LDAP_* (see ldap_directory.wharf_ldap_env; e.g.
+    encryption="ldaps", search=False, cache_ttl="0s"); `admin` is a local administrator created first."""
+    from ldap_directory import wharf_ldap_env
+
+    def make(directory, admin=None, start: bool = True, env: Optional[dict] = None, **settings) -> Wharf:
+        w = wharf_factory(tls=True, auth=True, start=False, env={**wharf_ldap_env(directory, **settings), **(env or {})})
+        if admin:
+            w.create_user(*admin, "--admin")
+        if start:
+            w.start()
+        return w
+
+    return make
 
 
 @pytest.fixture
