@@ -30,6 +30,11 @@ struct PasswordOptions: ParsableArguments {
     func read() throws -> String {
         guard (password != nil) != passwordStdin else { throw ValidationError("give exactly one of --password and --password-stdin") }
         if let password { return password }
+        return try Self.readStandardInput()
+    }
+
+    /// The first line of standard input, without its line ending (`\n` or `\r\n`).
+    static func readStandardInput() throws -> String {
         guard var line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
         if line.hasSuffix("\r") { line.removeLast() }
         return line

@@ -38,9 +38,7 @@ struct LDAPCommand: AsyncParsableCommand {
                 var password: String?
                 if passwordStdin {
                     guard user != nil else { throw ValidationError("--password-stdin needs --user") }
-                    guard var line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
-                    if line.hasSuffix("\r") { line.removeLast() }
-                    password = line
+                    password = try PasswordOptions.readStandardInput()
                 }
                 do {
                     for line in try await DirectoryCheck(configuration: configuration, logger: logger).run(login: user, password: password) {
