@@ -138,7 +138,21 @@ enum TestMariaDB {
         let arguments = words.map { strdup($0) }
         defer { for argument in arguments { free(argument) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, arguments + [nil], environ)
+        // Dispatch's threads block most signals and a spawned process inherits the mask: a mariadbd started from
+        // here would not see the script's SIGTERM, and every `stop` would wait out its 30 s and end in SIGKILL (a
+        // crash, not the clean stop the fault tests mean). The child starts with no signal blocked.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, &attributes, arguments + [nil], environ)
         guard spawned == 0 else { throw DatabaseError(.unavailable, "cannot run \(script): error \(spawned)") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
