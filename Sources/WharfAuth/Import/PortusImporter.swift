@@ -1,0 +1,346 @@
+import Foundation
+import WharfCore
+import WharfDatabase
+
+/// Imports the people of a Portus installation (users, teams with their members, namespaces) into Wharf's
+/// database from a ``PortusSnapshot``.
+///
+/// Records are matched by name, so a second run finds everything and changes nothing. Each kind is one
+/// transaction (users with their personal namespaces, then teams with members, then team namespaces): a record
+/// Wharf cannot take as it is gets a report line saying what was done instead, never a half-made account. A dry
+/// run does the same work in one transaction and rolls it back, so what it reports is exactly what a real run
+/// would do. Repositories and tags are not read from Portus: storage is their source of truth (sync).
+public struct PortusImporter: Sendable {
+    /// Who the import is recorded as in the activities.
+    public static let actor = ActivityActor(id: nil, name: "portus-import")
+
+    let pool: DatabasePool
+    /// Names no user may take (Wharf's service account).
+    let reservedNames: Set<String>
+
+    public init(pool: DatabasePool, reservedNames: Set<String> = []) {
+        self.pool = pool
+        self.reservedNames = reservedNames
+    }
+
+    /// Thrown at the end of a dry run's transaction to roll it back with the report.
+    private struct DryRunFinished: Error { let report: PortusImportReport }
+
+    /// Imports `snapshot`; with `dryRun` nothing is written and the report says what would be done.
+    public func run(_ snapshot: PortusSnapshot, dryRun: Bool) async throws -> PortusImportReport {
+        let plan = Plan(snapshot, reservedNames: reservedNames)
+        let steps: [@Sendable (Transaction) throws -> PortusImportReport] = [plan.importUsers, plan.importTeams, plan.importNamespaces]
+        var report = PortusImportReport(dryRun: dryRun)
+        if dryRun {
+            do {
+                try await pool.write { transaction in
+                    var combined = PortusImportReport(dryRun: true)
+                    for step in steps { combined.append(contentsOf: try step(transaction)) }
+                    throw DryRunFinished(report: combined)
+                }
+            } catch let finished as DryRunFinished {
+                report.append(contentsOf: finished.report)
+            }
+        } else {
+            for step in steps { report.append(contentsOf: try await pool.write(step)) }
+        }
+        report.append(contentsOf: plan.tokenReport())
+        return report
+    }
+}
+
+extension PortusImporter {
+    /// The snapshot indexed for the steps, and the steps themselves (each runs inside one transaction).
+    struct Plan: Sendable {
+        let snapshot: PortusSnapshot
+        let reservedNames: Set<String>
+        let usersByID: [Int64: PortusSnapshot.User]
+        let namespacesByID: [Int64: PortusSnapshot.Namespace]
+        /// Portus namespace ids that are some user's personal namespace.
+        let personalNamespaceIDs: Set<Int64>
+        /// Wharf's name for each visible Portus team, or why it has none.
+        let teamNames: [Int64: Result<String, TeamNameRefusal>]
+
+        struct TeamNameRefusal: Error { let reason: String }
+
+        init(_ snapshot: PortusSnapshot, reservedNames: Set<String>) {
+            self.snapshot = snapshot
+            self.reservedNames = reservedNames
+            usersByID = Dictionary(snapshot.users.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            namespacesByID = Dictionary(snapshot.namespaces.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            personalNamespaceIDs = Set(snapshot.users.compactMap { $0.bot ? nil : $0.namespaceID })
+            var names: [Int64: Result<String, TeamNameRefusal>] = [:]
+            var taken: [String: String] = [:]
+            for team in snapshot.teams where !team.hidden {
+                guard let name = PortusMapping.teamName(team.name) else {
+                    names[team.id] = .failure(TeamNameRefusal(reason: "no valid Wharf name can be made of it"))
+                    continue
+                }
+                if let other = taken[name] {
+                    names[team.id] = .failure(TeamNameRefusal(reason: "its Wharf name \(name) is already Portus team \(other.debugDescription)'s"))
+                    continue
+                }
+                taken[name] = team.name
+                names[team.id] = .success(name)
+            }
+            teamNames = names
+        }
+
+        // MARK: Users
+
+        func importUsers(_ transaction: Transaction) throws -> PortusImportReport {
+            var report = PortusImportReport()
+            for portus in snapshot.users {
+                let name = portus.username
+                if name == PortusMapping.serviceAccount {
+                    report.add("user", name, .skipped, "Portus's service account (Wharf has its own)")
+                    continue
+                }
+                if (try? AccountService.validateName(name)) == nil {
+                    report.add(
+                        "user",
+                        name.debugDescription,
+                        .conflict,
+                        "a name Wharf's grammar refuses (lowercase letters and digits, . _ -): not imported"
+                    )
+                    continue
+                }
+                if reservedNames.contains(name) {
+                    report.add("user", name, .conflict, "Wharf's service account has this name: not imported")
+                    continue
+                }
+                if let existing = try transaction.users.find(name: name) {
+                    if existing.isAdmin == portus.admin && existing.isBot == portus.bot && existing.enabled == portus.enabled {
+                        report.add("user", name, .unchanged)
+                    } else {
+                        report.add("user", name, .skipped, "exists in Wharf with other settings: kept as Wharf has it")
+                    }
+                    continue
+                }
+                if !portus.bot, let namespace = try transaction.namespaces.find(name: name) {
+                    report.add("user", name, .conflict, "Wharf has a \(namespace.kind.rawValue) namespace named \(name): not imported")
+                    continue
+                }
+                var notes: [String] = []
+                var email = portus.email?.trimmingCharacters(in: .whitespaces)
+                if email?.isEmpty ?? false { email = nil }
+                if let address = email, let other = try transaction.users.find(email: address) {
+                    notes.append("imported without its email \(address) (\(other.name) has it)")
+                    email = nil
+                }
+                let passwordHash: String?
+                if let ldapName = portus.ldapName, !ldapName.isEmpty {
+                    passwordHash = nil
+                    notes.append("directory user (LDAP \(ldapName)): no password kept, linked at first LDAP login")
+                } else {
+                    passwordHash = PortusMapping.passwordHash(portus.encryptedPassword)
+                    if passwordHash == nil { notes.append("no usable bcrypt password: set one with wharf user passwd") }
+                    if let provider = portus.provider, !provider.isEmpty {
+                        notes.append("signed in through \(provider) in Portus, which Wharf does not offer: set a password")
+                    }
+                }
+                var user = try transaction.users.create(
+                    NewUser(
+                        name: name,
+                        email: email,
+                        passwordHash: passwordHash,
+                        displayName: portus.displayName.flatMap { $0.isEmpty ? nil : $0 },
+                        isAdmin: portus.admin,
+                        isBot: portus.bot
+                    )
+                )
+                if !portus.enabled {
+                    user.enabled = false
+                    try transaction.users.update(user)
+                }
+                try transaction.activities.record(
+                    .userCreate,
+                    by: PortusImporter.actor,
+                    on: .user(user),
+                    details: ["admin": portus.admin, "bot": portus.bot, "from": "portus"]
+                )
+                if !portus.bot {
+                    let personal = portus.namespaceID.flatMap { namespacesByID[$0] }
+                    var visibility = Visibility.private
+                    if let personal {
+                        if let mapped = PortusMapping.visibility(personal.visibility) {
+                            visibility = mapped
+                        } else {
+                            notes.append("personal namespace has an unknown visibility \(personal.visibility): made private")
+                        }
+                        if personal.name != name { notes.append("personal namespace \(personal.name) is called \(name) in Wharf") }
+                    }
+                    let namespace = try transaction.namespaces.create(
+                        name: name,
+                        kind: .personal,
+                        visibility: visibility,
+                        ownerID: user.id,
+                        description: personal?.description ?? ""
+                    )
+                    try transaction.activities.record(
+                        .namespaceCreate,
+                        by: PortusImporter.actor,
+                        on: .namespace(namespace),
+                        details: ["user": name, "visibility": visibility.rawValue, "from": "portus"]
+                    )
+                }
+                let outcome: PortusImportReport.Outcome = notes.contains { $0.hasPrefix("imported without") } ? .conflict : .created
+                report.add("user", name, outcome, notes.joined(separator: "; "))
+            }
+            return report
+        }
+
+        // MARK: Teams
+
+        func importTeams(_ transaction: Transaction) throws -> PortusImportReport {
+            var report = PortusImportReport()
+            for portus in snapshot.teams where !portus.hidden {
+                let name: String
+                switch teamNames[portus.id] {
+                case .success(let mapped): name = mapped
+                case .failure(let refusal):
+                    report.add("team", portus.name.debugDescription, .conflict, "\(refusal.reason): not imported")
+                    continue
+                case nil: continue
+                }
+                var notes: [String] = []
+                if name != portus.name { notes.append("Portus's \(portus.name.debugDescription) is named \(name) in Wharf") }
+                let team: Team
+                let created: Bool
+                if let existing = try transaction.teams.find(name: name) {
+                    team = existing
+                    created = false
+                } else {
+                    team = try transaction.teams.create(name: name, description: portus.description)
+                    try transaction.activities.record(.teamCreate, by: PortusImporter.actor, on: .team(team), details: ["from": "portus"])
+                    created = true
+                }
+                var added = 0
+                for membership in snapshot.memberships where membership.teamID == portus.id {
+                    guard let member = usersByID[membership.userID] else { continue }
+                    guard let role = PortusMapping.role(membership.role) else {
+                        notes.append("member \(member.username) has an unknown role \(membership.role): not added")
+                        continue
+                    }
+                    guard let user = try transaction.users.find(name: member.username) else {
+                        if member.username != PortusMapping.serviceAccount {
+                            notes.append("member \(member.username) was not imported: not added")
+                        }
+                        continue
+                    }
+                    let current = try transaction.teams.role(teamID: team.id, userID: user.id)
+                    if let current {
+                        if current != role {
+                            notes.append("\(user.name) is \(current.rawValue) in Wharf, \(role.rawValue) in Portus: kept \(current.rawValue)")
+                        }
+                        continue
+                    }
+                    try transaction.teams.setMember(teamID: team.id, userID: user.id, role: role)
+                    try transaction.activities.record(
+                        .teamMemberAdd,
+                        by: PortusImporter.actor,
+                        on: .team(team),
+                        details: ["user": user.name, "role": role.rawValue, "from": "portus"]
+                    )
+                    added += 1
+                }
+                if created {
+                    report.add("team", name, .created, (["\(added) members"] + notes).joined(separator: "; "))
+                } else if added > 0 {
+                    report.add("team", name, .changed, (["\(added) members added"] + notes).joined(separator: "; "))
+                } else {
+                    report.add("team", name, notes.isEmpty ? .unchanged : .skipped, notes.joined(separator: "; "))
+                }
+            }
+            return report
+        }
+
+        // MARK: Namespaces
+
+        func importNamespaces(_ transaction: Transaction) throws -> PortusImportReport {
+            var report = PortusImportReport()
+            let teamsByID = Dictionary(snapshot.teams.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            for portus in snapshot.namespaces {
+                if personalNamespaceIDs.contains(portus.id) { continue }  // imported with its user
+                let visibility = PortusMapping.visibility(portus.visibility)
+                if portus.global {
+                    let detail =
+                        visibility == .protected
+                        ? "Wharf's global namespace (names without a prefix) is protected, as this one was"
+                        : "Wharf's global namespace (names without a prefix) is always protected; Portus had it \(visibility?.rawValue ?? "unknown")"
+                    report.add("namespace", "\(portus.name) (global)", visibility == .protected ? .unchanged : .conflict, detail)
+                    continue
+                }
+                if (try? AccountService.validateName(portus.name, what: "namespace")) == nil {
+                    report.add("namespace", portus.name.debugDescription, .conflict, "a name Wharf's grammar refuses: not imported")
+                    continue
+                }
+                guard let visibility else {
+                    report.add("namespace", portus.name, .conflict, "unknown visibility \(portus.visibility): not imported")
+                    continue
+                }
+                guard let owner = portus.teamID.flatMap({ teamsByID[$0] }) else {
+                    report.add("namespace", portus.name, .conflict, "no owning team in Portus: not imported (adopt it with wharf namespace adopt)")
+                    continue
+                }
+                guard !owner.hidden, case .success(let teamName) = teamNames[owner.id], let team = try transaction.teams.find(name: teamName) else {
+                    report.add("namespace", portus.name, .conflict, "its team \(owner.name.debugDescription) was not imported: not imported")
+                    continue
+                }
+                if let existing = try transaction.namespaces.find(name: portus.name) {
+                    if existing.kind == .team && existing.teamID == team.id {
+                        let same = existing.visibility == visibility && existing.description == portus.description
+                        report.add(
+                            "namespace",
+                            portus.name,
+                            same ? .unchanged : .skipped,
+                            same ? "" : "exists in Wharf with another visibility or description: kept"
+                        )
+                    } else {
+                        report.add(
+                            "namespace",
+                            portus.name,
+                            .conflict,
+                            "Wharf has a \(existing.kind.rawValue) namespace of this name with another owner: kept"
+                        )
+                    }
+                    continue
+                }
+                let namespace = try transaction.namespaces.create(
+                    name: portus.name,
+                    kind: .team,
+                    visibility: visibility,
+                    teamID: team.id,
+                    description: portus.description
+                )
+                try transaction.activities.record(
+                    .namespaceCreate,
+                    by: PortusImporter.actor,
+                    on: .namespace(namespace),
+                    details: ["team": team.name, "visibility": visibility.rawValue, "from": "portus"]
+                )
+                report.add("namespace", portus.name, .created, "team \(team.name), \(visibility.rawValue)")
+            }
+            return report
+        }
+
+        // MARK: Application tokens
+
+        /// Portus stored only a bcrypt hash of each token; Wharf looks tokens up by a keyed hash and recognises
+        /// them by their `wharf_` prefix, so Portus's tokens cannot be carried over: each is listed so its owner
+        /// makes a new one.
+        func tokenReport() -> PortusImportReport {
+            var report = PortusImportReport()
+            for token in snapshot.tokens {
+                guard let user = usersByID[token.userID] else { continue }
+                report.add(
+                    "token",
+                    "\(user.username)/\(token.application)",
+                    .skipped,
+                    "Portus kept only a bcrypt hash of it: \(user.username) makes a new one (wharf token create)"
+                )
+            }
+            return report
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import WharfCore
+
+/// How Portus's values become Wharf's: Rails' enum integers, bcrypt hash variants and team names. Pure, so each
+/// rule is unit-tested apart from any database.
+public enum PortusMapping {
+    /// Portus's service account: Portus resets its password at every start and Wharf has its own.
+    public static let serviceAccount = "portus"
+
+    /// `team_users.role`: `enum role: [:viewer, :contributor, :owner]` in Portus's `TeamUser`.
+    public static func role(_ value: Int) -> TeamRole? {
+        switch value {
+        case 0: .viewer
+        case 1: .contributor
+        case 2: .owner
+        default: nil
+        }
+    }
+
+    /// `namespaces.visibility`: `visibility_private` 0, `visibility_protected` 1, `visibility_public` 2.
+    public static func visibility(_ value: Int) -> Visibility? {
+        switch value {
+        case 0: .private
+        case 1: .protected
+        case 2: .public
+        default: nil
+        }
+    }
+
+    /// The hash to keep for a Portus password: Devise's bcrypt as it is (`$2a$`, `$2b$`); `$2y$` (PHP's name for
+    /// the same algorithm) becomes `$2b$`, which Wharf's bcrypt reads. Nil for anything that is not a bcrypt hash
+    /// of the standard shape (60 characters, cost 4 to 31), so no account gets a password nothing can match.
+    public static func passwordHash(_ encrypted: String) -> String? {
+        let bytes = Array(encrypted.utf8)
+        guard bytes.count == 60, encrypted.hasPrefix("$2"), bytes[3] == UInt8(ascii: "$"), bytes[6] == UInt8(ascii: "$") else { return nil }
+        guard let cost = Int(String(decoding: bytes[4..<6], as: UTF8.self)), (4...31).contains(cost) else { return nil }
+        let alphabet = Set("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        guard bytes[7...].allSatisfy({ alphabet.contains($0) }) else { return nil }
+        switch bytes[2] {
+        case UInt8(ascii: "a"), UInt8(ascii: "b"): return encrypted
+        case UInt8(ascii: "y"): return "$2b" + encrypted.dropFirst(3)
+        default: return nil
+        }
+    }
+
+    /// A Portus team name as a Wharf team name, which must be a namespace name: lower case, runs of anything but
+    /// letters and digits become one `-` (`.` and `_` kept between letters), at most 255 characters. Nil when
+    /// nothing is left. Portus allowed names such as `QA Team`; Wharf's teams name namespaces' owners in the
+    /// same grammar as users.
+    public static func teamName(_ name: String) -> String? {
+        var result = ""
+        var separator: Character?
+        for character in name.lowercased() {
+            if character.isASCII, character.isLetter || character.isNumber {
+                if let pending = separator, !result.isEmpty { result.append(pending) }
+                separator = nil
+                result.append(character)
+            } else if separator == nil {
+                separator = "._".contains(character) ? character : "-"
+            } else if separator != "-" {
+                separator = "-"
+            }
+        }
+        let trimmed = String(result.prefix(255))
+        guard !trimmed.isEmpty, (try? AccountService.validateName(trimmed, what: "team")) != nil else { return nil }
+        return trimmed
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import WharfDatabase
+
+/// What the importer reads from a Portus database (SUSE/Portus 2.4/2.5, `db/schema.rb` version 20180612145708):
+/// the rows of the tables it maps, read once through a read-only use of a `DatabasePool`, so every later step
+/// works on memory and the Portus database is never written.
+public struct PortusSnapshot: Sendable {
+    /// A row of Portus's `users`.
+    public struct User: Sendable, Equatable {
+        public var id: Int64
+        public var username: String
+        public var email: String?
+        /// Devise's bcrypt hash (`$2a$…`).
+        public var encryptedPassword: String
+        public var admin: Bool
+        public var enabled: Bool
+        public var bot: Bool
+        /// Set when Portus created the user at a first LDAP login.
+        public var ldapName: String?
+        /// Set when the user signed in through OAuth/OpenID (`provider` column).
+        public var provider: String?
+        public var displayName: String?
+        /// The user's personal namespace.
+        public var namespaceID: Int64?
+
+        public init(
+            id: Int64,
+            username: String,
+            email: String? = nil,
+            encryptedPassword: String = "",
+            admin: Bool = false,
+            enabled: Bool = true,
+            bot: Bool = false,
+            ldapName: String? = nil,
+            provider: String? = nil,
+            displayName: String? = nil,
+            namespaceID: Int64? = nil
+        ) {
+            self.id = id
+            self.username = username
+            self.email = email
+            self.encryptedPassword = encryptedPassword
+            self.admin = admin
+            self.enabled = enabled
+            self.bot = bot
+            self.ldapName = ldapName
+            self.provider = provider
+            self.displayName = displayName
+            self.namespaceID = namespaceID
+        }
+    }
+
+    /// A row of Portus's `teams`; hidden teams own the personal namespaces and the global one.
+    public struct Team: Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var hidden: Bool
+        public var description: String
+
+        public init(id: Int64, name: String, hidden: Bool = false, description: String = "") {
+            self.id = id
+            self.name = name
+            self.hidden = hidden
+            self.description = description
+        }
+    }
+
+    /// A row of Portus's `team_users`: `role` is Rails' enum integer (0 viewer, 1 contributor, 2 owner).
+    public struct Membership: Sendable, Equatable {
+        public var teamID: Int64
+        public var userID: Int64
+        public var role: Int
+
+        public init(teamID: Int64, userID: Int64, role: Int) {
+            self.teamID = teamID
+            self.userID = userID
+            self.role = role
+        }
+    }
+
+    /// A row of Portus's `namespaces`: `visibility` is Rails' enum integer (0 private, 1 protected, 2 public).
+    public struct Namespace: Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var teamID: Int64?
+        public var global: Bool
+        public var description: String
+        public var visibility: Int
+
+        public init(id: Int64, name: String, teamID: Int64?, global: Bool = false, description: String = "", visibility: Int) {
+            self.id = id
+            self.name = name
+            self.teamID = teamID
+            self.global = global
+            self.description = description
+            self.visibility = visibility
+        }
+    }
+
+    /// A row of Portus's `application_tokens` (the secret itself is not known: only its bcrypt hash).
+    public struct Token: Sendable, Equatable {
+        public var userID: Int64
+        public var application: String
+
+        public init(userID: Int64, application: String) {
+            self.userID = userID
+            self.application = application
+        }
+    }
+
+    public var users: [User]
+    public var teams: [Team]
+    public var memberships: [Membership]
+    public var namespaces: [Namespace]
+    public var tokens: [Token]
+
+    public init(users: [User], teams: [Team], memberships: [Membership], namespaces: [Namespace], tokens: [Token]) {
+        self.users = users
+        self.teams = teams
+        self.memberships = memberships
+        self.namespaces = namespaces
+        self.tokens = tokens
+    }
+
+    /// Reads the tables from Portus's database. Only `SELECT`s are sent; the pool is never migrated.
+    public static func read(from pool: DatabasePool) async throws -> PortusSnapshot {
+        try await pool.read { transaction in
+            func text(_ row: SQLRow, _ column: String) throws -> String? {
+                let value: String? = try row.decode(column)
+                return value
+            }
+            let users = try transaction.query(
+                "SELECT id, username, email, encrypted_password, admin, enabled, bot, ldap_name, provider, display_name, namespace_id FROM users ORDER BY id"
+            ).map { row in
+                User(
+                    id: try row.decode("id"),
+                    username: try row.decode("username"),
+                    email: try text(row, "email"),
+                    encryptedPassword: try text(row, "encrypted_password") ?? "",
+                    admin: try row.decode("admin", as: Bool?.self) ?? false,
+                    enabled: try row.decode("enabled", as: Bool?.self) ?? true,
+                    bot: try row.decode("bot", as: Bool?.self) ?? false,
+                    ldapName: try text(row, "ldap_name"),
+                    provider: try text(row, "provider"),
+                    displayName: try text(row, "display_name"),
+                    namespaceID: try row.decode("namespace_id")
+                )
+            }
+            let teams = try transaction.query("SELECT id, name, hidden, description FROM teams ORDER BY id").map { row in
+                Team(
+                    id: try row.decode("id"),
+                    name: try text(row, "name") ?? "",
+                    hidden: try row.decode("hidden", as: Bool?.self) ?? false,
+                    description: try text(row, "description") ?? ""
+                )
+            }
+            let memberships = try transaction.query(
+                "SELECT team_id, user_id, role FROM team_users WHERE team_id IS NOT NULL AND user_id IS NOT NULL ORDER BY id"
+            )
+            .map { row in
+                Membership(teamID: try row.decode("team_id"), userID: try row.decode("user_id"), role: try row.decode("role", as: Int?.self) ?? 0)
+            }
+            let namespaces = try transaction.query("SELECT id, name, team_id, global, description, visibility FROM namespaces ORDER BY id").map {
+                row in
+                Namespace(
+                    id: try row.decode("id"),
+                    name: try text(row, "name") ?? "",
+                    teamID: try row.decode("team_id"),
+                    global: try row.decode("global", as: Bool?.self) ?? false,
+                    description: try text(row, "description") ?? "",
+                    visibility: try row.decode("visibility", as: Int?.self) ?? 0
+                )
+            }
+            let tokens = try transaction.query("SELECT user_id, application FROM application_tokens ORDER BY id").map { row in
+                Token(userID: try row.decode("user_id"), application: try row.decode("application"))
+            }
+            return PortusSnapshot(users: users, teams: teams, memberships: memberships, namespaces: namespaces, tokens: tokens)
+        }
+    }
+}
