@@ -249,7 +249,9 @@ extension PortusImporter {
                 } else if added > 0 {
                     report.add("team", name, .changed, (["\(added) members added"] + notes).joined(separator: "; "))
                 } else {
-                    report.add("team", name, notes.isEmpty ? .unchanged : .skipped, notes.joined(separator: "; "))
+                    // A rename is said when the team is created; later runs only report what they could not do.
+                    let problems = notes.filter { !$0.hasPrefix("Portus's ") }
+                    report.add("team", name, problems.isEmpty ? .unchanged : .skipped, problems.joined(separator: "; "))
                 }
             }
             return report

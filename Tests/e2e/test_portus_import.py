@@ -1,0 +1,294 @@
+"""`wharf import portus` against a real MariaDB holding Portus's schema
+(fixtures/portus-schema.sql, written from SUSE/Portus's db/schema.rb) and
+realistic rows: users whose bcrypt hashes Python's `bcrypt` made (Devise's
+`$2a$`, `$2b$`, and PHP's `$2y$`), an admin, a bot, an LDAP user, a disabled
+user, Portus's own `portus` account, hidden teams of personal namespaces and of
+the global namespace, a team with a member of each role, namespaces of every
+visibility, an application token, and names Wharf refuses.
+
+A dry run writes nothing; the import creates the accounts; a second import
+changes nothing; then Wharf serves the data folder and skopeo logs in with the
+old Portus passwords, pushes and pulls exactly as Portus's rules allowed."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import bcrypt
+import pytest
+
+from conftest import REPO_ROOT, Wharf
+from ocihelpers import write_oci_layout
+
+SCHEMA = Path(__file__).parent / "fixtures" / "portus-schema.sql"
+SCRIPT = REPO_ROOT / "scripts" / "mariadb-test-server.sh"
+
+PASSWORDS = {
+    "alice": "alice-portus-pw1",
+    "bob": "bob-portus-pw22",
+    "carol": "carol-portus-pw3",
+    "dave": "dave-portus-pw44",
+    "gina": "gina-portus-pw55",
+    "ci-bot": "ci-bot-secret-66",
+    "portus": "portus-service-77",
+}
+
+
+@pytest.fixture(scope="module")
+def mariadb_url(tmp_path_factory):
+    """The test run's MariaDB (WHARF_TEST_MARIADB_URL), or a throwaway one started here."""
+    url = os.environ.get("WHARF_TEST_MARIADB_URL", "")
+    if url:
+        yield url
+        return
+    folder = tmp_path_factory.mktemp("portus-mariadb") / "server"
+    r = subprocess.run(["bash", str(SCRIPT), "start", str(folder)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"mariadb-test-server.sh start: {r.stderr.strip()}"
+    yield r.stdout.strip()
+    subprocess.run(["bash", str(SCRIPT), "remove", str(folder)], capture_output=True, text=True, timeout=120)
+
+
+def mysql(url: str, sql: str, database: str | None = None) -> str:
+    """Runs `sql` with the mariadb client as the URL's user (on `database`, default none); returns stdout."""
+    u = urlparse(url)
+    cmd = ["mariadb", "--batch", "--skip-column-names", "-h", u.hostname, "-P", str(u.port or 3306),
+           "-u", unquote(u.username or "")]
+    if database:
+        cmd.append(database)
+    env = dict(os.environ, MYSQL_PWD=unquote(u.password or ""))
+    r = subprocess.run(cmd, input=sql, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"mariadb: {r.stderr.strip()}"
+    return r.stdout
+
+
+def bcrypt_hash(password: str, prefix: bytes = b"2a", rounds: int = 4) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds, prefix=prefix)).decode()
+
+
+def q(value) -> str:
+    """A SQL literal (the fixture's values are ours; quotes are escaped anyway)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def insert(table: str, rows: list[dict]) -> str:
+    lines = []
+    for row in rows:
+        columns = ", ".join(f"`{c}`" for c in row)
+        values = ", ".join(q(v) for v in row.values())
+        lines.append(f"INSERT INTO {table} ({columns}) VALUES ({values});")
+    return "\n".join(lines) + "\n"
+
+
+NOW = "2024-05-01 10:00:00"
+
+
+def portus_rows() -> str:
+    """Rows as Portus 2.4 leaves them: every person has a hidden team owning their personal namespace."""
+    sql = insert("registries", [dict(id=1, name="registry", hostname="registry.example.com:5000", use_ssl=True,
+                                     created_at=NOW, updated_at=NOW)])
+    teams = [
+        (1, "portus_global_team_1", True, ""),
+        (2, "alice", True, ""), (3, "bob", True, ""), (4, "carol", True, ""), (5, "dave", True, ""),
+        (6, "erin", True, ""), (7, "gina", True, ""),
+        (10, "Developers", False, "The developers"),
+        (11, "qa", False, "Quality"),
+        (12, "!!!", False, "a name nothing can be made of"),
+    ]
+    sql += insert("teams", [dict(id=i, name=n, hidden=h, description=d, created_at=NOW, updated_at=NOW)
+                            for i, n, h, d in teams])
+    namespaces = [
+        # id, name, team, global, visibility (0 private, 1 protected, 2 public), description
+        (1, "registry", 1, True, 2, ""),
+        (2, "alice", 2, False, 0, "Alice's own"),
+        (3, "bob", 3, False, 1, ""),
+        (4, "carol", 4, False, 2, ""),
+        (5, "dave", 5, False, 0, ""),
+        (6, "erin", 6, False, 0, ""),
+        (7, "gina", 7, False, 0, ""),
+        (20, "dev-protected", 10, False, 1, "protected **markdown**"),
+        (21, "dev-private", 10, False, 0, ""),
+        (22, "dev-public", 10, False, 2, ""),
+        (23, "qa", 11, False, 0, ""),
+        (24, "orphaned", 12, False, 0, ""),
+    ]
+    sql += insert("namespaces", [dict(id=i, name=n, team_id=t, registry_id=1, **{"global": g}, visibility=v,
+                                      description=d, created_at=NOW, updated_at=NOW)
+                                 for i, n, t, g, v, d in namespaces])
+    carol_2y = "$2y$" + bcrypt_hash(PASSWORDS["carol"], b"2b")[4:]
+    users = [
+        dict(id=1, username="portus", email="portus@portus.com", encrypted_password=bcrypt_hash(PASSWORDS["portus"]),
+             admin=True),
+        dict(id=2, username="alice", email="alice@example.com",
+             encrypted_password=bcrypt_hash(PASSWORDS["alice"], b"2a", rounds=10), admin=True, namespace_id=2,
+             display_name="Alice A."),
+        dict(id=3, username="bob", email="bob@example.com", encrypted_password=bcrypt_hash(PASSWORDS["bob"], b"2b"),
+             namespace_id=3),
+        dict(id=4, username="carol", email="carol@example.com", encrypted_password=carol_2y, namespace_id=4),
+        dict(id=5, username="dave", email="dave@example.com", encrypted_password=bcrypt_hash(PASSWORDS["dave"]),
+             enabled=False, namespace_id=5),
+        dict(id=6, username="erin", email="erin@example.com", encrypted_password=bcrypt_hash("erin-ldap-password"),
+             ldap_name="erin", namespace_id=6),
+        dict(id=7, username="gina", email="", encrypted_password=bcrypt_hash(PASSWORDS["gina"]), namespace_id=7),
+        dict(id=8, username="ci-bot", email="ci-bot@example.com",
+             encrypted_password=bcrypt_hash(PASSWORDS["ci-bot"]), bot=True),
+        dict(id=9, username="Bad.Name", email="bad@example.com", encrypted_password=bcrypt_hash("whatever-pw")),
+    ]
+    sql += insert("users", [dict(created_at=NOW, updated_at=NOW, **u) for u in users])
+    members = [
+        (1, 2, 2), (2, 2, 2), (3, 3, 2), (4, 4, 2), (5, 5, 2), (6, 6, 2), (7, 7, 2),  # hidden teams' owners
+        (10, 2, 2), (10, 3, 1), (10, 4, 0),  # Developers: alice owner, bob contributor, carol viewer
+        (11, 6, 2), (11, 5, 1), (11, 1, 0),  # qa: erin (LDAP) owner, dave (disabled) contributor, portus
+        (12, 3, 2),
+    ]
+    sql += insert("team_users", [dict(team_id=t, user_id=u, role=r, created_at=NOW, updated_at=NOW)
+                                 for t, u, r in members])
+    salt = bcrypt.gensalt(4, prefix=b"2a").decode()
+    sql += insert("application_tokens", [dict(application="jenkins", token_salt=salt, user_id=3,
+                                              token_hash=bcrypt.hashpw(b"portus-token", salt.encode()).decode())])
+    sql += insert("repositories", [dict(id=1, name="app", namespace_id=20, created_at=NOW, updated_at=NOW)])
+    sql += insert("stars", [dict(user_id=4, repository_id=1, created_at=NOW, updated_at=NOW)])
+    sql += insert("comments", [dict(user_id=4, repository_id=1, body="nice", created_at=NOW, updated_at=NOW)])
+    sql += insert("webhooks", [dict(id=1, namespace_id=20, url="http://127.0.0.1:9/hook", request_method=1,
+                                    content_type=0, enabled=False, name="ci", created_at=NOW, updated_at=NOW)])
+    sql += insert("webhook_headers", [dict(webhook_id=1, name="X-Token", value="t", created_at=NOW, updated_at=NOW)])
+    return sql
+
+
+@pytest.fixture(scope="module")
+def portus_url(mariadb_url):
+    """A database `portus_<random>` on the test server, loaded with the schema and rows; its URL."""
+    name = f"portus_{secrets.token_hex(4)}"
+    mysql(mariadb_url, f"CREATE DATABASE {name} CHARACTER SET utf8;")
+    mysql(mariadb_url, SCHEMA.read_text(), database=name)
+    mysql(mariadb_url, portus_rows(), database=name)
+    u = urlparse(mariadb_url)
+    yield u._replace(path="/" + name, query="").geturl()
+    mysql(mariadb_url, f"DROP DATABASE {name};")
+
+
+def run_import(bin_path: str, data: Path, url: str, *flags: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_")}
+    return subprocess.run([bin_path, "import", "portus", "--data", str(data), "--database", url, *flags],
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def users(server: Wharf) -> dict:
+    return {u["name"]: u for u in json.loads(server.cli("user", "list", "--json").stdout)}
+
+
+def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_url, skopeo, tmp_path):
+    server = wharf_factory(tls=True, auth=True, start=False)
+    server.data_dir.mkdir(parents=True, exist_ok=True)
+
+    dry = run_import(server.bin, server.data_dir, portus_url, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would create user alice" in dry.stdout, dry.stdout
+    assert "would create namespace dev-private: team developers, private" in dry.stdout, dry.stdout
+    assert "dry run, nothing written" in dry.stdout, dry.stdout
+    assert server.cli("user", "list").stdout.strip() == "", "the dry run wrote users"
+    assert "dev-private" not in server.cli("namespace", "list").stdout
+
+    first = run_import(server.bin, server.data_dir, portus_url)
+    assert first.returncode == 0, first.stderr
+    out = first.stdout
+    # the dry run said exactly what the import did
+    def as_done(line: str) -> str:
+        for verb, done in [("would create", "created"), ("would change", "changed"), ("would skip", "skipped")]:
+            line = line.replace(verb, done, 1)
+        return line
+
+    assert [as_done(l) for l in dry.stdout.splitlines()[:-2]] == out.splitlines()[:-2], \
+        f"dry run:\n{dry.stdout}\nimport:\n{out}"
+    for line in [
+        "skipped user portus: Portus's service account",
+        "conflict: user \"Bad.Name\": a name Wharf's grammar refuses",
+        "created team developers: 3 members; Portus's \"Developers\" is named developers in Wharf",
+        "conflict: team \"!!!\"",
+        "conflict: namespace orphaned: its team \"!!!\" was not imported",
+        "conflict: namespace registry (global): Wharf's global namespace (names without a prefix) is always protected",
+        "created user erin: directory user (LDAP erin): no password kept, linked at first LDAP login",
+        "skipped token bob/jenkins: Portus kept only a bcrypt hash of it",
+    ]:
+        assert line in out, f"missing {line!r} in:\n{out}"
+
+    listed = users(server)
+    assert set(listed) == {"alice", "bob", "carol", "dave", "erin", "gina", "ci-bot"}, listed
+    assert listed["alice"]["admin"] and not listed["bob"]["admin"]
+    assert listed["dave"]["disabled"] and not listed["bob"]["disabled"]
+    assert listed["ci-bot"]["bot"] and not listed["alice"]["bot"]
+
+    teams = server.cli("team", "list").stdout
+    assert "developers" in teams and "qa" in teams, teams
+    namespaces = server.cli("namespace", "list").stdout
+    for name in ["dev-private", "dev-protected", "dev-public", "qa", "alice", "bob", "carol"]:
+        assert name in namespaces, namespaces
+    assert "orphaned" not in namespaces
+
+    second = run_import(server.bin, server.data_dir, portus_url)
+    assert second.returncode == 0, second.stderr
+    assert "imported: 0 created, 0 changed," in second.stdout, second.stdout
+    assert not [l for l in second.stdout.splitlines() if l.startswith(("created", "changed"))], second.stdout
+    assert "skipped team" not in second.stdout, second.stdout
+    assert users(server) == listed
+
+    # Wharf serves the imported data: the old Portus passwords work, Portus's rules hold.
+    server.start()
+    certs = server.cert_dir(tmp_path / "certs")
+    layout = write_oci_layout(tmp_path / "image", "v1", n_layers=1)
+
+    def login(user: str, password: str) -> subprocess.CompletedProcess:
+        return skopeo("login", "--cert-dir", str(certs), "-u", user, "-p", password, server.host, check=False)
+
+    def push(user: str, ref: str) -> subprocess.CompletedProcess:
+        return skopeo("copy", "--retry-times", "0", "--dest-cert-dir", str(certs), "--dest-creds",
+                      f"{user}:{PASSWORDS[user]}", f"oci:{layout.path}:{layout.ref}", f"docker://{server.host}/{ref}",
+                      check=False)
+
+    def pull(user: str | None, ref: str) -> subprocess.CompletedProcess:
+        creds = ["--creds", f"{user}:{PASSWORDS[user]}"] if user else ["--no-creds"]
+        return skopeo("inspect", "--retry-times", "0", "--cert-dir", str(certs), *creds,
+                      f"docker://{server.host}/{ref}", check=False)
+
+    def refused(p: subprocess.CompletedProcess) -> bool:
+        """Failed because the registry said no (not for a network or certificate problem)."""
+        text = p.stderr.lower()
+        return p.returncode != 0 and any(w in text for w in ("denied", "unauthorized", "authentication required", "invalid username/password"))
+
+    for user in ["alice", "bob", "carol", "gina"]:  # $2a$ (cost 10), $2b$, $2y$, $2a$
+        p = login(user, PASSWORDS[user])
+        assert p.returncode == 0, f"{user} cannot log in with the Portus password: {p.stderr}"
+    assert refused(login("bob", "not-bobs-password"))
+    assert refused(login("dave", PASSWORDS["dave"])), "a disabled Portus user logged in"
+    assert refused(login("erin", "erin-ldap-password")), "an LDAP user logged in with a local password"
+    assert refused(login("portus", PASSWORDS["portus"])), "Portus's service account was imported"
+
+    # bob is a contributor of Developers: pushes to each of its namespaces
+    for ns in ["dev-private", "dev-protected", "dev-public"]:
+        p = push("bob", f"{ns}/app:v1")
+        assert p.returncode == 0, f"bob (contributor) cannot push to {ns}: {p.stderr}"
+    # carol is a viewer: pulls the private one, cannot push
+    assert pull("carol", "dev-private/app:v1").returncode == 0
+    assert refused(push("carol", "dev-private/app:v2")), "a viewer pushed"
+    # gina belongs to no team: protected and public pull, private refused
+    assert pull("gina", "dev-protected/app:v1").returncode == 0
+    assert pull("gina", "dev-public/app:v1").returncode == 0
+    assert refused(pull("gina", "dev-private/app:v1")), "a non-member pulled a private namespace"
+    # anonymous: public only
+    assert pull(None, "dev-public/app:v1").returncode == 0
+    assert refused(pull(None, "dev-protected/app:v1")), "anonymous pulled a protected namespace"
+    # personal namespaces keep Portus's visibility: bob's is protected, alice's private
+    assert push("bob", "bob/tool:v1").returncode == 0
+    assert pull("gina", "bob/tool:v1").returncode == 0
+    assert push("alice", "alice/secret:v1").returncode == 0
+    assert refused(pull("gina", "alice/secret:v1")), "a private personal namespace was pulled by another user"
