@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import sqlite3
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -37,6 +39,8 @@ PASSWORDS = {
     "ci-bot": "ci-bot-secret-66",
     "portus": "portus-service-77",
 }
+#: An application token as Portus made them (Devise.friendly_token: 20 characters of base64url).
+PORTUS_TOKEN = "xK2-bq7_Lm9Pz3Rt5VwY"
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +159,7 @@ def portus_rows() -> str:
                                  for t, u, r in members])
     salt = bcrypt.gensalt(4, prefix=b"2a").decode()
     sql += insert("application_tokens", [dict(application="jenkins", token_salt=salt, user_id=3,
-                                              token_hash=bcrypt.hashpw(b"portus-token", salt.encode()).decode())])
+                                              token_hash=bcrypt.hashpw(PORTUS_TOKEN.encode(), salt.encode()).decode())])
     sql += insert("repositories", [dict(id=1, name="app", namespace_id=20, created_at=NOW, updated_at=NOW)])
     sql += insert("stars", [dict(user_id=4, repository_id=1, created_at=NOW, updated_at=NOW)])
     sql += insert("comments", [dict(user_id=4, repository_id=1, body="nice", created_at=NOW, updated_at=NOW)])
@@ -218,7 +222,7 @@ def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_u
         "conflict: namespace orphaned: its team \"!!!\" was not imported",
         "conflict: namespace registry (global): Wharf's global namespace (names without a prefix) is always protected",
         "created user erin: directory user (LDAP erin): no password kept, linked at first LDAP login",
-        "skipped token bob/jenkins: Portus kept only a bcrypt hash of it",
+        "created token bob/jenkins: works as before; stored in Wharf's form at its first use",
     ]:
         assert line in out, f"missing {line!r} in:\n{out}"
 
@@ -272,6 +276,22 @@ def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_u
     assert refused(login("dave", PASSWORDS["dave"])), "a disabled Portus user logged in"
     assert refused(login("erin", "erin-ldap-password")), "an LDAP user logged in with a local password"
     assert refused(login("portus", PASSWORDS["portus"])), "Portus's service account was imported"
+
+    # bob's Portus application token logs in (bcrypt, then re-stored as Wharf's keyed hash) and keeps working
+    def stored_token_hash() -> str:
+        with sqlite3.connect(server.data_dir / "wharf.sqlite") as db:
+            return db.execute("SELECT token_hash FROM application_tokens WHERE application = 'jenkins'").fetchone()[0]
+
+    assert stored_token_hash().startswith("portus-bcrypt:$2a$")
+    p = login("bob", PORTUS_TOKEN)
+    assert p.returncode == 0, f"bob's Portus token does not log in: {p.stderr}"
+    assert re.fullmatch(r"[0-9a-f]{64}", stored_token_hash()), "the token was not re-stored as Wharf's keyed hash"
+    assert login("bob", PORTUS_TOKEN).returncode == 0, "the re-stored token no longer logs in"
+    assert refused(login("bob", PORTUS_TOKEN[:-1] + "Z")), "a wrong token logged in"
+    assert refused(login("carol", PORTUS_TOKEN)), "bob's token logged in as carol"
+    p = skopeo("copy", "--retry-times", "0", "--dest-cert-dir", str(certs), "--dest-creds", f"bob:{PORTUS_TOKEN}",
+               f"oci:{layout.path}:{layout.ref}", f"docker://{server.host}/dev-private/app:from-token", check=False)
+    assert p.returncode == 0, f"push with bob's Portus token: {p.stderr}"
 
     # bob is a contributor of Developers: pushes to each of its namespaces
     for ns in ["dev-private", "dev-protected", "dev-public"]:

@@ -29,7 +29,9 @@ public struct PortusImporter: Sendable {
     /// Imports `snapshot`; with `dryRun` nothing is written and the report says what would be done.
     public func run(_ snapshot: PortusSnapshot, dryRun: Bool) async throws -> PortusImportReport {
         let plan = Plan(snapshot, reservedNames: reservedNames)
-        let steps: [@Sendable (Transaction) throws -> PortusImportReport] = [plan.importUsers, plan.importTeams, plan.importNamespaces]
+        let steps: [@Sendable (Transaction) throws -> PortusImportReport] = [
+            plan.importUsers, plan.importTeams, plan.importNamespaces, plan.importTokens,
+        ]
         var report = PortusImportReport(dryRun: dryRun)
         if dryRun {
             do {
@@ -44,7 +46,6 @@ public struct PortusImporter: Sendable {
         } else {
             for step in steps { report.append(contentsOf: try await pool.write(step)) }
         }
-        report.append(contentsOf: plan.tokenReport())
         return report
     }
 }
@@ -328,19 +329,41 @@ extension PortusImporter {
 
         // MARK: Application tokens
 
-        /// Portus stored only a bcrypt hash of each token; Wharf looks tokens up by a keyed hash and recognises
-        /// them by their `wharf_` prefix, so Portus's tokens cannot be carried over: each is listed so its owner
-        /// makes a new one.
-        func tokenReport() -> PortusImportReport {
+        /// Portus kept only `bcrypt(token)`: each token is stored with that hash behind ``PortusToken/prefix``, so
+        /// it keeps working as the password of `docker login` and is re-stored in Wharf's keyed form on first use
+        /// (``Authenticator``). Matched by user and label.
+        func importTokens(_ transaction: Transaction) throws -> PortusImportReport {
             var report = PortusImportReport()
-            for token in snapshot.tokens {
-                guard let user = usersByID[token.userID] else { continue }
-                report.add(
-                    "token",
-                    "\(user.username)/\(token.application)",
-                    .skipped,
-                    "Portus kept only a bcrypt hash of it: \(user.username) makes a new one (wharf token create)"
+            for portus in snapshot.tokens {
+                guard let owner = usersByID[portus.userID] else { continue }
+                let label = "\(owner.username)/\(portus.application)"
+                guard let user = try transaction.users.find(name: owner.username) else {
+                    if owner.username != PortusMapping.serviceAccount {
+                        report.add("token", label, .conflict, "its user was not imported: not imported")
+                    }
+                    continue
+                }
+                let existing = try transaction.tokens.list(userID: user.id)
+                if existing.contains(where: { $0.application == portus.application }) {
+                    report.add("token", label, .unchanged)
+                    continue
+                }
+                guard let stored = PortusToken.storedHash(bcrypt: portus.tokenHash) else {
+                    report.add("token", label, .conflict, "no bcrypt hash in Portus: not imported, \(user.name) makes a new one")
+                    continue
+                }
+                guard existing.count < AccountService.maximumTokensPerUser else {
+                    report.add("token", label, .conflict, "\(user.name) has \(existing.count) tokens already, the most allowed: not imported")
+                    continue
+                }
+                let token = try transaction.tokens.create(userID: user.id, application: portus.application, tokenHash: stored)
+                try transaction.activities.record(
+                    .tokenCreate,
+                    by: PortusImporter.actor,
+                    on: .token(id: token.id, label: portus.application),
+                    details: ["user": user.name, "from": "portus"]
                 )
+                report.add("token", label, .created, "works as before; stored in Wharf's form at its first use")
             }
             return report
         }

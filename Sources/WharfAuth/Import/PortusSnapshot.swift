@@ -101,10 +101,13 @@ public struct PortusSnapshot: Sendable {
     public struct Token: Sendable, Equatable {
         public var userID: Int64
         public var application: String
+        /// `bcrypt(token)` with the salt of `token_salt` (which the hash contains too).
+        public var tokenHash: String
 
-        public init(userID: Int64, application: String) {
+        public init(userID: Int64, application: String, tokenHash: String) {
             self.userID = userID
             self.application = application
+            self.tokenHash = tokenHash
         }
     }
 
@@ -171,8 +174,8 @@ public struct PortusSnapshot: Sendable {
                     visibility: try row.decode("visibility", as: Int?.self) ?? 0
                 )
             }
-            let tokens = try transaction.query("SELECT user_id, application FROM application_tokens ORDER BY id").map { row in
-                Token(userID: try row.decode("user_id"), application: try row.decode("application"))
+            let tokens = try transaction.query("SELECT user_id, application, token_hash FROM application_tokens ORDER BY id").map { row in
+                Token(userID: try row.decode("user_id"), application: try row.decode("application"), tokenHash: try row.decode("token_hash"))
             }
             return PortusSnapshot(users: users, teams: teams, memberships: memberships, namespaces: namespaces, tokens: tokens)
         }
