@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import WharfAuth
 import WharfDatabase
+import WharfServer
+import WharfSync
 
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,7 +55,15 @@ struct ImportCommand: AsyncParsableCommand {
                 let configuration = try options.load()
                 let report = try await withDatabase(options) { pool in
                     _ = try await pool.prepare()
-                    return try await PortusImporter(pool: pool, reservedNames: [configuration.serviceAccount]).run(snapshot, dryRun: dryRun)
+                    var report = try await PortusImporter(pool: pool, reservedNames: [configuration.serviceAccount]).run(snapshot, dryRun: dryRun)
+                    let webhooks = WebhookService(
+                        pool: pool,
+                        targets: WebhookTargetGuard(allowedNetworks: configuration.webhookAllowedNetworks),
+                        timeout: configuration.webhookTimeout,
+                        source: WebhookEnvelope.Source(addr: ProcessInfo.processInfo.hostName)
+                    )
+                    report.append(contentsOf: try await PortusWebhookImport(pool: pool, webhooks: webhooks).run(snapshot, dryRun: dryRun))
+                    return report
                 }
                 print(report.text)
                 let elapsed = ContinuousClock.now - started

@@ -163,8 +163,16 @@ def portus_rows() -> str:
     sql += insert("repositories", [dict(id=1, name="app", namespace_id=20, created_at=NOW, updated_at=NOW)])
     sql += insert("stars", [dict(user_id=4, repository_id=1, created_at=NOW, updated_at=NOW)])
     sql += insert("comments", [dict(user_id=4, repository_id=1, body="nice", created_at=NOW, updated_at=NOW)])
-    sql += insert("webhooks", [dict(id=1, namespace_id=20, url="http://127.0.0.1:9/hook", request_method=1,
-                                    content_type=0, enabled=False, name="ci", created_at=NOW, updated_at=NOW)])
+    hooks = [
+        # id, namespace, name, url, method (0 GET, 1 POST), content type (0 JSON, 1 form), enabled, user, password
+        (1, 20, "ci", "http://127.0.0.1:9/hook", 1, 0, False, None, None),
+        (2, 3, "Deploy hook", "https://deploy.example.com/portus", 0, 0, True, "deployer", "s3cret"),
+        (3, 1, "global-hook", "http://127.0.0.1:9/global", 1, 0, True, None, None),
+        (4, 22, "bad-url", "ftp://files.example.com/x", 1, 1, True, None, None),
+    ]
+    sql += insert("webhooks", [dict(id=i, namespace_id=ns, name=n, url=u, request_method=m, content_type=c, enabled=e,
+                                    username=user, password=pw, created_at=NOW, updated_at=NOW)
+                               for i, ns, n, u, m, c, e, user, pw in hooks])
     sql += insert("webhook_headers", [dict(webhook_id=1, name="X-Token", value="t", created_at=NOW, updated_at=NOW)])
     return sql
 
@@ -221,8 +229,12 @@ def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_u
         "conflict: team \"!!!\"",
         "conflict: namespace orphaned: its team \"!!!\" was not imported",
         "conflict: namespace registry (global): Wharf's global namespace (names without a prefix) is always protected",
-        "created user erin: directory user (LDAP erin): no password kept, linked at first LDAP login",
+        "created user erin: directory user (LDAP login erin): imported without a password, not yet linked",
         "created token bob/jenkins: works as before; stored in Wharf's form at its first use",
+        "created webhook dev-protected/ci: disabled, as in Portus",
+        "created webhook bob/Deploy-hook: Portus's \"Deploy hook\" is named Deploy-hook; Portus sent it as GET; Wharf POSTs JSON",
+        "conflict: webhook \"global-hook\": on Portus's global namespace",
+        "conflict: webhook dev-public/bad-url: webhook URL ftp://files.example.com/x is not an http:// or https:// URL",
     ]:
         assert line in out, f"missing {line!r} in:\n{out}"
 
@@ -239,11 +251,17 @@ def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_u
         assert name in namespaces, namespaces
     assert "orphaned" not in namespaces
 
+    hooks = server.cli("webhook", "list").stdout
+    assert "ci namespace=dev-protected url=http://127.0.0.1:9/hook events=push,delete enabled=no" in hooks, hooks
+    assert "Deploy-hook namespace=bob url=https://deploy.example.com/portus events=push,delete enabled=yes" in hooks, hooks
+    assert len(hooks.splitlines()) == 2, hooks
+
     second = run_import(server.bin, server.data_dir, portus_url)
     assert second.returncode == 0, second.stderr
     assert "imported: 0 created, 0 changed," in second.stdout, second.stdout
     assert not [l for l in second.stdout.splitlines() if l.startswith(("created", "changed"))], second.stdout
     assert "skipped team" not in second.stdout, second.stdout
+    assert server.cli("webhook", "list").stdout == hooks
     assert users(server) == listed
 
     # Wharf serves the imported data: the old Portus passwords work, Portus's rules hold.

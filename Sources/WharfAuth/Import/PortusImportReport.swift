@@ -28,11 +28,12 @@ public struct PortusImportReport: Sendable, Equatable {
 
     public init(dryRun: Bool = false) { self.dryRun = dryRun }
 
-    mutating func add(_ kind: String, _ name: String, _ outcome: Outcome, _ detail: String = "") {
+    /// Adds a line (the importers of other modules, such as webhooks, add theirs).
+    public mutating func add(_ kind: String, _ name: String, _ outcome: Outcome, _ detail: String = "") {
         entries.append(Entry(kind: kind, name: name, outcome: outcome, detail: detail))
     }
 
-    mutating func append(contentsOf other: PortusImportReport) { entries += other.entries }
+    public mutating func append(contentsOf other: PortusImportReport) { entries += other.entries }
 
     /// How many records of `kind` (every kind when nil) had `outcome`.
     public func count(_ outcome: Outcome, kind: String? = nil) -> Int {

@@ -132,7 +132,7 @@ extension PortusImporter {
                 let passwordHash: String?
                 if let ldapName = portus.ldapName, !ldapName.isEmpty {
                     passwordHash = nil
-                    notes.append("directory user (LDAP \(ldapName)): no password kept, linked at first LDAP login")
+                    notes.append("directory user (LDAP login \(ldapName)): imported without a password, not yet linked to its directory entry")
                 } else {
                     passwordHash = PortusMapping.passwordHash(portus.encryptedPassword)
                     if passwordHash == nil { notes.append("no usable bcrypt password: set one with wharf user passwd") }

@@ -111,11 +111,31 @@ public struct PortusSnapshot: Sendable {
         }
     }
 
+    /// A row of Portus's `webhooks` with its `webhook_headers`: `requestMethod` 0 GET, 1 POST; `contentType` 0
+    /// JSON, 1 form.
+    public struct Webhook: Sendable, Equatable {
+        public var namespaceID: Int64?
+        public var name: String
+        public var url: String
+        public var username: String?
+        public var password: String?
+        public var requestMethod: Int
+        public var contentType: Int
+        public var enabled: Bool
+        public var headers: [Header]
+
+        public struct Header: Sendable, Equatable {
+            public var name: String
+            public var value: String
+        }
+    }
+
     public var users: [User]
     public var teams: [Team]
     public var memberships: [Membership]
     public var namespaces: [Namespace]
     public var tokens: [Token]
+    public var webhooks: [Webhook] = []
 
     public init(users: [User], teams: [Team], memberships: [Membership], namespaces: [Namespace], tokens: [Token]) {
         self.users = users
@@ -123,6 +143,14 @@ public struct PortusSnapshot: Sendable {
         self.memberships = memberships
         self.namespaces = namespaces
         self.tokens = tokens
+    }
+
+    /// The name Portus's namespace `id` has in Wharf: its user's name for a personal namespace (Wharf names those
+    /// after their user), its own name for a team's; nil for the global namespace or an unknown id.
+    public func wharfNamespaceName(_ id: Int64) -> String? {
+        if let user = users.first(where: { !$0.bot && $0.namespaceID == id }) { return user.username }
+        guard let namespace = namespaces.first(where: { $0.id == id }), !namespace.global else { return nil }
+        return namespace.name
     }
 
     /// Reads the tables from Portus's database. Only `SELECT`s are sent; the pool is never migrated.
@@ -177,7 +205,29 @@ public struct PortusSnapshot: Sendable {
             let tokens = try transaction.query("SELECT user_id, application, token_hash FROM application_tokens ORDER BY id").map { row in
                 Token(userID: try row.decode("user_id"), application: try row.decode("application"), tokenHash: try row.decode("token_hash"))
             }
-            return PortusSnapshot(users: users, teams: teams, memberships: memberships, namespaces: namespaces, tokens: tokens)
+            var headers: [Int64: [Webhook.Header]] = [:]
+            for row in try transaction.query("SELECT webhook_id, name, value FROM webhook_headers WHERE webhook_id IS NOT NULL ORDER BY id") {
+                let header = Webhook.Header(name: try text(row, "name") ?? "", value: try text(row, "value") ?? "")
+                headers[try row.decode("webhook_id"), default: []].append(header)
+            }
+            let webhooks = try transaction.query(
+                "SELECT id, namespace_id, name, url, username, password, request_method, content_type, enabled FROM webhooks ORDER BY id"
+            ).map { row in
+                Webhook(
+                    namespaceID: try row.decode("namespace_id"),
+                    name: try row.decode("name"),
+                    url: try text(row, "url") ?? "",
+                    username: try text(row, "username").flatMap { $0.isEmpty ? nil : $0 },
+                    password: try text(row, "password").flatMap { $0.isEmpty ? nil : $0 },
+                    requestMethod: try row.decode("request_method", as: Int?.self) ?? 1,
+                    contentType: try row.decode("content_type", as: Int?.self) ?? 0,
+                    enabled: try row.decode("enabled", as: Bool?.self) ?? false,
+                    headers: headers[try row.decode("id")] ?? []
+                )
+            }
+            var snapshot = PortusSnapshot(users: users, teams: teams, memberships: memberships, namespaces: namespaces, tokens: tokens)
+            snapshot.webhooks = webhooks
+            return snapshot
         }
     }
 }
