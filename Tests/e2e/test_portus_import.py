@@ -160,8 +160,10 @@ def portus_rows() -> str:
     salt = bcrypt.gensalt(4, prefix=b"2a").decode()
     sql += insert("application_tokens", [dict(application="jenkins", token_salt=salt, user_id=3,
                                               token_hash=bcrypt.hashpw(PORTUS_TOKEN.encode(), salt.encode()).decode())])
-    sql += insert("repositories", [dict(id=1, name="app", namespace_id=20, created_at=NOW, updated_at=NOW)])
-    sql += insert("stars", [dict(user_id=4, repository_id=1, created_at=NOW, updated_at=NOW)])
+    sql += insert("repositories", [dict(id=1, name="app", namespace_id=20, created_at=NOW, updated_at=NOW),
+                                   dict(id=2, name="tool", namespace_id=3, created_at=NOW, updated_at=NOW)])
+    sql += insert("stars", [dict(user_id=4, repository_id=1, created_at=NOW, updated_at=NOW),
+                            dict(user_id=7, repository_id=2, created_at=NOW, updated_at=NOW)])
     sql += insert("comments", [dict(user_id=4, repository_id=1, body="nice", created_at=NOW, updated_at=NOW)])
     hooks = [
         # id, namespace, name, url, method (0 GET, 1 POST), content type (0 JSON, 1 form), enabled, user, password
@@ -234,6 +236,8 @@ def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_u
         "created webhook dev-protected/ci: disabled, as in Portus",
         "created webhook bob/Deploy-hook: Portus's \"Deploy hook\" is named Deploy-hook; Portus sent it as GET; Wharf POSTs JSON",
         "conflict: webhook \"global-hook\": on Portus's global namespace",
+        "skipped repository dev-protected/app: not in Wharf's catalogue yet: its 2 stars and comments follow",
+        "skipped repository bob/tool: not in Wharf's catalogue yet: its 1 stars and comments follow",
         "conflict: webhook dev-public/bad-url: webhook URL ftp://files.example.com/x is not an http:// or https:// URL",
     ]:
         assert line in out, f"missing {line!r} in:\n{out}"
@@ -330,3 +334,15 @@ def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_u
     assert pull("gina", "bob/tool:v1").returncode == 0
     assert push("alice", "alice/secret:v1").returncode == 0
     assert refused(pull("gina", "alice/secret:v1")), "a private personal namespace was pulled by another user"
+
+    # once the repositories are in Wharf's catalogue, importing again adds Portus's stars and comments, once
+    third = run_import(server.bin, server.data_dir, portus_url)
+    assert third.returncode == 0, third.stderr
+    for line in ["created star carol on dev-protected/app", "created comment carol on dev-protected/app",
+                 "created star gina on bob/tool", "imported: 3 created, 0 changed,"]:
+        assert line in third.stdout, f"missing {line!r} in:\n{third.stdout}"
+    with sqlite3.connect(server.data_dir / "wharf.sqlite") as db:
+        rows = db.execute("SELECT u.name, c.body FROM comments c JOIN users u ON u.id = c.user_id").fetchall()
+    assert rows == [("carol", "nice")], rows
+    fourth = run_import(server.bin, server.data_dir, portus_url)
+    assert "imported: 0 created, 0 changed," in fourth.stdout, fourth.stdout

@@ -30,7 +30,7 @@ public struct PortusImporter: Sendable {
     public func run(_ snapshot: PortusSnapshot, dryRun: Bool) async throws -> PortusImportReport {
         let plan = Plan(snapshot, reservedNames: reservedNames)
         let steps: [@Sendable (Transaction) throws -> PortusImportReport] = [
-            plan.importUsers, plan.importTeams, plan.importNamespaces, plan.importTokens,
+            plan.importUsers, plan.importTeams, plan.importNamespaces, plan.importTokens, plan.importStarsAndComments,
         ]
         var report = PortusImportReport(dryRun: dryRun)
         if dryRun {
@@ -364,6 +364,55 @@ extension PortusImporter {
                     details: ["user": user.name, "from": "portus"]
                 )
                 report.add("token", label, .created, "works as before; stored in Wharf's form at its first use")
+            }
+            return report
+        }
+
+        // MARK: Stars and comments
+
+        /// Stars and comments on repositories Wharf's catalogue has (storage, mirrored by sync): one on a
+        /// repository it does not list yet is skipped with a line, and a later import (after `wharf sync` or a
+        /// first `wharf serve`) adds it. A comment is matched by author and text; it is dated by the import.
+        func importStarsAndComments(_ transaction: Transaction) throws -> PortusImportReport {
+            var report = PortusImportReport()
+            var repositoryNames: [Int64: String] = [:]
+            for repository in snapshot.repositories { repositoryNames[repository.id] = snapshot.wharfRepositoryName(repository.id) }
+            var missing: [String: Int] = [:]
+            func target(_ remark: PortusSnapshot.Remark) throws -> (user: User, repositoryID: Int64, name: String)? {
+                guard let portusUser = usersByID[remark.userID], let user = try transaction.users.find(name: portusUser.username) else { return nil }
+                guard let name = repositoryNames[remark.repositoryID] else { return nil }
+                guard let repository = try transaction.repositories.find(name: name) else {
+                    missing[name, default: 0] += 1
+                    return nil
+                }
+                return (user, repository.id, name)
+            }
+            for star in snapshot.stars {
+                guard let (user, repositoryID, name) = try target(star) else { continue }
+                if try transaction.stars.isStarred(userID: user.id, repositoryID: repositoryID) {
+                    report.add("star", "\(user.name) on \(name)", .unchanged)
+                } else {
+                    try transaction.stars.star(userID: user.id, repositoryID: repositoryID)
+                    report.add("star", "\(user.name) on \(name)", .created)
+                }
+            }
+            for comment in snapshot.comments {
+                guard let (user, repositoryID, name) = try target(comment), let body = comment.body, !body.isEmpty else { continue }
+                let existing = try transaction.comments.list(repositoryID: repositoryID, limit: 10_000)
+                if existing.contains(where: { $0.userID == user.id && $0.body == body }) {
+                    report.add("comment", "\(user.name) on \(name)", .unchanged)
+                } else {
+                    try transaction.comments.add(repositoryID: repositoryID, userID: user.id, body: body)
+                    report.add("comment", "\(user.name) on \(name)", .created)
+                }
+            }
+            for (name, count) in missing.sorted(by: { $0.key < $1.key }) {
+                report.add(
+                    "repository",
+                    name,
+                    .skipped,
+                    "not in Wharf's catalogue yet: its \(count) stars and comments follow when the import runs again after wharf sync"
+                )
             }
             return report
         }

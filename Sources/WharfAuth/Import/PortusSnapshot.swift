@@ -130,12 +130,29 @@ public struct PortusSnapshot: Sendable {
         }
     }
 
+    /// A row of Portus's `repositories` (only to name what stars and comments are about).
+    public struct Repository: Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var namespaceID: Int64?
+    }
+
+    /// A row of `stars`, or of `comments` (with its body).
+    public struct Remark: Sendable, Equatable {
+        public var userID: Int64
+        public var repositoryID: Int64
+        public var body: String?
+    }
+
     public var users: [User]
     public var teams: [Team]
     public var memberships: [Membership]
     public var namespaces: [Namespace]
     public var tokens: [Token]
     public var webhooks: [Webhook] = []
+    public var repositories: [Repository] = []
+    public var stars: [Remark] = []
+    public var comments: [Remark] = []
 
     public init(users: [User], teams: [Team], memberships: [Membership], namespaces: [Namespace], tokens: [Token]) {
         self.users = users
@@ -151,6 +168,13 @@ public struct PortusSnapshot: Sendable {
         if let user = users.first(where: { !$0.bot && $0.namespaceID == id }) { return user.username }
         guard let namespace = namespaces.first(where: { $0.id == id }), !namespace.global else { return nil }
         return namespace.name
+    }
+
+    /// The full name Portus's repository `id` has in Wharf (`namespace/name`, or `name` in the global namespace).
+    public func wharfRepositoryName(_ id: Int64) -> String? {
+        guard let repository = repositories.first(where: { $0.id == id }), let namespaceID = repository.namespaceID else { return nil }
+        if namespaces.first(where: { $0.id == namespaceID })?.global == true { return repository.name }
+        return wharfNamespaceName(namespaceID).map { "\($0)/\(repository.name)" }
     }
 
     /// Reads the tables from Portus's database. Only `SELECT`s are sent; the pool is never migrated.
@@ -227,6 +251,17 @@ public struct PortusSnapshot: Sendable {
             }
             var snapshot = PortusSnapshot(users: users, teams: teams, memberships: memberships, namespaces: namespaces, tokens: tokens)
             snapshot.webhooks = webhooks
+            snapshot.repositories = try transaction.query("SELECT id, name, namespace_id FROM repositories ORDER BY id").map { row in
+                Repository(id: try row.decode("id"), name: try row.decode("name"), namespaceID: try row.decode("namespace_id"))
+            }
+            snapshot.stars = try transaction.query(
+                "SELECT user_id, repository_id FROM stars WHERE user_id IS NOT NULL AND repository_id IS NOT NULL ORDER BY id"
+            ).map { row in Remark(userID: try row.decode("user_id"), repositoryID: try row.decode("repository_id"), body: nil) }
+            snapshot.comments = try transaction.query(
+                "SELECT user_id, repository_id, body FROM comments WHERE user_id IS NOT NULL AND repository_id IS NOT NULL ORDER BY id"
+            ).map { row in
+                Remark(userID: try row.decode("user_id"), repositoryID: try row.decode("repository_id"), body: try text(row, "body") ?? "")
+            }
             return snapshot
         }
     }
