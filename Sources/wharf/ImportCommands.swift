@@ -32,12 +32,11 @@ struct ImportCommand: AsyncParsableCommand {
         @Flag(name: .long, help: "Print what would be imported; write nothing.")
         var dryRun = false
 
-        @Flag(name: .long, help: "Also import Portus's activities as history (not supported yet: refused).")
+        @Flag(name: .long, help: "Also import Portus's activities as history (dated as in Portus; each once).")
         var withActivities = false
 
         func run() async throws {
             try await failing {
-                if withActivities { throw ValidationError("--with-activities is not supported yet: import without it") }
                 let location = try DatabaseLocation.parse(database)
                 guard case .mysql = location else { throw ValidationError("--database must be a mysql:// URL (Portus runs on MySQL or MariaDB)") }
                 var logger = Logger(label: "wharf")
@@ -46,7 +45,9 @@ struct ImportCommand: AsyncParsableCommand {
                 let portus = DatabasePool(location: location, logger: logger)
                 let snapshot: PortusSnapshot
                 do {
-                    snapshot = try await PortusSnapshot.read(from: portus)
+                    var read = try await PortusSnapshot.read(from: portus)
+                    if withActivities { read.activities = try await PortusSnapshot.readActivities(from: portus) }
+                    snapshot = read
                     await portus.close()
                 } catch {
                     await portus.close()

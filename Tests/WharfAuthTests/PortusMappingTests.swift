@@ -72,4 +72,11 @@ import WharfCore
         #expect(PortusToken.bcryptHash(String(repeating: "ab", count: 32)) == nil)
         #expect(PortusToken.storedHash(bcrypt: "nope") == nil)
     }
+
+    @Test func activityKeys() {
+        #expect(PortusMapping.activityAction("namespace.change_visibility") == "namespace.visibility.change")
+        #expect(PortusMapping.activityAction("team.add_member") == "team.member.add")
+        #expect(PortusMapping.activityAction("webhook.destroy") == "webhook.delete")
+        #expect(PortusMapping.activityAction("registry.something_new") == "portus.registry.something_new")
+    }
 }

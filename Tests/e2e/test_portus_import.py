@@ -175,6 +175,15 @@ def portus_rows() -> str:
     sql += insert("webhooks", [dict(id=i, namespace_id=ns, name=n, url=u, request_method=m, content_type=c, enabled=e,
                                     username=user, password=pw, created_at=NOW, updated_at=NOW)
                                for i, ns, n, u, m, c, e, user, pw in hooks])
+    sql += insert("activities", [
+        dict(trackable_type="Namespace", trackable_id=20, owner_type="User", owner_id=2, key="namespace.create",
+             parameters="--- {}\n", created_at="2024-04-01 09:00:00", updated_at="2024-04-01 09:00:00"),
+        dict(trackable_type="Repository", trackable_id=1, owner_type="User", owner_id=3, key="repository.push",
+             parameters="---\n:tag_name: v1\n", created_at="2024-04-02 10:30:00", updated_at="2024-04-02 10:30:00"),
+        dict(trackable_type="Team", trackable_id=10, owner_type="User", owner_id=2, key="team.add_member",
+             recipient_type="User", recipient_id=3, parameters="---\n:role: contributor\n",
+             created_at="2024-04-03 08:00:00", updated_at="2024-04-03 08:00:00"),
+    ])
     sql += insert("webhook_headers", [dict(webhook_id=1, name="X-Token", value="t", created_at=NOW, updated_at=NOW)])
     return sql
 
@@ -346,3 +355,18 @@ def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_u
     assert rows == [("carol", "nice")], rows
     fourth = run_import(server.bin, server.data_dir, portus_url)
     assert "imported: 0 created, 0 changed," in fourth.stdout, fourth.stdout
+
+    # Portus's history, with --with-activities: dated as in Portus, with its actors and targets, once
+    history = run_import(server.bin, server.data_dir, portus_url, "--with-activities")
+    assert history.returncode == 0, history.stderr
+    assert "created activity history: 3 of Portus's activities, dated as in Portus" in history.stdout, history.stdout
+    with sqlite3.connect(server.data_dir / "wharf.sqlite") as db:
+        rows = db.execute("SELECT action, actor_name, target_name, created_at FROM activities "
+                          "WHERE details LIKE '%portus_id%' ORDER BY created_at").fetchall()
+    assert rows == [
+        ("namespace.create", "alice", "dev-protected", 1711962000000),
+        ("repository.push", "bob", "dev-protected/app", 1712053800000),
+        ("team.member.add", "alice", "developers", 1712131200000),
+    ], rows
+    again = run_import(server.bin, server.data_dir, portus_url, "--with-activities")
+    assert "imported: 0 created, 0 changed," in again.stdout, again.stdout

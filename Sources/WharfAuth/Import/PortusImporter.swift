@@ -30,7 +30,7 @@ public struct PortusImporter: Sendable {
     public func run(_ snapshot: PortusSnapshot, dryRun: Bool) async throws -> PortusImportReport {
         let plan = Plan(snapshot, reservedNames: reservedNames)
         let steps: [@Sendable (Transaction) throws -> PortusImportReport] = [
-            plan.importUsers, plan.importTeams, plan.importNamespaces, plan.importTokens, plan.importStarsAndComments,
+            plan.importUsers, plan.importTeams, plan.importNamespaces, plan.importTokens, plan.importStarsAndComments, plan.importActivities,
         ]
         var report = PortusImportReport(dryRun: dryRun)
         if dryRun {
@@ -414,6 +414,77 @@ extension PortusImporter {
                     "not in Wharf's catalogue yet: its \(count) stars and comments follow when the import runs again after wharf sync"
                 )
             }
+            return report
+        }
+
+        // MARK: Activities
+
+        /// The setting that remembers the last Portus activity imported, so a second run adds none twice.
+        static let lastActivitySetting = "import.portus.last_activity_id"
+
+        /// Portus's history (`--with-activities`, read into ``PortusSnapshot/activities``), dated as in Portus and
+        /// recorded with its actor's name; Portus's parameters are kept in the details as Ruby's YAML text. One
+        /// report line for all of them.
+        func importActivities(_ transaction: Transaction) throws -> PortusImportReport {
+            var report = PortusImportReport()
+            guard !snapshot.activities.isEmpty else { return report }
+            let last = Int64(try transaction.settings.value(Self.lastActivitySetting) ?? "") ?? 0
+            let teamsByID = Dictionary(snapshot.teams.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            var userIDs: [String: Int64?] = [:]
+            var namespaceIDs: [String: Int64?] = [:]
+            var added = 0
+            for activity in snapshot.activities where activity.id > last {
+                let owner = activity.ownerID.flatMap { usersByID[$0] }?.username ?? "portus"
+                if userIDs[owner] == nil { userIDs[owner] = try transaction.users.find(name: owner)?.id }
+                var kind = (activity.trackableType ?? "portus").lowercased()
+                var name = activity.trackableID.map { "\(kind) \($0)" } ?? kind
+                var namespace: String?
+                switch (activity.trackableType, activity.trackableID) {
+                case ("Namespace", let id?):
+                    namespace = snapshot.wharfNamespaceName(id)
+                    name = namespace ?? name
+                case ("Repository", let id?):
+                    if let full = snapshot.wharfRepositoryName(id) {
+                        name = full
+                        namespace = full.contains("/") ? String(full.prefix { $0 != "/" }) : nil
+                    }
+                case ("Team", let id?):
+                    if let team = teamsByID[id] { name = (try? teamNames[id]?.get()) ?? team.name }
+                case ("ApplicationToken", _):
+                    kind = "token"
+                default:
+                    break
+                }
+                var namespaceID: Int64?
+                if let namespace {
+                    if namespaceIDs[namespace] == nil { namespaceIDs[namespace] = try transaction.namespaces.find(name: namespace)?.id }
+                    namespaceID = namespaceIDs[namespace] ?? nil
+                }
+                var details: [String: any Sendable] = ["from": "portus", "portus_id": activity.id, "portus_key": activity.key]
+                if let parameters = activity.parameters, !parameters.isEmpty { details["portus_parameters"] = parameters }
+                let json = try JSONSerialization.data(withJSONObject: details, options: [.sortedKeys, .withoutEscapingSlashes])
+                try transaction.activities.record(
+                    NewActivity(
+                        actorID: userIDs[owner] ?? nil,
+                        actorName: owner,
+                        action: PortusMapping.activityAction(activity.key),
+                        targetKind: kind.isEmpty ? "portus" : kind,
+                        targetName: name.isEmpty ? "-" : name,
+                        namespaceID: namespaceID,
+                        details: String(decoding: json, as: UTF8.self),
+                        createdAt: Date(timeIntervalSince1970: TimeInterval(activity.createdAt))
+                    )
+                )
+                added += 1
+            }
+            let newest = snapshot.activities.map(\.id).max() ?? last
+            if newest > last { try transaction.settings.set(Self.lastActivitySetting, to: String(newest)) }
+            report.add(
+                "activity",
+                "history",
+                added > 0 ? .created : .unchanged,
+                added > 0 ? "\(added) of Portus's activities, dated as in Portus" : ""
+            )
             return report
         }
     }

@@ -64,4 +64,21 @@ public enum PortusMapping {
         guard !trimmed.isEmpty, (try? AccountService.validateName(trimmed, what: "team")) != nil else { return nil }
         return trimmed
     }
+
+    /// Portus's activity keys (PublicActivity's `trackable.action`) as Wharf's actions; a key without an
+    /// equivalent is kept as `portus.<key>`.
+    public static func activityAction(_ key: String) -> String {
+        let known: [String: String] = [
+            "namespace.create": "namespace.create", "namespace.change_visibility": "namespace.visibility.change",
+            "namespace.change_team": "namespace.team.change", "namespace.change_namespace_description": "namespace.description.change",
+            "namespace.delete": "namespace.delete", "repository.push": "repository.push", "repository.delete": "repository.delete",
+            "team.create": "team.create", "team.add_member": "team.member.add", "team.remove_member": "team.member.remove",
+            "team.change_member_role": "team.member.role.change", "team.change_team_name": "team.rename",
+            "team.change_team_description": "team.description.change", "team.delete": "team.delete",
+            "webhook.create": "webhook.create", "webhook.update": "webhook.update", "webhook.destroy": "webhook.delete",
+            "webhook.enabled": "webhook.enable", "webhook.disabled": "webhook.disable", "application_token.created": "token.create",
+            "application_token.destroy": "token.revoke", "user.delete": "user.delete",
+        ]
+        return known[key] ?? "portus." + key
+    }
 }

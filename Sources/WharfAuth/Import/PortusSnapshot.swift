@@ -144,6 +144,18 @@ public struct PortusSnapshot: Sendable {
         public var body: String?
     }
 
+    /// A row of Portus's `activities` (PublicActivity): `parameters` is Ruby's YAML of a hash, kept as text.
+    public struct Activity: Sendable, Equatable {
+        public var id: Int64
+        public var key: String
+        public var trackableType: String?
+        public var trackableID: Int64?
+        public var ownerID: Int64?
+        public var parameters: String?
+        /// Seconds since 1970, UTC (Rails keeps UTC in DATETIME).
+        public var createdAt: Int64
+    }
+
     public var users: [User]
     public var teams: [Team]
     public var memberships: [Membership]
@@ -153,6 +165,8 @@ public struct PortusSnapshot: Sendable {
     public var repositories: [Repository] = []
     public var stars: [Remark] = []
     public var comments: [Remark] = []
+    /// Read only with `--with-activities`.
+    public var activities: [Activity] = []
 
     public init(users: [User], teams: [Team], memberships: [Membership], namespaces: [Namespace], tokens: [Token]) {
         self.users = users
@@ -175,6 +189,27 @@ public struct PortusSnapshot: Sendable {
         guard let repository = repositories.first(where: { $0.id == id }), let namespaceID = repository.namespaceID else { return nil }
         if namespaces.first(where: { $0.id == namespaceID })?.global == true { return repository.name }
         return wharfNamespaceName(namespaceID).map { "\($0)/\(repository.name)" }
+    }
+
+    /// Reads Portus's activities (its history), oldest first, after the one with id `after`.
+    public static func readActivities(from pool: DatabasePool, after: Int64 = 0) async throws -> [Activity] {
+        try await pool.read { transaction in
+            // The difference to the epoch reads DATETIME as UTC whatever the session's time zone.
+            try transaction.query(
+                "SELECT id, `key`, trackable_type, trackable_id, owner_id, parameters, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', created_at) AS created FROM activities WHERE id > ? AND `key` IS NOT NULL ORDER BY id",
+                [after]
+            ).map { row in
+                Activity(
+                    id: try row.decode("id"),
+                    key: try row.decode("key"),
+                    trackableType: try row.decode("trackable_type"),
+                    trackableID: try row.decode("trackable_id"),
+                    ownerID: try row.decode("owner_id"),
+                    parameters: try row.decode("parameters"),
+                    createdAt: try row.decode("created", as: Int64?.self) ?? 0
+                )
+            }
+        }
     }
 
     /// Reads the tables from Portus's database. Only `SELECT`s are sent; the pool is never migrated.
