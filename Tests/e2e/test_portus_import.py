@@ -240,7 +240,7 @@ def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_u
         "conflict: team \"!!!\"",
         "conflict: namespace orphaned: its team \"!!!\" was not imported",
         "conflict: namespace registry (global): Wharf's global namespace (names without a prefix) is always protected",
-        "created user erin: directory user (LDAP login erin): imported without a password, not yet linked",
+        "created user erin: directory user (LDAP login erin): no password kept, linked to its entry at the first LDAP login",
         "created token bob/jenkins: works as before; stored in Wharf's form at its first use",
         "created webhook dev-protected/ci: disabled, as in Portus",
         "created webhook bob/Deploy-hook: Portus's \"Deploy hook\" is named Deploy-hook; Portus sent it as GET; Wharf POSTs JSON",

@@ -130,9 +130,11 @@ extension PortusImporter {
                     email = nil
                 }
                 let passwordHash: String?
+                var ldapDN: String?
                 if let ldapName = portus.ldapName, !ldapName.isEmpty {
                     passwordHash = nil
-                    notes.append("directory user (LDAP login \(ldapName)): imported without a password, not yet linked to its directory entry")
+                    ldapDN = PortusMapping.pendingDirectoryLink(login: ldapName)
+                    notes.append("directory user (LDAP login \(ldapName)): no password kept, linked to its entry at the first LDAP login")
                 } else {
                     passwordHash = PortusMapping.passwordHash(portus.encryptedPassword)
                     if passwordHash == nil { notes.append("no usable bcrypt password: set one with wharf user passwd") }
@@ -146,6 +148,7 @@ extension PortusImporter {
                         email: email,
                         passwordHash: passwordHash,
                         displayName: portus.displayName.flatMap { $0.isEmpty ? nil : $0 },
+                        ldapDN: ldapDN,
                         isAdmin: portus.admin,
                         isBot: portus.bot
                     )

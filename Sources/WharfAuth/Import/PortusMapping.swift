@@ -81,4 +81,12 @@ public enum PortusMapping {
         ]
         return known[key] ?? "portus." + key
     }
+
+    /// What an LDAP user imported from Portus is linked by until their first LDAP login: Portus kept only the
+    /// login (`ldap_name`), not the entry's DN. Not a DN (no `=`), so no directory entry ever has it; the first
+    /// login with that login replaces it with the entry's DN (``AccountService/linkDirectoryUser``).
+    public static func pendingDirectoryLink(login: String) -> String { pendingDirectoryPrefix + login }
+
+    /// The start of ``pendingDirectoryLink(login:)``.
+    public static let pendingDirectoryPrefix = "portus-ldap-login:"
 }
