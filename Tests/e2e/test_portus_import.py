@@ -370,3 +370,76 @@ def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_u
     ], rows
     again = run_import(server.bin, server.data_dir, portus_url, "--with-activities")
     assert "imported: 0 created, 0 changed," in again.stdout, again.stdout
+
+
+SLAPD_SCRIPT = REPO_ROOT / "scripts" / "slapd-test-server.sh"
+
+
+@pytest.fixture(scope="module")
+def ldap_env(tmp_path_factory):
+    """The test run's slapd (WHARF_TEST_LDAP_* from scripts/test.sh), or a throwaway one started here; only read."""
+    if os.environ.get("WHARF_TEST_LDAP_URL"):
+        yield {k: v for k, v in os.environ.items() if k.startswith("WHARF_TEST_LDAP")}
+        return
+    folder = tmp_path_factory.mktemp("portus-slapd") / "server"
+    r = subprocess.run(["bash", str(SLAPD_SCRIPT), "start", str(folder)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"slapd-test-server.sh start: {r.stderr.strip()}"
+    env = dict(line.split("=", 1) for line in (folder / "env").read_text().splitlines() if "=" in line)
+    yield env
+    subprocess.run(["bash", str(SLAPD_SCRIPT), "remove", str(folder)], capture_output=True, text=True, timeout=120)
+
+
+def test_imported_ldap_user_is_linked_at_the_first_ldap_login(wharf_factory, mariadb_url, ldap_env, skopeo, tmp_path):
+    """carol signed in to Portus through LDAP (ldap_name, no DN kept): imported without a password, her first LDAP
+    login in Wharf links the imported account (no carol-2), which keeps her team role."""
+    name = f"portus_{secrets.token_hex(4)}"
+    mysql(mariadb_url, f"CREATE DATABASE {name} CHARACTER SET utf8;")
+    try:
+        mysql(mariadb_url, SCHEMA.read_text(), database=name)
+        rows = insert("registries", [dict(id=1, name="registry", hostname="registry.example.com:5000", created_at=NOW,
+                                          updated_at=NOW)])
+        rows += insert("teams", [dict(id=1, name="carol", hidden=True, created_at=NOW, updated_at=NOW),
+                                 dict(id=2, name="qa", hidden=False, created_at=NOW, updated_at=NOW)])
+        rows += insert("namespaces", [dict(id=1, name="carol", team_id=1, registry_id=1, visibility=0, created_at=NOW,
+                                           updated_at=NOW),
+                                      dict(id=2, name="qa-images", team_id=2, registry_id=1, visibility=0,
+                                           created_at=NOW, updated_at=NOW)])
+        rows += insert("users", [dict(id=1, username="carol", email="carol@wharf.test", ldap_name="carol",
+                                      encrypted_password=bcrypt_hash("whatever-portus-kept"), namespace_id=1,
+                                      created_at=NOW, updated_at=NOW)])
+        rows += insert("team_users", [dict(team_id=1, user_id=1, role=2, created_at=NOW, updated_at=NOW),
+                                      dict(team_id=2, user_id=1, role=2, created_at=NOW, updated_at=NOW)])
+        mysql(mariadb_url, rows, database=name)
+        url = urlparse(mariadb_url)._replace(path="/" + name, query="").geturl()
+
+        base = ldap_env["WHARF_TEST_LDAP_BASE"]
+        server = wharf_factory(tls=True, auth=True, start=False, env={
+            "WHARF_LDAP_ENABLED": "on",
+            "WHARF_LDAP_URL": ldap_env["WHARF_TEST_LDAP_URL"],
+            "WHARF_LDAP_ENCRYPTION": "starttls",
+            "WHARF_LDAP_CA_FILE": ldap_env["WHARF_TEST_LDAP_CA"],
+            "WHARF_LDAP_BASE_DN": f"ou=people,{base}",
+            "WHARF_LDAP_BIND_DN": ldap_env["WHARF_TEST_LDAP_READER_DN"],
+            "WHARF_LDAP_BIND_PASSWORD": ldap_env["WHARF_TEST_LDAP_READER_PASSWORD"],
+        })
+        server.data_dir.mkdir(parents=True, exist_ok=True)
+        p = run_import(server.bin, server.data_dir, url)
+        assert p.returncode == 0, p.stderr
+        assert "created user carol: directory user (LDAP login carol)" in p.stdout, p.stdout
+        assert "created namespace qa-images: team qa, private" in p.stdout, p.stdout
+
+        server.start()
+        certs = server.cert_dir(tmp_path / "certs")
+        login = skopeo("login", "--cert-dir", str(certs), "-u", "carol", "-p", "carol-password", server.host,
+                       check=False)
+        assert login.returncode == 0, f"carol's LDAP login: {login.stderr}"
+        assert set(users(server)) == {"carol"}, "the LDAP login made a new account instead of linking the import"
+        with sqlite3.connect(server.data_dir / "wharf.sqlite") as db:
+            dn = db.execute("SELECT ldap_dn FROM users WHERE name = 'carol'").fetchone()[0]
+        assert dn == f"uid=carol,ou=people,{base}", dn
+        layout = write_oci_layout(tmp_path / "image", "v1", n_layers=1)
+        push = skopeo("copy", "--retry-times", "0", "--dest-cert-dir", str(certs), "--dest-creds", "carol:carol-password",
+                      f"oci:{layout.path}:{layout.ref}", f"docker://{server.host}/qa-images/app:v1", check=False)
+        assert push.returncode == 0, f"carol (owner of qa in Portus) cannot push to qa-images: {push.stderr}"
+    finally:
+        mysql(mariadb_url, f"DROP DATABASE {name};")
