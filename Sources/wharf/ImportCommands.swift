@@ -37,7 +37,13 @@ struct ImportCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await failing {
-                let location = try DatabaseLocation.parse(database)
+                let location: DatabaseLocation
+                do {
+                    location = try DatabaseLocation.parse(database)
+                } catch let error as DatabaseError {
+                    // The parser names the setting it usually reads; here the URL came from --database.
+                    throw ValidationError("--database: " + error.message.replacingOccurrences(of: "database.url: ", with: ""))
+                }
                 guard case .mysql = location else { throw ValidationError("--database must be a mysql:// URL (Portus runs on MySQL or MariaDB)") }
                 var logger = Logger(label: "wharf")
                 logger.logLevel = .warning

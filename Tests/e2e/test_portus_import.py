@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlparse
 import bcrypt
 import pytest
 
-from conftest import REPO_ROOT, Wharf
+from conftest import REPO_ROOT, Wharf, wharf_bin
 from ocihelpers import write_oci_layout
 
 SCHEMA = Path(__file__).parent / "fixtures" / "portus-schema.sql"
@@ -208,6 +208,33 @@ def run_import(bin_path: str, data: Path, url: str, *flags: str) -> subprocess.C
 
 def users(server: Wharf) -> dict:
     return {u["name"]: u for u in json.loads(server.cli("user", "list", "--json").stdout)}
+
+
+def test_refusals_are_one_line(tmp_path, mariadb_url):
+    """A URL that is not MySQL, a server that does not answer, and a database that is not Portus's: exit 1 and one
+    line that says which, with no password in it; nothing is written."""
+    data = tmp_path / "data"
+    data.mkdir()
+    u = urlparse(mariadb_url)
+    not_portus = f"portus_{secrets.token_hex(4)}"
+    mysql(mariadb_url, f"CREATE DATABASE {not_portus};")
+    try:
+        cases = [
+            ("sqlite:///srv/portus.sqlite", "--database must be a mysql:// URL"),
+            ("mysql://portus:s3cret@127.0.0.1:1/portus", "reading Portus's database mysql://portus:***@127.0.0.1:1/portus"),
+            ("mysql://portus:s3cret@127.0.0.1:3306/portus?bogus=1", "--database: unknown option bogus"),
+            (u._replace(path="/" + not_portus, query="").geturl(), "reading Portus's database"),
+        ]
+        for url, expected in cases:
+            p = run_import(wharf_bin(), data, url)
+            assert p.returncode == 1, (url, p.stdout, p.stderr)
+            lines = p.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("wharf: ") and expected in lines[0], (url, p.stderr)
+            assert "s3cret" not in p.stderr and (u.password or "-") not in p.stderr, p.stderr
+            assert p.stdout == "", p.stdout
+    finally:
+        mysql(mariadb_url, f"DROP DATABASE {not_portus};")
+    assert not (data / "wharf.sqlite").exists(), "a refused import created Wharf's database"
 
 
 def test_import_dry_run_then_import_then_nothing_changes(wharf_factory, portus_url, skopeo, tmp_path):
