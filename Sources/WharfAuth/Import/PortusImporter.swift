@@ -59,6 +59,10 @@ extension PortusImporter {
         let namespacesByID: [Int64: PortusSnapshot.Namespace]
         /// Portus namespace ids that are some user's personal namespace.
         let personalNamespaceIDs: Set<Int64>
+        let membershipsByTeam: [Int64: [PortusSnapshot.Membership]]
+        /// Wharf's names of Portus's namespaces and repositories, by Portus id.
+        let namespaceNames: [Int64: String]
+        let repositoryNames: [Int64: String]
         /// Wharf's name for each visible Portus team, or why it has none.
         let teamNames: [Int64: Result<String, TeamNameRefusal>]
 
@@ -70,6 +74,8 @@ extension PortusImporter {
             usersByID = Dictionary(snapshot.users.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             namespacesByID = Dictionary(snapshot.namespaces.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             personalNamespaceIDs = Set(snapshot.users.compactMap { $0.bot ? nil : $0.namespaceID })
+            (namespaceNames, repositoryNames) = snapshot.wharfNames()
+            membershipsByTeam = Dictionary(grouping: snapshot.memberships, by: \.teamID)
             var names: [Int64: Result<String, TeamNameRefusal>] = [:]
             var taken: [String: String] = [:]
             for team in snapshot.teams where !team.hidden {
@@ -220,7 +226,7 @@ extension PortusImporter {
                     created = true
                 }
                 var added = 0
-                for membership in snapshot.memberships where membership.teamID == portus.id {
+                for membership in membershipsByTeam[portus.id] ?? [] {
                     guard let member = usersByID[membership.userID] else { continue }
                     guard let role = PortusMapping.role(membership.role) else {
                         notes.append("member \(member.username) has an unknown role \(membership.role): not added")
@@ -378,8 +384,6 @@ extension PortusImporter {
         /// first `wharf serve`) adds it. A comment is matched by author and text; it is dated by the import.
         func importStarsAndComments(_ transaction: Transaction) throws -> PortusImportReport {
             var report = PortusImportReport()
-            var repositoryNames: [Int64: String] = [:]
-            for repository in snapshot.repositories { repositoryNames[repository.id] = snapshot.wharfRepositoryName(repository.id) }
             var missing: [String: Int] = [:]
             func target(_ remark: PortusSnapshot.Remark) throws -> (user: User, repositoryID: Int64, name: String)? {
                 guard let portusUser = usersByID[remark.userID], let user = try transaction.users.find(name: portusUser.username) else { return nil }
@@ -444,10 +448,10 @@ extension PortusImporter {
                 var namespace: String?
                 switch (activity.trackableType, activity.trackableID) {
                 case ("Namespace", let id?):
-                    namespace = snapshot.wharfNamespaceName(id)
+                    namespace = namespaceNames[id]
                     name = namespace ?? name
                 case ("Repository", let id?):
-                    if let full = snapshot.wharfRepositoryName(id) {
+                    if let full = repositoryNames[id] {
                         name = full
                         namespace = full.contains("/") ? String(full.prefix { $0 != "/" }) : nil
                     }

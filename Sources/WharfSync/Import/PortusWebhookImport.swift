@@ -21,9 +21,10 @@ public struct PortusWebhookImport: Sendable {
 
     public func run(_ snapshot: PortusSnapshot, dryRun: Bool) async throws -> PortusImportReport {
         var report = PortusImportReport(dryRun: dryRun)
+        let names = snapshot.wharfNames().namespaces
         for hook in snapshot.webhooks {
             guard let namespaceID = hook.namespaceID else { continue }
-            guard let namespace = snapshot.wharfNamespaceName(namespaceID) else {
+            guard let namespace = names[namespaceID] else {
                 report.add(
                     "webhook",
                     hook.name.debugDescription,
