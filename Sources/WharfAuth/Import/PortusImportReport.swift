@@ -52,7 +52,7 @@ public struct PortusImportReport: Sendable, Equatable {
         for entry in entries where !kinds.contains(entry.kind) { kinds.append(entry.kind) }
         for kind in kinds {
             let counts = Outcome.allCases.map { "\(count($0, kind: kind)) \($0.rawValue)" }.joined(separator: ", ")
-            lines.append("\(kind)s: \(counts)")
+            lines.append("\(kind.hasSuffix("y") ? kind.dropLast() + "ies" : kind + "s"): \(counts)")
         }
         let total = Outcome.allCases.map { "\(count($0)) \($0.rawValue)" }.joined(separator: ", ")
         lines.append((dryRun ? "dry run, nothing written: " : "imported: ") + total)
