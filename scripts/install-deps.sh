@@ -52,7 +52,7 @@ fi
 # schemathesis: the contract test of /api/v1 against its OpenAPI document (Tests/e2e/test_api_contract.py).
 # selenium: drives chromium-driver (given by path, so its Selenium Manager never downloads a driver);
 # 4.51 works with Chromium 156 (4.52 needs a newer certifi than PyPI serves here).
-PY_PKGS=(pytest requests "oras>=0.2,<0.3" "schemathesis==4.32.5" "selenium==4.51.0")
+PY_PKGS=(pytest requests "bcrypt==5.0.0" "oras>=0.2,<0.3" "schemathesis==4.32.5" "selenium==4.51.0")
 
 SUDO=()
 if [ "$(id -u)" != 0 ]; then

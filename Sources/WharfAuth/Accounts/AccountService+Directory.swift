@@ -30,6 +30,18 @@ extension AccountService {
         let user = try await pool.write { transaction -> User? in
             // Another replica (or a concurrent login) may have linked the entry meanwhile.
             if let user = try transaction.users.find(ldapDN: entry.dn) { return user }
+            // An account imported from Portus waits for its entry under its LDAP login.
+            if var user = try transaction.users.find(ldapDN: PortusMapping.pendingDirectoryLink(login: entry.login)) {
+                user.ldapDN = entry.dn
+                try transaction.users.update(user)
+                try transaction.activities.record(
+                    .userUpdate,
+                    by: Self.directoryActor,
+                    on: .user(user),
+                    details: ["ldap_dn": entry.dn, "from": "portus"]
+                )
+                return user
+            }
             guard
                 let name = try candidates.first(where: { name in
                     try transaction.users.find(name: name) == nil && transaction.namespaces.find(name: name) == nil

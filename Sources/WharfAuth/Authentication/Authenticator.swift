@@ -124,7 +124,8 @@ public struct Authenticator: Sendable {
             recorder.scopedTokenUsed(token.id)
             return Caller(subject: subject, credential: CredentialID.scopedToken(token.id).description)
         }
-        if ApplicationTokenHasher.isWellFormed(password) {
+        // Tokens imported from Portus have no `wharf_` prefix; once used they are stored like Wharf's own.
+        if ApplicationTokenHasher.isWellFormed(password) || PortusToken.mayBeToken(password) {
             let hash = applicationTokens.hash(password)
             let found = try await pool.read { transaction in try transaction.tokens.find(hash: hash) }
             if let (token, user) = found, user.name == username, applicationTokens.matches(password, storedHash: token.tokenHash) {
@@ -147,6 +148,7 @@ public struct Authenticator: Sendable {
             return Caller(subject: Self.subject(user), credential: CredentialID.password(userID: user.id).description)
         }
         let verified = try await passwords.verify(password, against: user?.passwordHash, client: client, admit: admit)
+        if let user, !verified, let caller = try await importedPortusToken(password, user: user, client: client, admit: admit) { return caller }
         guard let user, verified else { throw refused }
         guard user.enabled else { throw refused }
         if let recent { state.verified.set(true, for: recent) }

@@ -140,7 +140,8 @@ struct DirectorySyncPass: Sendable {
         let users = try await pool.read { transaction in try transaction.users.directoryUsers() }.filter(\.enabled)
         for user in users {
             try Task.checkCancellation()
-            guard let dn = user.ldapDN else { continue }
+            // An account imported from Portus has no entry's DN until its first LDAP login: nothing to look up.
+            guard let dn = user.ldapDN, !dn.hasPrefix(PortusMapping.pendingDirectoryPrefix) else { continue }
             report.usersChecked += 1
             guard try await directory.entry(dn: dn) == nil else { continue }
             // Looked at again: while the directory answered, the account may have been disabled, deleted or

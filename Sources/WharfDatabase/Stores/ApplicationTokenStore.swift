@@ -71,6 +71,16 @@ public struct ApplicationTokenStore: Store {
         try transaction.execute("UPDATE application_tokens SET last_used_at = ? WHERE id = ?", [time, id])
     }
 
+    /// Replaces the stored hash of a token while it is still `old` (an imported hash re-stored in Wharf's form on
+    /// first use); false when another login did it first.
+    @discardableResult
+    public func replaceHash(id: Int64, old: String, new: String) throws -> Bool {
+        try changed(
+            "UPDATE application_tokens SET token_hash = ? WHERE id = ? AND token_hash = ?",
+            [try Validation.name(new, "token hash"), id, old]
+        )
+    }
+
     @discardableResult
     public func delete(id: Int64, userID: Int64) throws -> Bool {
         try changed("DELETE FROM application_tokens WHERE id = ? AND user_id = ?", [id, userID])
