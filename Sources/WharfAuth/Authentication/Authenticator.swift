@@ -136,6 +136,8 @@ public struct Authenticator: Sendable {
         }
         let user = try await pool.read { transaction in try transaction.users.find(name: username) }
         if let directory, directory.owns(user) {
+            // A directory user's application token imported from Portus and not used since: theirs, not a password.
+            if let user, let caller = try await importedPortusToken(password, user: user, client: client, admit: admit) { return caller }
             let linked = try await directory.login(username, password: password, portal: portal)
             recorder.userLoggedIn(linked.id)
             return Caller(subject: Self.subject(linked), credential: CredentialID.password(userID: linked.id).description)

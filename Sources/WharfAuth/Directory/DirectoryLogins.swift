@@ -113,7 +113,8 @@ public struct DirectoryLogins: Sendable {
     /// Whether a linked account's entry still exists, asked at most once per `cacheTTL` per account (for refresh
     /// grants, which carry no password). An entry that is gone disables the account (as sync does).
     func entryStands(for user: User) async throws -> Bool {
-        guard checkEntries, let dn = user.ldapDN else { return true }
+        // An account imported from Portus has no entry's DN before its first directory login: nothing to check.
+        guard checkEntries, let dn = user.ldapDN, !dn.hasPrefix(PortusMapping.pendingDirectoryPrefix) else { return true }
         if cacheTTL > .zero, state.entries.value(for: user.id) == dn { return true }
         let entry: DirectoryEntry?
         do {
