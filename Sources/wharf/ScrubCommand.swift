@@ -59,15 +59,16 @@ struct ScrubCommand: AsyncParsableCommand {
 
     static func summary(_ report: ScrubReport, deep: Bool) -> String {
         let megabytes = Double(report.bytes) / 1e6
-        let rate = report.seconds > 0 ? megabytes / report.seconds : 0
-        var text =
-            "\(report.blobsChecked) blobs, \(String(format: "%.1f", megabytes)) MB checked in \(String(format: "%.2f", report.seconds)) s "
-            + "(\(String(format: "%.0f", rate)) MB/s): \(report.ok) ok, \(report.missing) missing, \(report.corrupt) corrupt, "
-            + "\(report.skipped) skipped, \(report.quarantined) quarantined"
+        var text = "\(report.blobsChecked) blobs, \(String(format: "%.1f", megabytes)) MB checked in \(String(format: "%.2f", report.seconds)) s"
         if deep {
-            text += "; \(report.layersDecompressed) gzip layers decompressed (\(String(format: "%.1f", Double(report.uncompressedBytes) / 1e6)) MB)"
+            let uncompressed = Double(report.uncompressedBytes) / 1e6
+            text += " (\(report.layersDecompressed) gzip layers decompressed, \(String(format: "%.1f", uncompressed)) MB)"
+        } else if report.seconds > 0 {
+            text += " (\(String(format: "%.0f", megabytes / report.seconds)) MB/s)"
         }
         return text
+            + ": \(report.ok) ok, \(report.missing) missing, \(report.corrupt) corrupt, \(report.skipped) skipped, "
+            + "\(report.quarantined) quarantined"
     }
 
     /// One line per finding: kind, digest, what is wrong, who references it.
