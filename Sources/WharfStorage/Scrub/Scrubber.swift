@@ -107,8 +107,14 @@ public struct Scrubber: Sendable {
             guard let detail else { continue }
             var finding = ScrubFinding(digest: digest, kind: .corrupt, detail: detail, references: sortedReferences(digest))
             if options.quarantine, let quarantine {
-                finding.quarantinedTo = try quarantine.move(digest, at: now())
-                report.quarantined += 1
+                // A failed move (another filesystem: `registry/` a symlink to another volume) is reported, and the
+                // scrub goes on: the blob is still corrupt, and the rest still worth checking.
+                do {
+                    finding.quarantinedTo = try quarantine.move(digest, at: now())
+                    report.quarantined += 1
+                } catch {
+                    finding.detail += "; it could not be quarantined: \(error)"
+                }
             }
             problems[digest] = finding
         }
