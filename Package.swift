@@ -47,6 +47,7 @@ let package = Package(
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -197,7 +198,11 @@ let package = Package(
         ),
         .testTarget(
             name: "WharfStorageTests",
-            dependencies: ["WharfStorage", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "WharfStorage",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

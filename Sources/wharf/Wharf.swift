@@ -12,8 +12,8 @@ struct Wharf: AsyncParsableCommand {
         version: WharfVersion.string,
         subcommands: [
             Serve.self, Cert.self, Config.self, Migrate.self, Database.self, UserCommand.self, TokenCommand.self, TeamCommand.self,
-            NamespaceCommand.self, CatalogCommand.self, SyncCommand.self, ActivityCommand.self, WebhookCommand.self, LDAPCommand.self,
-            ImportCommand.self, Version.self,
+            NamespaceCommand.self, CatalogCommand.self, SyncCommand.self, ScrubCommand.self, ActivityCommand.self, WebhookCommand.self,
+            LDAPCommand.self, ImportCommand.self, Version.self,
         ]
     )
 }
