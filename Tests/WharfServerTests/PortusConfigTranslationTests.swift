@@ -144,7 +144,8 @@ import WharfAuth
         #expect(translation.value("permissions.push_policy") == "allow-teams")
         #expect(translation.value("portal.signup") == "on" && translation.value("namespaces.create_on_push") == "on")
         #expect(translation.value("auth.token_expiry") == "15m")
-        #expect(translation.notes.isEmpty, "\(translation.notes)")
+        #expect(translation.value("external_hostname") == nil)
+        #expect(translation.notes.map(\.setting) == ["machine_fqdn.value = \"portus.test.lan\" (Portus's default)"])
         let configuration = try Self.loaded(translation)
         #expect(configuration.tokenExpiry == .seconds(900) && !configuration.ldap.enabled)
     }

@@ -45,7 +45,15 @@ public struct PortusConfigTranslation: Sendable {
     // MARK: Rules
 
     private mutating func translateHostAndTokens(_ portus: PortusSettings) {
-        if let fqdn = portus.text("machine_fqdn.value") {
+        consumed.insert("machine_fqdn.value")
+        if !portus.isSet("machine_fqdn.value") {
+            // Portus's default (`portus.test.lan`) names no real host: it would put a wrong name in tokens and the certificate.
+            note(
+                portus.origin("machine_fqdn.value"),
+                "left at Portus's default: set external_hostname to the name clients use to reach the registry",
+                reading: []
+            )
+        } else if let fqdn = portus.text("machine_fqdn.value") {
             set(
                 "external_hostname",
                 fqdn,
