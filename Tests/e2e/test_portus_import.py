@@ -470,3 +470,68 @@ def test_imported_ldap_user_is_linked_at_the_first_ldap_login(wharf_factory, mar
         assert push.returncode == 0, f"carol (owner of qa in Portus) cannot push to qa-images: {push.stderr}"
     finally:
         mysql(mariadb_url, f"DROP DATABASE {name};")
+
+
+def write_repository(data: Path, name: str) -> None:
+    """A repository folder as distribution leaves it in the registry's root (a tag and its revision link)."""
+    hex_digest = "ab" * 32
+    repo = data / "registry" / "docker" / "registry" / "v2" / "repositories" / name / "_manifests"
+    for link in [repo / "tags" / "v1" / "current", repo / "revisions" / "sha256" / hex_digest]:
+        link.mkdir(parents=True)
+        (link / "link").write_text(f"sha256:{hex_digest}")
+
+
+def test_namespaces_in_storage_without_an_owner_are_reported_with_the_adopt_command(wharf_factory, mariadb_url):
+    """registry/ is the old registry's root: the namespaces Portus knew are owned as imported, and one Portus never
+    knew (pushed to the registry directly) is listed, in the dry run and the import, with the command that adopts
+    it; that command works as printed; once adopted the line is gone. Global repositories need no owner."""
+    name = f"portus_{secrets.token_hex(4)}"
+    mysql(mariadb_url, f"CREATE DATABASE {name} CHARACTER SET utf8;")
+    try:
+        mysql(mariadb_url, SCHEMA.read_text(), database=name)
+        rows = insert("registries", [dict(id=1, name="registry", hostname="registry.example.com:5000", created_at=NOW,
+                                          updated_at=NOW)])
+        rows += insert("teams", [dict(id=1, name="portus_global_team_1", hidden=True, created_at=NOW, updated_at=NOW),
+                                 dict(id=2, name="alice", hidden=True, created_at=NOW, updated_at=NOW),
+                                 dict(id=3, name="ops", hidden=False, created_at=NOW, updated_at=NOW)])
+        rows += insert("namespaces", [dict(id=1, name="registry", team_id=1, registry_id=1, **{"global": True},
+                                           visibility=2, created_at=NOW, updated_at=NOW),
+                                      dict(id=2, name="alice", team_id=2, registry_id=1, visibility=0, created_at=NOW,
+                                           updated_at=NOW),
+                                      dict(id=3, name="ops-images", team_id=3, registry_id=1, visibility=1,
+                                           created_at=NOW, updated_at=NOW)])
+        rows += insert("users", [dict(id=1, username="alice", email="alice@example.com",
+                                      encrypted_password=bcrypt_hash(PASSWORDS["alice"]), namespace_id=2,
+                                      created_at=NOW, updated_at=NOW)])
+        rows += insert("team_users", [dict(team_id=2, user_id=1, role=2, created_at=NOW, updated_at=NOW),
+                                      dict(team_id=3, user_id=1, role=2, created_at=NOW, updated_at=NOW)])
+        mysql(mariadb_url, rows, database=name)
+        url = urlparse(mariadb_url)._replace(path="/" + name, query="").geturl()
+
+        server = wharf_factory(tls=True, auth=True, start=False)
+        for repository in ["ops-images/app", "alice/tool", "legacy/app", "legacy/tools/cli", "toplevel"]:
+            write_repository(server.data_dir, repository)
+        line = ("stored namespace legacy: 2 repositories in storage without an owner (Portus did not know it): "
+                "admins only until adopted with wharf namespace adopt legacy --team TEAM")
+
+        dry = run_import(server.bin, server.data_dir, url, "--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert "would skip " + line in dry.stdout.splitlines(), dry.stdout
+        first = run_import(server.bin, server.data_dir, url)
+        assert first.returncode == 0, first.stderr
+        assert "skipped " + line in first.stdout.splitlines(), first.stdout
+        for out in [dry.stdout, first.stdout]:
+            stored = [l for l in out.splitlines() if "stored namespace " in l]
+            assert len(stored) == 1, out  # not ops-images, alice (imported) nor toplevel (global)
+        assert "stored namespaces: 0 created, 0 changed, 0 unchanged, 1 skipped, 0 conflict" in first.stdout, first.stdout
+
+        adopt = line.split("adopted with ", 1)[1].replace("TEAM", "ops").split()
+        assert adopt[0] == "wharf", adopt
+        out = server.cli(*adopt[1:]).stdout
+        assert out.strip() == "adopted private namespace legacy for team ops: legacy/app legacy/tools/cli", out
+        again = run_import(server.bin, server.data_dir, url)
+        assert again.returncode == 0, again.stderr
+        assert "stored namespace" not in again.stdout, again.stdout
+        assert "imported: 0 created, 0 changed," in again.stdout, again.stdout
+    finally:
+        mysql(mariadb_url, f"DROP DATABASE {name};")

@@ -9,7 +9,8 @@ import WharfDatabase
 /// transaction (users with their personal namespaces, then teams with members, then team namespaces): a record
 /// Wharf cannot take as it is gets a report line saying what was done instead, never a half-made account. A dry
 /// run does the same work in one transaction and rolls it back, so what it reports is exactly what a real run
-/// would do. Repositories and tags are not read from Portus: storage is their source of truth (sync).
+/// would do. Repositories and tags are not read from Portus: storage is their source of truth (sync); with
+/// `content`, every namespace storage holds that ends up without an owner gets a line saying how to adopt it.
 public struct PortusImporter: Sendable {
     /// Who the import is recorded as in the activities.
     public static let actor = ActivityActor(id: nil, name: "portus-import")
@@ -17,10 +18,13 @@ public struct PortusImporter: Sendable {
     let pool: DatabasePool
     /// Names no user may take (Wharf's service account).
     let reservedNames: Set<String>
+    /// The registry folder Wharf serves (the old registry's root), to report namespaces no one owns.
+    let content: (any NamespaceStorage)?
 
-    public init(pool: DatabasePool, reservedNames: Set<String> = []) {
+    public init(pool: DatabasePool, reservedNames: Set<String> = [], content: (any NamespaceStorage)? = nil) {
         self.pool = pool
         self.reservedNames = reservedNames
+        self.content = content
     }
 
     /// Thrown at the end of a dry run's transaction to roll it back with the report.
@@ -29,8 +33,15 @@ public struct PortusImporter: Sendable {
     /// Imports `snapshot`; with `dryRun` nothing is written and the report says what would be done.
     public func run(_ snapshot: PortusSnapshot, dryRun: Bool) async throws -> PortusImportReport {
         let plan = Plan(snapshot, reservedNames: reservedNames)
+        // Storage is read before any transaction: a database transaction never waits on storage.
+        var stored: [(name: String, repositories: Int)] = []
+        if let content {
+            for name in try await content.namespaces() { stored.append((name, try await content.repositories(in: name).count)) }
+        }
+        let storedNamespaces = stored
         let steps: [@Sendable (Transaction) throws -> PortusImportReport] = [
             plan.importUsers, plan.importTeams, plan.importNamespaces, plan.importTokens, plan.importStarsAndComments, plan.importActivities,
+            { try plan.reportStoredNamespaces(storedNamespaces, in: $0) },
         ]
         var report = PortusImportReport(dryRun: dryRun)
         if dryRun {
@@ -419,6 +430,28 @@ extension PortusImporter {
                     name,
                     .skipped,
                     "not in Wharf's catalogue yet: its \(count) stars and comments follow when the import runs again after wharf sync"
+                )
+            }
+            return report
+        }
+
+        // MARK: Storage
+
+        /// A line for each namespace in storage that has no owner after the import (no namespace row): one Portus
+        /// did not know (pushed to the registry directly), or one of Portus's that could not be imported. Its
+        /// content is admins' only until adopted. Runs last, in the same transaction as a dry run's steps, so it
+        /// sees what the import creates.
+        func reportStoredNamespaces(_ stored: [(name: String, repositories: Int)], in transaction: Transaction) throws -> PortusImportReport {
+            var report = PortusImportReport()
+            let known = Set(namespaceNames.values).union(snapshot.namespaces.map(\.name))
+            for (name, repositories) in stored where try transaction.namespaces.find(name: name) == nil {
+                let count = repositories == 1 ? "1 repository" : "\(repositories) repositories"
+                let why = known.contains(name) ? "Portus's namespace was not imported (see above)" : "Portus did not know it"
+                report.add(
+                    "stored namespace",
+                    name,
+                    .skipped,
+                    "\(count) in storage without an owner (\(why)): admins only until adopted with wharf namespace adopt \(name) --team TEAM"
                 )
             }
             return report
