@@ -451,8 +451,11 @@ def screenshots(
 
 
 def wait_for(driver: webdriver.Chrome, condition: Callable[[webdriver.Chrome], T], timeout: float = 15) -> T:
-    """Wait until condition(driver) is truthy (a live update arrived) and return its value."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    """Wait until condition(driver) is truthy (a live update arrived) and return its value. A live update
+    replaces its region's elements, so an element the condition found may be swapped out before it reads it
+    (StaleElementReferenceException): that is asked again, like a false answer."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def wait_for_element(driver: webdriver.Chrome, css: str, timeout: float = 15) -> WebElement:

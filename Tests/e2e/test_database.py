@@ -11,6 +11,7 @@ command installs it)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -22,6 +23,16 @@ from conftest import REPO_ROOT, Wharf, free_port, wharf_bin
 from ocihelpers import MT_OCI_CONFIG, MT_OCI_MANIFEST, V2Client, describe, error_codes
 
 SCRIPT = REPO_ROOT / "scripts" / "mariadb-test-server.sh"
+
+
+def _latest_schema_version() -> int:
+    """The last migration's number, as Sources/WharfDatabase/Schema/Migration.swift declares it: the version a
+    fresh database is migrated to."""
+    source = (REPO_ROOT / "Sources/WharfDatabase/Schema/Migration.swift").read_text()
+    return max(int(n) for n in re.findall(r"^\s*version: (\d+),$", source, re.M))
+
+
+SCHEMA = _latest_schema_version()
 
 
 class MariaDB:
@@ -165,7 +176,7 @@ def test_serve_on_mariadb_selected_by_the_url(mariadb, wharf_on):
     env = {"WHARF_DATABASE_URL": mariadb.url, "PATH": "/usr/bin:/bin"}
     check = wharf_cli("db", "check", env=env)
     assert check.returncode == 0, check.stderr
-    assert "backend: mysql" in check.stdout and "schema: version 6 of 6" in check.stdout, check.stdout
+    assert "backend: mysql" in check.stdout and f"schema: version {SCHEMA} of {SCHEMA}" in check.stdout, check.stdout
     assert "MariaDB" in check.stdout
     assert mariadb.password not in check.stdout + check.stderr
     assert mariadb.password not in wharf.log_path.read_text()
@@ -206,12 +217,12 @@ def test_migrate_and_db_check_on_sqlite(tmp_path):
     env = {"PATH": "/usr/bin:/bin"}
     data = str(tmp_path / "data")
     first = wharf_cli("migrate", "--data", data, env=env)
-    assert first.returncode == 0 and "schema version 6 (migrated from 0)" in first.stdout, first.stdout + first.stderr
+    assert first.returncode == 0 and f"schema version {SCHEMA} (migrated from 0)" in first.stdout, first.stdout + first.stderr
     again = wharf_cli("migrate", "--data", data, env=env)
-    assert again.returncode == 0 and "schema version 6 (up to date)" in again.stdout, again.stdout + again.stderr
+    assert again.returncode == 0 and f"schema version {SCHEMA} (up to date)" in again.stdout, again.stdout + again.stderr
     check = wharf_cli("db", "check", "--data", data, env=env)
     assert check.returncode == 0, check.stderr
-    assert "backend: sqlite" in check.stdout and "schema: version 6 of 6" in check.stdout, check.stdout
+    assert "backend: sqlite" in check.stdout and f"schema: version {SCHEMA} of {SCHEMA}" in check.stdout, check.stdout
     bad = wharf_cli("db", "check", env={**env, "WHARF_DATABASE_URL": "mysql://wharf:hunter2@127.0.0.1:1/wharf"})
     assert bad.returncode == 1 and bad.stderr.startswith("wharf: database unavailable:"), bad.stderr
     assert "hunter2" not in bad.stdout + bad.stderr
