@@ -209,6 +209,9 @@ def test_search_then_bind_creates_the_user_linked_by_dn(server, scope):
     assert r.status_code in (400, 401) and r.json().get("error") == "invalid_grant", describe(r)
     status = ldap_status(server)
     assert status["enabled"] is True and status["bind"] == "search" and status["reachable"] is True, status
+    # the directory's state is for administrators: a plain directory user is refused it
+    r = requests.get(server.url("/api/v1/ldap"), auth=person.creds, verify=server.verify, timeout=60)
+    assert r.status_code == 403, describe(r)
 
 
 def test_direct_bind(direct_server, scope):

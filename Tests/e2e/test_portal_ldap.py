@@ -66,6 +66,7 @@ def test_directory_sign_in_status_card_and_account_page(server, browser):
 
     open_page(browser, base + "/me")
     assert "change your password there" in browser.find_element("css selector", "main").text
+    assert "come from the directory" in browser.find_element("css selector", "main").text
     assert not browser.find_elements("css selector", "input[name=current_password]")
     screenshots(browser, "me-ldap")
 
