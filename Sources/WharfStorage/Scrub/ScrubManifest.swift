@@ -1,14 +1,18 @@
 import Foundation
 import WharfCore
 
-/// The parts of a stored manifest a scrub follows: its blobs, its children, and for an image its config and
-/// layers in order (``Manifest`` keeps only digests, and the deep check needs each layer's media type and position).
+/// The parts of a stored manifest a scrub or garbage collection follows: its blobs, its children, its subject, and
+/// for an image its config and layers in order (``Manifest`` keeps only digests, and the deep check needs each
+/// layer's media type and position). Lenient: a field it does not know is ignored, so it reads whatever
+/// distribution stored.
 struct ScrubManifest: Decodable {
     var mediaType: String?
     var config: Descriptor?
     var layers: [Descriptor]?
     var blobs: [Descriptor]?
     var manifests: [Descriptor]?
+    /// The manifest this one is a referrer of (a signature, an SBOM, an attestation).
+    var subject: Descriptor?
 
     init(parsing bytes: [UInt8]) throws {
         self = try JSONDecoder().decode(ScrubManifest.self, from: Data(bytes))

@@ -49,14 +49,8 @@ public struct Scrubber: Sendable {
         var references: [OCIDigest: Set<String>] = [:]
         var images: [OCIDigest: Image] = [:]
         for repository in repositories {
-            for algorithm in OCIDigest.Algorithm.allCases {
-                let folder = "\(RegistryPaths.repository(repository))/\(RegistryPaths.layersFolder)/\(algorithm.rawValue)"
-                for name in try await driver.list(folder) ?? [] {
-                    guard let digest = try? OCIDigest(algorithm: algorithm, hex: name),
-                        try await index.readLink(RegistryPaths.layerLink(repository, digest)) == digest
-                    else { continue }
-                    references[digest, default: []].insert("\(repository) (layer link)")
-                }
+            for digest in try await StoredBlobs(driver: driver).layerLinks(in: repository) {
+                references[digest, default: []].insert("\(repository) (layer link)")
             }
             for digest in try await index.revisions(in: repository) {
                 references[digest, default: []].insert("\(repository) (manifest)")
@@ -144,22 +138,8 @@ public struct Scrubber: Sendable {
         return report
     }
 
-    /// Adds the digest of every blob with data under `blobs/` (`<algorithm>/<2 hex>/<hex>/data`).
+    /// Adds the digest of every blob with data under `blobs/`.
     func collectStoredBlobs(into digests: inout Set<OCIDigest>) async throws {
-        let prefix = RegistryPaths.blobsRoot.utf8.count + 1
-        try await driver.walk(RegistryPaths.blobsRoot) { entry in
-            let parts = entry.path.utf8.dropFirst(prefix).split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
-            if entry.isDirectory {
-                // Algorithm folders, then two-digit folders, then one folder per blob: nothing deeper matters.
-                if parts.count == 1 { return OCIDigest.Algorithm(rawValue: parts[0]) == nil ? .skip : .descend }
-                return parts.count <= 3 ? .descend : .skip
-            }
-            if parts.count == 4, parts[3] == "data", let algorithm = OCIDigest.Algorithm(rawValue: parts[0]),
-                let digest = try? OCIDigest(algorithm: algorithm, hex: parts[2]), parts[1] == String(parts[2].prefix(2))
-            {
-                digests.insert(digest)
-            }
-            return .descend
-        }
+        try await StoredBlobs(driver: driver).walk { digest, _ in digests.insert(digest) }
     }
 }

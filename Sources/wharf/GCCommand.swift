@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import WharfServer
+import WharfStorage
+
+struct GCCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Garbage collection: report which blobs nothing references any more (--dry-run).",
+        discussion: """
+            Marks from every repository's tags (and, without --untagged, every manifest revision): index children, \
+            referrers (signatures, SBOMs, attestations) of kept manifests, configs and layers. Prints how many blobs \
+            and bytes are stored, kept (by reason) and eligible for deletion, and one line per eligible blob. Anything \
+            written within --min-age is kept. Only reads: safe while servers run.
+
+            The sweep (deleting what is eligible) is not implemented yet: run with --dry-run.
+            """
+    )
+
+    @OptionGroup var options: ConfigurationOptions
+    @Flag(help: "Only report what would be deleted (required: the sweep is not implemented yet).") var dryRun = false
+    @Flag(help: "Also collect manifests no tag reaches (index children and referrers of kept ones stay).") var untagged = false
+    @Option(help: "Keep anything written more recently than this (90s, 15m, 1h, 0).") var minAge = "1h"
+    @Flag(help: "Also list every kept blob with its reason.") var kept = false
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func validate() throws {
+        _ = try Self.seconds(minAge)
+    }
+
+    /// `0` or a duration (`90s`, `15m`, `1h`, `7d`) in seconds.
+    static func seconds(_ text: String) throws -> Double {
+        if text == "0" || text == "0s" { return 0 }
+        guard let duration = try? ConfigurationKey.parseDuration(text) else {
+            throw ValidationError("--min-age: expected a duration like 1h or 0, got \(text)")
+        }
+        return Double(duration.components.seconds)
+    }
+
+    func run() async throws {
+        guard dryRun else {
+            FileHandle.standardError.write(Data("wharf: the sweep is not implemented yet: run with --dry-run\n".utf8))
+            throw ExitCode.failure
+        }
+        let report = try await failing {
+            let configuration = try options.load()
+            let driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
+            return try await GarbageCollector(driver: driver).mark(GCOptions(untagged: untagged, minAge: try Self.seconds(minAge)), listKept: kept)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        for line in Self.summary(report) { print(line) }
+        for blob in report.eligible {
+            var line = "eligible \(blob.digest) \(blob.bytes) bytes"
+            if !blob.layerLinks.isEmpty { line += " [layer links: \(blob.layerLinks.joined(separator: ", "))]" }
+            print(line)
+        }
+        for manifest in report.eligibleManifests {
+            print("eligible manifest \(manifest.repository)@\(manifest.digest) \(manifest.bytes) bytes")
+        }
+        for blob in report.keptBlobList {
+            print("kept \(blob.digest) \(blob.bytes) bytes: \(blob.reason.map { "\($0.kind.rawValue): \($0.detail)" } ?? "")")
+        }
+    }
+
+    static func summary(_ report: GCReport) -> [String] {
+        func size(_ bytes: Int64) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+        var lines = [
+            "dry run: \(report.blobs) blobs, \(size(report.bytes)) in \(report.repositories) repositories, "
+                + "\(report.manifests) manifest revisions (\(String(format: "%.2f", report.seconds)) s)",
+            "eligible for deletion: \(report.eligibleBlobs) blobs, \(size(report.eligibleBytes)), \(report.eligibleLayerLinks) layer links",
+            "kept: \(report.keptBlobs) blobs, \(size(report.keptBytes))"
+                + report.kept.map { "; \($0.reason.rawValue) \($0.blobs) (\(size($0.bytes)))" }.joined(),
+        ]
+        let untaggedBytes = report.untaggedManifests.reduce(Int64(0)) { $0 + $1.bytes }
+        lines.append(
+            report.untagged
+                ? "untagged manifests eligible: \(report.untaggedManifests.count) (\(size(untaggedBytes)))"
+                : "untagged manifests: \(report.untaggedManifests.count), kept (eligible with --untagged)"
+        )
+        if report.missing > 0 { lines.append("missing: \(report.missing) referenced blobs are not in storage (see wharf scrub)") }
+        return lines
+    }
+}
