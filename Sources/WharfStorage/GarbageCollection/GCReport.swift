@@ -6,6 +6,12 @@ public struct GCReport: Sendable, Codable, Equatable {
         public var reason: GCReason.Kind
         public var blobs: Int
         public var bytes: Int64
+
+        public init(reason: GCReason.Kind, blobs: Int, bytes: Int64) {
+            self.reason = reason
+            self.blobs = blobs
+            self.bytes = bytes
+        }
     }
 
     /// Whether untagged manifests were collected (`--untagged`).
