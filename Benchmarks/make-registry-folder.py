@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Writes a registry folder in CNCF distribution's filesystem layout, as Debian's docker-registry leaves it:
 REPOSITORIES repositories (`ns-<i % 100>/app-<i>`), each with TAGS tags on TAGS image manifests (one config and
-two layers each, layers shared across repositories), for the catalogue and sync benchmarks.
+two layers each, layers shared across repositories), for the catalogue and sync benchmarks. For garbage collection:
+--unique-layers K adds K small layers of its own to each image, and --deleted-every N deletes every Nth image as
+a delete by digest does (its tag and revision links go; its blobs and layer links stay, for GC to find).
 
-usage: make-registry-folder.py ROOT [--repositories 10000] [--tags 10]
+usage: make-registry-folder.py ROOT [--repositories 10000] [--tags 10] [--unique-layers 0] [--deleted-every 0]
 ROOT is the storage root (`<data>/registry`); an existing folder is left as it is."""
 
 import argparse
@@ -28,6 +30,8 @@ def main() -> int:
     parser.add_argument("root")
     parser.add_argument("--repositories", type=int, default=10_000)
     parser.add_argument("--tags", type=int, default=10)
+    parser.add_argument("--unique-layers", type=int, default=0)
+    parser.add_argument("--deleted-every", type=int, default=0)
     args = parser.parse_args()
     v2 = os.path.join(args.root, "docker", "registry", "v2")
     if os.path.isdir(os.path.join(v2, "repositories")):
@@ -51,6 +55,7 @@ def main() -> int:
             }).encode()
             config_digest = blob(config)
             used = [layers[(r + t) % len(layers)], layers[(r * 7 + t) % len(layers)]]
+            used += [(blob(os.urandom(64)), 64) for _ in range(args.unique_layers)]
             manifest = json.dumps({
                 "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                 "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": config_digest,
@@ -62,6 +67,9 @@ def main() -> int:
             link = manifest_digest.encode()
             for d in [config_digest] + [d for d, _ in used]:
                 write(os.path.join(repo, "_layers", "sha256", d[7:], "link"), d.encode())
+            if args.deleted_every and (r * args.tags + t) % args.deleted_every == 0:
+                os.makedirs(os.path.join(repo, "_manifests", "tags"), exist_ok=True)
+                continue
             write(os.path.join(repo, "_manifests", "revisions", "sha256", manifest_digest[7:], "link"), link)
             tag = os.path.join(repo, "_manifests", "tags", f"v{t}")
             write(os.path.join(tag, "index", "sha256", manifest_digest[7:], "link"), link)
