@@ -181,6 +181,27 @@ struct GarbageCollectorTests {
         }
     }
 
+    @Test func anAbsentForeignLayerIsNotMissingAndAMissingLayerIs() async throws {
+        try await TemporaryStorage.with { storage in
+            let fixture = ScrubFixture(storage: storage)
+            let config = try await fixture.blob(Array("{}".utf8), in: "win")
+            let foreign = OCIDigest.of(Array("a Windows base layer, served from elsewhere".utf8))
+            let missing = OCIDigest.of(Array("a layer whose data is gone".utf8))
+            let json = """
+                {"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",\
+                "config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"\(config)","size":2},\
+                "layers":[{"mediaType":"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip","digest":"\(foreign)",\
+                "size":1,"urls":["https://example.com/layer"]},\
+                {"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"\(missing)","size":1}]}
+                """
+            try await fixture.manifest(json, in: "win", tag: "ltsc")
+            let report = try await Self.mark(storage, untagged: true)
+            #expect(report.missing == 1)
+            #expect(report.eligible.isEmpty)
+            #expect(report.keptBlobs == 2)
+        }
+    }
+
     @Test func theMarkChangesNothing() async throws {
         try await TemporaryStorage.with { storage in
             let fixture = ScrubFixture(storage: storage)
