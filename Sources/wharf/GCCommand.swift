@@ -20,12 +20,12 @@ struct GCCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
     @Flag(help: "Only report what would be deleted (required: the sweep is not implemented yet).") var dryRun = false
     @Flag(help: "Also collect manifests no tag reaches (index children and referrers of kept ones stay).") var untagged = false
-    @Option(help: "Keep anything written more recently than this (90s, 15m, 1h, 0).") var minAge = "1h"
+    @Option(help: "Keep anything written more recently than this (90s, 15m, 1h, 0; default gc.min_age, 1h).") var minAge: String?
     @Flag(help: "Also list every kept blob with its reason.") var kept = false
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
-        _ = try Self.seconds(minAge)
+        if let minAge { _ = try Self.seconds(minAge) }
     }
 
     /// `0` or a duration (`90s`, `15m`, `1h`, `7d`) in seconds.
@@ -45,7 +45,8 @@ struct GCCommand: AsyncParsableCommand {
         let report = try await failing {
             let configuration = try options.load()
             let driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
-            return try await GarbageCollector(driver: driver).mark(GCOptions(untagged: untagged, minAge: try Self.seconds(minAge)), listKept: kept)
+            let grace = try minAge.map(Self.seconds) ?? Double(configuration.gcMinAge.components.seconds)
+            return try await GarbageCollector(driver: driver).mark(GCOptions(untagged: untagged, minAge: grace), listKept: kept)
         }
         if json {
             let encoder = JSONEncoder()

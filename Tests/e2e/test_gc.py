@@ -148,6 +148,15 @@ def test_gc_dry_run_agrees_with_distribution(wharf, skopeo, distribution_factory
     assert young["eligible"] == [] and young["min_age_seconds"] == 3600, young
     assert {"reason": "too_young", "blobs": 3, "bytes": report["eligible_bytes"]} in young["kept"], young
 
+    # gc.min_age sets the default grace (here from the environment); --min-age overrides it.
+    env = {**wharf.env(), "WHARF_GC_MIN_AGE": "2h"}
+    configured = subprocess.run([wharf.bin, "gc", "--dry-run", "--json", "--data", str(wharf.data_dir)], env=env,
+                                capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(configured.stdout)["min_age_seconds"] == 7200
+    overridden = subprocess.run([wharf.bin, "gc", "--dry-run", "--json", "--min-age", "0", "--data", str(wharf.data_dir)],
+                                env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert {b["digest"] for b in json.loads(overridden.stdout)["eligible"]} == expected
+
     # Without --dry-run: refused, one line, exit 1.
     p = gc(wharf, check=False)
     assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)

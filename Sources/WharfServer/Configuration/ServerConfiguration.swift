@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var uploadPurgeInterval: Duration
     /// `sync.interval`: how often the catalogue mirror is compared with storage.
     public var syncInterval: Duration
+    /// `gc.min_age`: garbage collection keeps anything written more recently (a push in progress).
+    public var gcMinAge: Duration
     /// `uploads.max_open_per_account`: open upload sessions per account (per client address without auth); 0: no limit.
     public var uploadMaxOpenPerAccount: Int
     /// `uploads.max_blob_size`: the largest blob a push may upload, in bytes; nil: no limit.
@@ -92,6 +94,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         uploadPurgeAfter = .zero
         uploadPurgeInterval = .zero
         syncInterval = .zero
+        gcMinAge = .zero
         uploadMaxOpenPerAccount = 0
         uploadMaxBlobSize = nil
         storageFsync = false
@@ -316,6 +319,15 @@ public struct ConfigurationKey: Sendable {
                 + "replica or a restore wrote (a push through Wharf is in the catalogue at once)."
         ) {
             $0.syncInterval = try duration($1, "sync.interval")
+        },
+        .init(
+            key: "gc.min_age",
+            flag: nil,
+            defaultValue: "1h",
+            summary: "Garbage collection keeps blobs, layer links and manifests written more recently than this "
+                + "(a push in progress); `wharf gc --min-age` overrides it."
+        ) {
+            $0.gcMinAge = try duration($1, "gc.min_age")
         },
         .init(
             key: "database.url",
