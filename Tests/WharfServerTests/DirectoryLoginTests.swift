@@ -29,6 +29,12 @@ final class FakeDirectory: Directory, @unchecked Sendable {
 
     func remove(_ login: String) { _ = lock.withLock { people.removeValue(forKey: login) } }
     func setAdmin(_ login: String, _ admin: Bool) { lock.withLock { people[login]?.entry.isAdmin = admin } }
+    func setProfile(_ login: String, email: String?, displayName: String?) {
+        lock.withLock {
+            people[login]?.entry.email = email
+            people[login]?.entry.displayName = displayName
+        }
+    }
     func setDown(_ isDown: Bool) { lock.withLock { down = isDown } }
     var bindCount: Int { lock.withLock { binds } }
 
@@ -230,6 +236,32 @@ extension DirectoryLoginTests {
             _ = try await fixture.authenticator.authenticate(username: "frank", password: "frank-pass")
             await #expect(throws: AccountError.self) { try await fixture.accounts.setPassword(name: "frank", password: "a-local-password-1") }
             #expect(try await fixture.user("frank")?.passwordHash == nil)
+        }
+    }
+}
+
+extension DirectoryLoginTests {
+    /// A directory's odd attributes (a display name with spaces and a bell around it, an "email" that is none, or
+    /// one far too long) never refuse the person's login: what the database cannot hold is left out.
+    @Test func oddDirectoryAttributesAreCleanedNotFatal() async throws {
+        try await withDirectory(cacheTTL: .zero) { fixture in
+            fixture.directory.add("hank", password: "hank-pass", email: "not an email")
+            fixture.directory.setProfile("hank", email: "not an email", displayName: "  Hank\u{7} Hill \n")
+            _ = try await fixture.authenticator.authenticate(username: "hank", password: "hank-pass")
+            var user = try #require(try await fixture.user("hank"))
+            #expect(user.displayName == "Hank Hill" && user.email == nil)
+            fixture.directory.setProfile(
+                "hank",
+                email: String(repeating: "h", count: 300) + "@example.com",
+                displayName: String(repeating: "x", count: 400)
+            )
+            _ = try await fixture.authenticator.authenticate(username: "hank", password: "hank-pass")
+            user = try #require(try await fixture.user("hank"))
+            #expect(user.displayName?.count == 100 && user.email == nil)
+            fixture.directory.setProfile("hank", email: "hank@example.com", displayName: " ")
+            _ = try await fixture.authenticator.authenticate(username: "hank", password: "hank-pass")
+            user = try #require(try await fixture.user("hank"))
+            #expect(user.email == "hank@example.com")
         }
     }
 }

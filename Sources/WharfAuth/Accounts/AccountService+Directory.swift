@@ -15,7 +15,22 @@ extension AccountService {
     ///
     /// The name is the login sanitised to the namespace grammar (`John.Smith` → `john.smith`); when that name is a
     /// user, a namespace or unowned content already, `-2`, `-3`, … is appended, and the choice is logged.
+    ///
+    /// The entry's email and display name are taken only in a form the database accepts (a directory may hold a
+    /// display name with trailing spaces or an email that is no email): anything else is left out rather than
+    /// refusing the person's every login.
     public func linkDirectoryUser(_ entry: DirectoryEntry, firstMayBeAdmin: Bool, logger: Logger) async throws -> User {
+        let entry = Self.profile(of: entry)
+        do {
+            return try await linkOnce(entry, firstMayBeAdmin: firstMayBeAdmin, logger: logger)
+        } catch let error as DatabaseError where error.code == .conflict {
+            // A concurrent first login won the race (of the same entry, on another replica, or of another entry to
+            // the same name): the second attempt finds its account, or the next free name.
+            return try await linkOnce(entry, firstMayBeAdmin: firstMayBeAdmin, logger: logger)
+        }
+    }
+
+    private func linkOnce(_ entry: DirectoryEntry, firstMayBeAdmin: Bool, logger: Logger) async throws -> User {
         if let user = try await updateDirectoryUser(entry) { return user }
         let base = Self.directoryName(entry.login)
         let names = [base] + (2...50).map { "\(String(base.prefix(240)))-\($0)" }
@@ -94,6 +109,24 @@ extension AccountService {
             }
             return user
         }
+    }
+
+    /// The entry with its email and display name as Wharf stores them: trimmed, without control characters, the
+    /// display name at most 100 characters (as the portal's form allows), the email only when it looks like one
+    /// (one `@`, no white space, at most 254 bytes); nil when nothing usable is left.
+    static func profile(of entry: DirectoryEntry) -> DirectoryEntry {
+        func clean(_ value: String?) -> String? {
+            let kept = String(String.UnicodeScalarView((value ?? "").unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }))
+            let trimmed = kept.trimmingCharacters(in: .whitespacesAndNewlines)
+            return trimmed.isEmpty ? nil : trimmed
+        }
+        var entry = entry
+        entry.displayName = clean(entry.displayName).map { String($0.prefix(100)).trimmingCharacters(in: .whitespaces) }
+        entry.email = clean(entry.email).flatMap { email in
+            email.utf8.count <= 254 && email.split(separator: "@", omittingEmptySubsequences: false).count == 2
+                && !email.hasPrefix("@") && !email.hasSuffix("@") && !email.contains(where: \.isWhitespace) ? email : nil
+        }
+        return entry
     }
 
     /// A login as a user name: lower case, letters and digits kept, `.` `_` `-` kept between them, anything else a
