@@ -136,9 +136,22 @@ public struct Authenticator: Sendable {
         }
         let user = try await pool.read { transaction in try transaction.users.find(name: username) }
         if let directory, directory.owns(user) {
-            // A directory user's application token imported from Portus and not used since: theirs, not a password.
-            if let user, let caller = try await importedPortusToken(password, user: user, client: client, admit: admit) { return caller }
-            let linked = try await directory.login(username, password: password, portal: portal)
+            // A directory user's application token imported from Portus and not used since is theirs, not a
+            // password. Asked first only for an account still waiting for its first directory login (the directory
+            // does not know it by that link yet); for the others only once the directory refused, so that the
+            // bind cache's logins (a CI job's pushes) pay no extra query.
+            if let user, user.ldapDN?.hasPrefix(PortusMapping.pendingDirectoryPrefix) == true,
+                let caller = try await importedPortusToken(password, user: user, client: client, admit: admit)
+            {
+                return caller
+            }
+            let linked: User
+            do {
+                linked = try await directory.login(username, password: password, portal: portal)
+            } catch let error as AuthError where error.code == .invalidCredentials {
+                if let user, let caller = try await importedPortusToken(password, user: user, client: client, admit: admit) { return caller }
+                throw error
+            }
             recorder.userLoggedIn(linked.id)
             return Caller(subject: Self.subject(linked), credential: CredentialID.password(userID: linked.id).description)
         }
