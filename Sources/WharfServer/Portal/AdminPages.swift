@@ -132,6 +132,8 @@ struct AdminPages<Context: WharfContext>: Sendable {
                 "checked": sync.usersChecked, "disabled": sync.usersDisabled, "running": sync.running,
             ]
             if let at = sync.lastRunAt { pass["lastRun"] = PortalFormat.relative(at) }
+            // Groups seen but none syncs: the next step is a team named like a group.
+            if sync.groups > 0, sync.teamsMatched == 0 { pass["noTeams"] = true }
             if let error = sync.lastError { pass["error"] = error }
             values["sync"] = pass
         }
