@@ -5,11 +5,12 @@ import WharfCore
 import WharfDatabase
 
 /// Who a caller is: credentials (passwords with lockout and per-address failure limits, application tokens,
-/// refresh tokens, namespaces' scoped tokens, the service account) checked without HTTP, for the token endpoint, the `/v2` door and later
-/// the portal and the API. Refusals are ``AuthError``s: ``AuthError/Code/invalidCredentials`` for every wrong,
-/// unknown, disabled or locked login alike; ``AuthError/Code/passwordChecksThrottled`` (with the time to wait)
-/// for an address with too many failures or waiting checks; ``AuthError/Code/passwordChecksBusy`` when every
-/// password-check slot is taken.
+/// refresh tokens, namespaces' scoped tokens, the service account, and with LDAP on the directory's logins through
+/// ``DirectoryLogins``) checked without HTTP, for the token endpoint, the `/v2` door, the portal and the API.
+/// Refusals are ``AuthError``s: ``AuthError/Code/invalidCredentials`` for every wrong, unknown, disabled or locked
+/// login alike; ``AuthError/Code/passwordChecksThrottled`` (with the time to wait) for an address with too many
+/// failures or waiting checks; ``AuthError/Code/passwordChecksBusy`` when every password-check slot is taken;
+/// ``AuthError/Code/directoryUnavailable`` when the directory that owns the login does not answer.
 public struct Authenticator: Sendable {
     /// Refresh tokens kept per user; older ones are revoked when a new one is issued.
     public static let refreshTokensPerUser = 20
