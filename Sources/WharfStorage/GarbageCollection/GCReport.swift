@@ -14,6 +14,8 @@ public struct GCReport: Sendable, Codable, Equatable {
         }
     }
 
+    /// Whether this was a dry run: nothing was deleted, and the reclaimed counts are zero.
+    public var dryRun = true
     /// Whether untagged manifests were collected (`--untagged`).
     public var untagged = false
     public var minAgeSeconds = 0.0
@@ -39,6 +41,15 @@ public struct GCReport: Sendable, Codable, Equatable {
     public var eligible: [GCBlob] = []
     /// Every kept blob with its reason, by digest, when asked for (`--kept`); else empty.
     public var keptBlobList: [GCBlob] = []
+    /// What the sweep deleted: eligible blobs whose data went, and their bytes (zero in a dry run).
+    public var reclaimedBlobs = 0
+    public var reclaimedBytes: Int64 = 0
+    /// Layer links to reclaimed blobs the sweep removed.
+    public var removedLayerLinks = 0
+    /// Untagged manifest revisions the sweep unlinked (with `--untagged`).
+    public var removedManifests: [GCManifest] = []
+    /// Eligible blobs the sweep left because a push linked or referenced them while it ran.
+    public var rescuedBlobs = 0
     public var seconds = 0.0
 
     public init() {}
@@ -47,6 +58,7 @@ public struct GCReport: Sendable, Codable, Equatable {
     public var eligibleManifests: [GCManifest] { untagged ? untaggedManifests : [] }
 
     enum CodingKeys: String, CodingKey {
+        case dryRun = "dry_run"
         case untagged
         case minAgeSeconds = "min_age_seconds"
         case blobs, bytes
@@ -60,6 +72,11 @@ public struct GCReport: Sendable, Codable, Equatable {
         case untaggedManifests = "untagged_manifests"
         case eligible
         case keptBlobList = "kept_list"
+        case reclaimedBlobs = "reclaimed_blobs"
+        case reclaimedBytes = "reclaimed_bytes"
+        case removedLayerLinks = "removed_layer_links"
+        case removedManifests = "removed_manifests"
+        case rescuedBlobs = "rescued_blobs"
         case seconds
     }
 }

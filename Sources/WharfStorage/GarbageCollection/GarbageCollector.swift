@@ -45,6 +45,15 @@ public struct GarbageCollector: Sendable {
         }
     }
 
+    /// A whole collection: the mark, then (unless `dryRun`) the sweep of what it found eligible. The caller holds
+    /// the database's GC lease, so no other replica sweeps at the same time.
+    public func run(_ options: GCOptions, dryRun: Bool, listKept: Bool = false, now: Date = Date()) async throws -> GCReport {
+        var report = try await mark(options, listKept: listKept, now: now)
+        guard !dryRun else { return report }
+        report.dryRun = false
+        throw StorageError(.io, "the sweep is not implemented yet")
+    }
+
     public func mark(_ options: GCOptions, listKept: Bool = false, now: Date = Date()) async throws -> GCReport {
         let clock = ContinuousClock()
         let start = clock.now
