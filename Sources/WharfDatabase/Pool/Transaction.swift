@@ -44,6 +44,7 @@ public struct Transaction: Sendable {
     public var comments: CommentStore { CommentStore(self) }
     public var sessions: SessionStore { SessionStore(self) }
     public var settings: SettingStore { SettingStore(self) }
+    public var retentionPolicies: RetentionPolicyStore { RetentionPolicyStore(self) }
 }
 
 /// A record built from a result row.

@@ -26,7 +26,9 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration Wharf knows, in order. The schema version is the last one's number.
-    static let all: [Migration] = [portalSchema, tokenAuth, credentialSources, catalogueMirror, scopedTokens, catalogueQueries, directoryAccounts]
+    static let all: [Migration] = [
+        portalSchema, tokenAuth, credentialSources, catalogueMirror, scopedTokens, catalogueQueries, directoryAccounts, retentionPolicies,
+    ]
 
     /// The portal's records: people and access (users, teams, members, namespaces, tokens, sessions), the
     /// catalogue mirror (repositories, tags), and what the UI shows around it (activities, stars, comments,
@@ -384,6 +386,28 @@ extension Migration {
             .addColumn(.name("directory_key", null: true), to: "users"),
             .createIndex(.unique("users_directory_key", "directory_key"), on: "users"),
             .addColumn(.boolean("from_directory"), to: "team_members"),
+        ]
+    )
+
+    /// Retention: one policy per namespace plus the global default (no namespace). `scope` is `global` or
+    /// `namespace:<id>` so that the database, not a read before the write, keeps the global row unique (a unique
+    /// index lets several NULL namespaces in). Patterns are text: a regular expression may be long.
+    static let retentionPolicies = Migration(
+        version: 8,
+        name: "retention policies",
+        changes: [
+            .createTable(
+                Table(
+                    name: "retention_policies",
+                    columns: [
+                        .id(), .name("scope"), .reference("namespace_id", to: "namespaces", null: true), .boolean("enabled"),
+                        .integer("keep_latest", null: true), .integer("older_than_days", null: true), .text("tag_match", null: true),
+                        .text("tag_exclude", null: true), .integer("untagged_older_than_days", null: true), .text("protected", null: true),
+                        .text("immutable", null: true), .name("updated_by"), .timestamp("updated_at"),
+                    ],
+                    indexes: [.unique("retention_policies_scope", "scope"), .index("retention_policies_namespace", "namespace_id")]
+                )
+            )
         ]
     )
 }
