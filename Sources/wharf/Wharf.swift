@@ -13,7 +13,7 @@ struct Wharf: AsyncParsableCommand {
         subcommands: [
             Serve.self, Cert.self, Config.self, Migrate.self, Database.self, UserCommand.self, TokenCommand.self, TeamCommand.self,
             NamespaceCommand.self, CatalogCommand.self, SyncCommand.self, ScrubCommand.self, ActivityCommand.self, WebhookCommand.self,
-            LDAPCommand.self, ImportCommand.self, GCCommand.self, Version.self,
+            LDAPCommand.self, ImportCommand.self, GCCommand.self, RetentionCommand.self, Version.self,
         ]
     )
 }

@@ -17,7 +17,10 @@ public struct RetentionError: Error, Sendable, CustomStringConvertible {
         public static let invalidPolicy = Code("invalidPolicy")
         /// An immutable tag would be moved to other content or deleted.
         public static let immutableTag = Code("immutableTag")
-        /// No namespace of that name.
+        /// The caller may not see or change this policy (members view, owners and admins change, admins alone
+        /// the global default).
+        public static let denied = Code("denied")
+        /// No namespace of that name (or none the caller may see).
         public static let namespaceUnknown = Code("namespaceUnknown")
     }
 

@@ -131,6 +131,17 @@ struct APIError: Error, Sendable, HTTPResponseError {
             case .invalidValue where error.message.contains("is set by Wharf itself"): return APIError(.notAllowed, error.message)
             default: return APIError(.validation, error.message)
             }
+        case let error as RetentionError:
+            switch error.code {
+            case .immutableTag, .denied: return APIError(.forbidden, error.message)
+            case .namespaceUnknown: return APIError(.namespaceNotFound, error.message)
+            default:
+                return APIError(
+                    .validation,
+                    error.message,
+                    details: ["fields": .array([.object(["field": .string(error.field ?? ""), "reason": .string(error.message)])])]
+                )
+            }
         case let error as StorageError where error.code == .full:
             return APIError(.unavailable, "the registry's storage is full")
         default: return nil

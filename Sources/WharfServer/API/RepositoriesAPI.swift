@@ -129,7 +129,12 @@ struct RepositoriesAPI {
     }
 
     var deleter: ContentDeleter {
-        ContentDeleter(manifests: api.services.manifests, catalog: api.services.catalog, events: api.services.events)
+        ContentDeleter(
+            manifests: api.services.manifests,
+            catalog: api.services.catalog,
+            events: api.services.events,
+            immutability: api.services.immutability
+        )
     }
 
     func eventRequest(_ request: APIRequest) -> RegistryEvent.Request {

@@ -31,6 +31,10 @@ public struct WharfServices: Sendable {
     public let pulls: PullRecorder
     /// Who sends webhooks, as their envelope's `source` says.
     public let webhookSource: WebhookEnvelope.Source
+    /// What immutable tags refuse, asked on every manifest push by tag and every delete.
+    public let immutability: TagImmutability
+    /// Retention policies and their runs.
+    public let retention: RetentionService
 
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -44,6 +48,16 @@ public struct WharfServices: Sendable {
         pulls = PullRecorder(pool: database, bus: events, logger: logger)
         blobs = BlobStore(driver: driver)
         manifests = ManifestIndex(driver: driver)
+        immutability = TagImmutability(pool: database, manifests: manifests)
+        retention = RetentionService(
+            pool: database,
+            driver: driver,
+            manifests: manifests,
+            catalog: catalog,
+            events: events,
+            immutability: immutability,
+            logger: logger
+        )
         uploadQuota = UploadQuota(limit: configuration.uploadMaxOpenPerAccount, maxAge: configuration.uploadPurgeAfter)
         purger = UploadPurger(
             blobs: blobs,
@@ -79,7 +93,8 @@ func buildRouter(
         catalog: services.catalog,
         events: services.events,
         quota: services.uploadQuota,
-        maxBlobSize: configuration.uploadMaxBlobSize
+        maxBlobSize: configuration.uploadMaxBlobSize,
+        immutability: services.immutability
     ).addRoutes(to: registry)
     router.get("/health") { _, _ in "ok" }
     if let tokens {

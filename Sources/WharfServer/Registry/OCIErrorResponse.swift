@@ -48,6 +48,8 @@ enum OCIErrorResponse {
             return error
         case let error as ContentError:
             return registryError(for: error)
+        case let error as RetentionError where error.code == .immutableTag:
+            return RegistryError(.denied, detail: error.message)
         case let error as AuthError where error.code == .denied:
             // The Authorizer's refusal (a push into a namespace that cannot be created): its reason as it is.
             return RegistryError(.denied, detail: error.message)

@@ -24,6 +24,8 @@ struct RegistryController<Context: WharfContext>: Sendable {
     let quota: UploadQuota
     /// `uploads.max_blob_size`: the largest blob an upload may reach; nil for no limit.
     let maxBlobSize: Int64?
+    /// What immutable tags refuse (a push moving one, a delete of one).
+    var immutability: TagImmutability? = nil
 
     /// Blob bodies are streamed in chunks of this size (2 MiB measured 1.2x faster than 512 KiB on 64 MiB pulls;
     /// one buffer per download, reused while the client keeps up).
@@ -219,6 +221,10 @@ struct RegistryController<Context: WharfContext>: Sendable {
         var request = request
         let buffer = try await request.collectBody(upTo: Manifest.maxSize)
         let bytes = Array(buffer.readableBytesView)
+        if case .tag(let tag) = reference, let immutability {
+            // The digest the put will compute (by tag: SHA-256), checked before anything is written.
+            try await immutability.checkPush(tag: tag, digest: OCIDigest.of(bytes), in: name)
+        }
         let (digest, manifest) = try await manifests.put(
             bytes,
             contentType: request.headers[.contentType],
@@ -241,7 +247,7 @@ struct RegistryController<Context: WharfContext>: Sendable {
 
     func deleteManifest(_ request: Request, _ name: RepositoryName, _ reference: Reference, context: Context) async throws -> Response {
         let described = event(.delete, target: RegistryEvent.Target(repository: name.value), request, context)
-        try await ContentDeleter(manifests: manifests, catalog: catalog, events: events).delete(
+        try await ContentDeleter(manifests: manifests, catalog: catalog, events: events, immutability: immutability).delete(
             reference,
             in: name,
             request: described.request,

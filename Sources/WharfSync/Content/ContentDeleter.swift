@@ -4,16 +4,19 @@ import WharfStorage
 
 /// Deletes manifests and tags the one way every surface does (the registry's `DELETE`, the API, the portal):
 /// storage first, then the catalogue mirror with its activity and webhook rows in one transaction, then the
-/// event for whoever listens. The caller has checked that deletes are allowed.
+/// event for whoever listens. The caller has checked that deletes are allowed; with ``immutability`` the deleter
+/// also refuses what an immutable tag forbids (``RetentionError`` `immutableTag`), whichever surface asks.
 public struct ContentDeleter: Sendable {
     let manifests: ManifestIndex
     let catalog: CatalogMirror
     let events: EventBus
+    let immutability: TagImmutability?
 
-    public init(manifests: ManifestIndex, catalog: CatalogMirror, events: EventBus) {
+    public init(manifests: ManifestIndex, catalog: CatalogMirror, events: EventBus, immutability: TagImmutability? = nil) {
         self.manifests = manifests
         self.catalog = catalog
         self.events = events
+        self.immutability = immutability
     }
 
     /// Deletes a manifest by digest (with every tag pointing at it), or a tag only, as `reference` says; throws
@@ -25,6 +28,7 @@ public struct ContentDeleter: Sendable {
         request: RegistryEvent.Request,
         actor: RegistryEvent.Actor
     ) async throws -> RegistryEvent {
+        try await immutability?.checkDelete(reference, in: name)
         let target: RegistryEvent.Target
         switch reference {
         case .digest(let digest):
@@ -44,6 +48,8 @@ public struct ContentDeleter: Sendable {
     /// event each. Returns how many manifests went.
     @discardableResult
     public func deleteRepository(_ name: RepositoryName, request: RegistryEvent.Request, actor: RegistryEvent.Actor) async throws -> Int {
+        // Refused before anything goes, not half-way through.
+        try await immutability?.checkDeleteRepository(name)
         var count = 0
         for digest in try await manifests.revisions(in: name) {
             do {
