@@ -238,7 +238,7 @@ def test_the_api_sets_previews_and_runs_policies_with_owners_editing_and_members
     # The namespace's own: owners set it, members view it; validation names the field.
     call("PUT", "/namespaces/team/retention", max_, {"keep_latest": 1}, expect=403)
     err = call("PUT", "/namespaces/team/retention", olivia, {"tag_match": "(pr-"}, expect=422)
-    assert err["error"]["details"]["fields"][0]["field"] == "tag_match", err
+    assert err["error"]["details"]["fields"][0]["field"].endswith("tag_match"), err
     call("PUT", "/namespaces/team/retention", olivia, {"keep_latest": -1}, expect=422)
     got = call("PUT", "/namespaces/team/retention", olivia, {"keep_latest": 1, "tag_match": "^pr-", "untagged_older_than_days": 7})
     assert got["policy"]["keep_latest"] == 1 and got["policy"]["protected"].startswith("^latest$") and got["updated_by"] == "olivia"

@@ -21,7 +21,7 @@ struct SchemaValidator: Sendable {
     ]
 
     /// The formats checked; others are not used by the document.
-    static let supportedFormats: Set<String> = ["date-time", "int64", "int32"]
+    static let supportedFormats: Set<String> = ["date-time", "int64", "int32", "regex"]
 
     let schemas: [String: JSONValue]
     private let patterns: [String: NSRegularExpression]
@@ -122,6 +122,10 @@ struct SchemaValidator: Sendable {
         }
         if schema["format"]?.stringValue == "date-time", RFC3339.parse(text) == nil {
             issues.append(ValidationIssue(field: field, reason: "must be an RFC 3339 date-time"))
+        }
+        // Retention patterns: a pattern the server could not compile is a malformed request (empty: no pattern).
+        if schema["format"]?.stringValue == "regex", !text.isEmpty, (try? NSRegularExpression(pattern: text)) == nil {
+            issues.append(ValidationIssue(field: field, reason: "must be a valid regular expression"))
         }
     }
 

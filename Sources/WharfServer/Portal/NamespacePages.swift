@@ -156,6 +156,11 @@ struct NamespacePages<Context: WharfContext>: Sendable {
                 if total > shown.count { values["doomedMore"] = total - shown.count }
             }
         }
+        if visit.caller.subject.userID != nil,
+            (try? await api.services.retention.authorize(.view, namespace: name, caller: visit.caller.subject, rules: api.rules)) != nil
+        {
+            values["retentionURL"] = RetentionPages<Context>.url(name)
+        }
         if let settingsError { values["settingsError"] = settingsError }
         if let deleteError { values["deleteError"] = deleteError }
         return await portal.page(

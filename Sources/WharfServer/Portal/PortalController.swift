@@ -21,6 +21,7 @@ struct PortalController<Context: WharfContext>: Sendable {
         TeamPages<Context>(portal: portal).addRoutes(to: pages)
         ExplorePages<Context>(portal: portal).addRoutes(to: pages)
         NamespacePages<Context>(portal: portal).addRoutes(to: pages)
+        RetentionPages<Context>(portal: portal).addRoutes(to: pages)
         RepositoryPages<Context>(portal: portal).addRoutes(to: pages)
     }
 }

@@ -101,20 +101,34 @@ public struct RetentionService: Sendable {
     /// Safe to run on several replicas at once: a removal that finds its tag or manifest gone counts as
     /// ``RetentionReport/alreadyGone``. A tag moved or a manifest tagged since the repository was read is skipped.
     public func run(namespace: String? = nil, dryRun: Bool, now: Date = Date()) async throws -> RetentionReport {
+        try await run(namespace: namespace, dryRun: dryRun, now: now, trying: nil)
+    }
+
+    /// What `policy` would remove if it were `namespace`'s (nil: the global default, for the namespaces without
+    /// one of their own), before it is saved: the preview of a form. Removes nothing.
+    public func preview(_ policy: RetentionPolicy, namespace: String?, now: Date = Date()) async throws -> RetentionReport {
+        try await run(namespace: namespace, dryRun: true, now: now, trying: try policy.validated())
+    }
+
+    func run(namespace: String?, dryRun: Bool, now: Date, trying: RetentionPolicy?) async throws -> RetentionReport {
         var report = RetentionReport(dryRun: dryRun, now: now)
         let policies = try await pool.read { transaction in
             if let namespace, !namespace.isEmpty { _ = try Self.namespaceID(namespace, in: transaction) }
             return try transaction.retentionPolicies.list()
         }
-        let global = policies.first { $0.namespaceID == nil }
-        var own: [String: StoredRetentionPolicy] = [:]
-        for policy in policies { if let name = policy.namespace { own[name] = policy } }
+        var global = policies.first { $0.namespaceID == nil }.map { Applying(policy: $0.policy, owner: nil) }
+        var own: [String: Applying] = [:]
+        for policy in policies { if let name = policy.namespace { own[name] = Applying(policy: policy.policy, owner: name) } }
+        if let trying {
+            if let namespace { own[namespace] = Applying(policy: trying, owner: namespace) } else { global = Applying(policy: trying, owner: nil) }
+        }
 
         for repository in try await RepositoryWalker(driver: driver).repositories() {
             let space = repository.namespace ?? ""
             if let namespace, namespace != space { continue }
-            let applying = own[space] ?? global
-            guard let applying, applying.policy.enabled else { continue }
+            // Trying the global default previews the namespaces it applies to, not those with their own.
+            if trying != nil, namespace == nil, own[space] != nil { continue }
+            guard let applying = own[space] ?? global, applying.policy.enabled else { continue }
             report.repositories += 1
             let (tags, revisions) = try await snapshot(repository)
             let removals = try RetentionEvaluator.removals(
@@ -127,10 +141,20 @@ public struct RetentionService: Sendable {
             if dryRun {
                 report.removals += removals
             } else {
-                try await apply(removals, in: repository, policy: applying, read: tags, report: &report)
+                try await apply(removals, in: repository, actor: applying.actor, read: tags, report: &report)
             }
         }
         return report
+    }
+
+    /// The policy a repository falls under, and whose it is.
+    struct Applying {
+        var policy: RetentionPolicy
+        /// The namespace whose own policy it is; nil for the global default.
+        var owner: String?
+
+        /// Who activities and events say removed something: `retention:NAMESPACE` or `retention:global`.
+        var actor: RegistryEvent.Actor { RegistryEvent.Actor(name: "retention:\(owner ?? "global")") }
     }
 
     /// The repository's tags (with the time their link was last written) and manifests (with subject and children).
@@ -163,11 +187,10 @@ public struct RetentionService: Sendable {
     func apply(
         _ removals: [RetentionRemoval],
         in repository: RepositoryName,
-        policy: StoredRetentionPolicy,
+        actor: RegistryEvent.Actor,
         read: [RetentionTag],
         report: inout RetentionReport
     ) async throws {
-        let actor = RegistryEvent.Actor(name: "retention:\(policy.namespace.map { $0.isEmpty ? "_" : $0 } ?? "global")")
         let removedTags = Set(removals.compactMap(\.tag))
         for removal in removals {
             let request = RegistryEvent.Request(id: UUIDText.make(), method: "DELETE", userAgent: "wharf-retention")
@@ -211,7 +234,7 @@ public struct RetentionService: Sendable {
             }
         }
         if !removals.isEmpty {
-            logger.info("retention removed \(report.removals.count) from \(repository.value)", metadata: ["policy": "\(policy.label)"])
+            logger.info("retention removed \(report.removals.count) from \(repository.value)", metadata: ["actor": "\(actor.name)"])
         }
     }
 }
