@@ -21,6 +21,7 @@ import Testing
         "uploads.purge_after": "2h",
         "uploads.purge_interval": "5m",
         "sync.interval": "2m",
+        "retention.schedule": "24h",
         "gc.min_age": "10m",
         "uploads.max_open_per_account": "7",
         "uploads.max_blob_size": "512MiB",

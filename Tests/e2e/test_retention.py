@@ -260,3 +260,16 @@ def test_the_api_sets_previews_and_runs_policies_with_owners_editing_and_members
     assert call("GET", "/namespaces/team/retention", olivia)["effective_source"] == "global"
     call("DELETE", "/retention", root, expect=204)
     call("GET", "/namespaces/nowhere/retention", root, expect=404)
+
+
+def test_retention_schedule_applies_the_policies_from_wharf_serve(wharf_factory):
+    wharf = wharf_factory(tls=True, auth=True, env={"WHARF_RETENTION_SCHEDULE": "1s"})
+    setup_team(wharf)
+    c = V2Client(wharf, "team/cron", auth=("olivia", "olivia password"))
+    for tag in ["old", "new"]:
+        c.push_manifest(tag, small_manifest(c, "team/cron", tag))
+    age_tag(wharf, "team/cron", "old", 10)
+    retention(wharf, "set", "--namespace", "team", "--older-than-days", "7")
+    wait_until("the scheduled run removed the old tag", lambda: tags_of(c, "team/cron") == ["new"])
+    activities = json.loads(wharf.cli("activity", "list", "--user", "retention:team", "--json").stdout)
+    assert activities, "the scheduled removal is an activity by the policy"

@@ -263,6 +263,9 @@ func assembleApplication(
             logger: logger
         )
     )
+    if let schedule = configuration.retentionSchedule {
+        app.addServices(RetentionScheduler(service: services.retention, interval: schedule, logger: logger))
+    }
     if let tokens { app.addServices(tokens.authenticator.recorder) }
     if let directory = tokens?.authenticator.directory {
         if let sync = directory.sync { app.addServices(sync) }

@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var uploadPurgeInterval: Duration
     /// `sync.interval`: how often the catalogue mirror is compared with storage.
     public var syncInterval: Duration
+    /// `retention.schedule`: how often `wharf serve` applies the retention policies; nil: never on its own.
+    public var retentionSchedule: Duration?
     /// `gc.min_age`: garbage collection keeps anything written more recently (a push in progress).
     public var gcMinAge: Duration
     /// `uploads.max_open_per_account`: open upload sessions per account (per client address without auth); 0: no limit.
@@ -94,6 +96,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         uploadPurgeAfter = .zero
         uploadPurgeInterval = .zero
         syncInterval = .zero
+        retentionSchedule = nil
         gcMinAge = .zero
         uploadMaxOpenPerAccount = 0
         uploadMaxBlobSize = nil
@@ -194,7 +197,7 @@ public struct ConfigurationKey: Sendable {
         return defaultValue.isEmpty ? "\(summary) (\(environmentName))" : "\(summary) (\(environmentName), default \(defaultValue))"
     }
 
-    public static let all: [ConfigurationKey] = general + ldapKeys
+    public static let all: [ConfigurationKey] = general + ldapKeys + retentionKeys
 
     static let general: [ConfigurationKey] = [
         .init(
