@@ -86,6 +86,11 @@ def test_an_owner_previews_and_saves_a_policy_a_viewer_reads_it(server, browser)
     assert len(texts(browser, "#retention-preview tbody tr")) == 4
     screenshots(browser, "retention-viewer")
     assert_clean(browser)
+    # The global default is an administration page.
+    open_page(browser, base + "/admin/retention?preview=1", clean=False)
+    assert "Not allowed" in browser.find_element(By.TAG_NAME, "h1").text
+    assert not browser.find_elements(By.ID, "retention-preview")
+    console_errors(browser)
 
 
 def test_an_admin_sets_the_global_default(server, browser):

@@ -158,7 +158,9 @@ struct RetentionAPI {
         _ = try request.requireUser()
         let body = try request.decode(RunBody.self)
         let dryRun = body.dryRun ?? true
-        try await service.authorize(dryRun ? .view : .change, namespace: body.namespace, caller: request.caller.subject, rules: api.rules)
+        // A preview of every namespace would show repositories the caller may not see: admins only, like a run.
+        let need: RetentionAccess.Need = dryRun && body.namespace != nil ? .view : .change
+        try await service.authorize(need, namespace: body.namespace, caller: request.caller.subject, rules: api.rules)
         let report = try await service.run(namespace: body.namespace, dryRun: dryRun)
         return try .json(report)
     }

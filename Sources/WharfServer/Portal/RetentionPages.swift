@@ -68,7 +68,8 @@ struct RetentionPages<Context: WharfContext>: Sendable {
     func show(_ namespace: String?, request: Request, context: Context) async throws -> Response {
         let visit = context.portal
         _ = try visit.caller.requireUser()
-        try await authorize(.view, namespace, visit)
+        // The global page is an administration page (its preview lists every namespace's repositories).
+        try await authorize(namespace == nil ? .change : .view, namespace, visit)
         var preview: RetentionReport?
         if request.uri.queryParameters.get("preview") != nil { preview = try await service.run(namespace: namespace, dryRun: true) }
         return try await page(namespace, request: request, context: context, preview: preview)
