@@ -122,6 +122,8 @@ public struct RetentionService: Sendable {
         if let trying {
             if let namespace { own[namespace] = Applying(policy: trying, owner: namespace) } else { global = Applying(policy: trying, owner: nil) }
         }
+        // Nothing to apply: no need to walk storage (a scheduled run on a registry without policies).
+        guard global?.policy.enabled == true || own.values.contains(where: \.policy.enabled) else { return report }
 
         for repository in try await RepositoryWalker(driver: driver).repositories() {
             let space = repository.namespace ?? ""
@@ -192,6 +194,7 @@ public struct RetentionService: Sendable {
         report: inout RetentionReport
     ) async throws {
         let removedTags = Set(removals.compactMap(\.tag))
+        let before = report.removals.count
         for removal in removals {
             let request = RegistryEvent.Request(id: UUIDText.make(), method: "DELETE", userAgent: "wharf-retention")
             do {
@@ -234,7 +237,7 @@ public struct RetentionService: Sendable {
             }
         }
         if !removals.isEmpty {
-            logger.info("retention removed \(report.removals.count) from \(repository.value)", metadata: ["actor": "\(actor.name)"])
+            logger.info("retention removed \(report.removals.count - before) from \(repository.value)", metadata: ["actor": "\(actor.name)"])
         }
     }
 }
