@@ -193,6 +193,9 @@ def test_immutable_tags_refuse_a_move_and_a_delete_but_take_the_same_digest_agai
     assert r.status_code == 403 and "immutable" in r.json()["error"]["message"], r.text
     r = requests.delete(f"{api}/repositories/team%2Fapp", auth=("olivia", "olivia password"), verify=wharf.verify)
     assert r.status_code == 403, r.text
+    r = requests.delete(f"{api}/namespaces/team", params={"delete_repositories": "true"}, auth=("olivia", "olivia password"),
+                        verify=wharf.verify)
+    assert r.status_code == 403 and "immutable" in r.json()["error"]["message"], r.text
     assert c.get("/v2/team/app/manifests/v1.0.0").status_code == 200
 
     # After the policy changes, the delete goes through.

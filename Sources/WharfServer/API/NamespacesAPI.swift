@@ -130,9 +130,11 @@ struct NamespacesAPI {
     func delete(_ request: APIRequest) async throws -> APIResponse {
         let name = request.path("namespace")
         try await requireManager(name, request: request)
+        let withRepositories = request.bool("delete_repositories") ?? false
+        if withRepositories { try await api.services.immutability.checkDeleteNamespace(name) }
         try await api.organizations.deleteNamespace(
             name: name,
-            deleteRepositories: request.bool("delete_repositories") ?? false,
+            deleteRepositories: withRepositories,
             actor: request.caller.actor
         )
         return .noContent

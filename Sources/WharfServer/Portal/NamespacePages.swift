@@ -80,6 +80,8 @@ struct NamespacePages<Context: WharfContext>: Sendable {
         let withRepositories = visit.form.checked("delete_repositories")
         let gone: [RepositoryName]
         do {
+            // Immutable tags are refused here as in every other delete.
+            if withRepositories { try await api.services.immutability.checkDeleteNamespace(name) }
             gone = try await api.organizations.deleteNamespace(name: name, deleteRepositories: withRepositories, actor: visit.caller.actor)
         } catch {
             guard let shown = PortalError.from(error), shown.status.code < 500 else { throw error }

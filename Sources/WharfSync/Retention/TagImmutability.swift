@@ -89,6 +89,16 @@ public actor TagImmutability {
         }
     }
 
+    /// Throws when any repository of `namespace` holds an immutable tag (the namespace is being deleted with its
+    /// repositories). Reads storage only when the namespace's policy has an immutable pattern.
+    public nonisolated func checkDeleteNamespace(_ namespace: String) async throws {
+        let probe = try RepositoryName("\(namespace)/probe")
+        guard let stored = try await policy(for: probe), stored.policy.immutable != nil else { return }
+        for repository in try await RepositoryWalker(driver: manifests.driver).repositories(in: RepositoryName(namespace)) {
+            try await checkDeleteRepository(repository)
+        }
+    }
+
     static func refusal(_ message: String, _ stored: StoredRetentionPolicy) -> RetentionError {
         RetentionError(.immutableTag, message, field: "immutable")
     }
