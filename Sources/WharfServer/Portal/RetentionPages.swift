@@ -240,7 +240,10 @@ struct RetentionPages<Context: WharfContext>: Sendable {
         if let error {
             values["error"] = error
             if let errorField {
-                values["errorField"] = [errorField.replacingOccurrences(of: "_", with: "-"): true]
+                let css = errorField.replacingOccurrences(of: "_", with: "-")
+                values["errorField"] = [css: true]
+                // On a phone the field may be far below: the top of the form says where to look.
+                values["errorLink"] = "#retention-" + css
             } else {
                 values["generalError"] = error
             }
