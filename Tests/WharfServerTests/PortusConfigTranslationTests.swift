@@ -50,6 +50,7 @@ import WharfAuth
             "ldap.group_base_dn": "ou=groups,dc=example,dc=com",
             "ldap.default_role": "contributor",
             "ldap.sync_mode": "add-only",
+            "retention.schedule": "24h",
         ]
         for (key, value) in expected { #expect(translation.value(key) == value, "\(key)") }
         #expect(Set(translation.settings.map(\.key)) == Set(expected.keys))
@@ -64,7 +65,11 @@ import WharfAuth
         let adminBase = try #require(advice("ldap.admin_base"))
         #expect(adminBase.contains("ldap.admin_group"))
         #expect(adminBase.contains("outside ldap.base") && adminBase.contains("(dc=example,dc=com)"))
-        #expect(advice("delete.garbage_collector.enabled")?.contains("does not expire tags") == true)
+        #expect(
+            advice("delete.garbage_collector.enabled")?.contains(
+                #"wharf retention set --older-than-days 60 --keep-latest 10 --tag-match 'build-\d+'"#
+            ) == true
+        )
         #expect(advice("oauth.github.enabled")?.contains("no OAuth") == true)
         #expect(advice("security.clair.server")?.contains("does not scan") == true)
         #expect(advice("email.smtp.enabled")?.contains("sends no email") == true)

@@ -236,19 +236,32 @@ public struct PortusConfigTranslation: Sendable {
         }
     }
 
+    /// Portus's `delete.garbage_collector` (remove tags older than `older_than` days but the `keep_latest` newest,
+    /// only those matching `tag`) is a Wharf retention policy: the schedule is configuration, the policy itself
+    /// lives in the database, so the note gives the command that makes it the global default.
+    private mutating func translateGarbageCollector(_ portus: PortusSettings) {
+        let paths = ["delete.garbage_collector.older_than", "delete.garbage_collector.keep_latest", "delete.garbage_collector.tag"]
+        guard portus.isOn("delete.garbage_collector.enabled") else {
+            consumed.formUnion(paths + ["delete.garbage_collector.enabled"])
+            return
+        }
+        let olderThan = portus.text("delete.garbage_collector.older_than") ?? "30"
+        let keepLatest = portus.text("delete.garbage_collector.keep_latest") ?? "5"
+        let tag = portus.text("delete.garbage_collector.tag") ?? ""
+        let origin = portus.origin("delete.garbage_collector.enabled")
+        set("retention.schedule", "24h", origin, reading: ["delete.garbage_collector.enabled"])
+        var command = "wharf retention set --older-than-days \(olderThan) --keep-latest \(keepLatest)"
+        if !tag.isEmpty { command += " --tag-match '\(tag.replacingOccurrences(of: "'", with: "'\\''"))'" }
+        note(
+            "\(origin), older_than \(olderThan) days, keep_latest \(keepLatest)" + (tag.isEmpty ? "" : ", tag \(tag)"),
+            "a retention policy (retention.schedule above runs it daily); create it once as the global default: \(command)",
+            reading: paths
+        )
+    }
+
     /// Notes for Portus features Wharf does not have, when they were in use.
     private mutating func noteWhatWharfDoesNotHave(_ portus: PortusSettings) {
-        consumed.formUnion(["delete.garbage_collector.older_than", "delete.garbage_collector.keep_latest", "delete.garbage_collector.tag"])
-        if portus.isOn("delete.garbage_collector.enabled") {
-            note(
-                "\(portus.origin("delete.garbage_collector.enabled")), older_than \(portus.text("delete.garbage_collector.older_than") ?? "30") days, "
-                    + "keep_latest \(portus.text("delete.garbage_collector.keep_latest") ?? "5")",
-                "Wharf does not expire tags: delete old tags with a scheduled job through the registry API (e.g. skopeo delete)",
-                reading: ["delete.garbage_collector.enabled"]
-            )
-        } else {
-            consumed.insert("delete.garbage_collector.enabled")
-        }
+        translateGarbageCollector(portus)
         if !portus.isOn("first_user_admin.enabled") {
             note(
                 portus.origin("first_user_admin.enabled"),
