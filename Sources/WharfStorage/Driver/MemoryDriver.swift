@@ -59,6 +59,11 @@ public final class MemoryDriver: StorageDriver, Sendable {
         }
     }
 
+    public func pruneFolder(_ path: String) async throws {
+        // Folders exist only through the files below them: an empty one is already gone.
+        try StoragePath.check(path)
+    }
+
     public func move(_ source: String, to destination: String) async throws {
         try StoragePath.check(source)
         try StoragePath.check(destination)

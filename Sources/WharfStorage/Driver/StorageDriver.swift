@@ -117,6 +117,11 @@ public protocol StorageDriver: Sendable {
     func list(_ path: String) async throws -> [String]?
     /// Removes a file or a whole folder; removing something missing (also below a file) is not an error.
     func delete(_ path: String) async throws
+    /// Removes the folder at `path` only if it holds nothing (garbage collection tidies a blob's folder after
+    /// moving its data away, while a push may be putting new data there: that data must stay). A folder that
+    /// holds something, a file, or nothing at `path` is left as it is, and none of them is an error. A driver
+    /// without folders (an object store) has nothing to do.
+    func pruneFolder(_ path: String) async throws
     /// Moves a file into place atomically, replacing what was there; makes the destination's parents. Flushes
     /// the file's data first when the driver promises durability. A missing source (also one below a file) throws
     /// ``StorageError/Code/notFound``.
