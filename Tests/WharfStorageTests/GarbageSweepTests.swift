@@ -200,6 +200,28 @@ struct GarbageSweepTests {
         }
     }
 
+    @Test func aSweepThatFailsPutsBackWhatItParked() async throws {
+        struct StorageGaveUp: Error {}
+        try await TemporaryStorage.with { storage in
+            let fixture = ScrubFixture(storage: storage)
+            let orphan = try await fixture.blob(Array("unreferenced".utf8), in: "old")
+            var report = try await GarbageCollector(driver: storage.driver).mark(GCOptions(minAge: 0))
+            #expect(Helpers.eligible(report) == [orphan])
+            await #expect(throws: StorageGaveUp.self) {
+                try await GarbageCollector(driver: storage.driver).sweep(
+                    &report,
+                    options: GCOptions(minAge: 0),
+                    started: Date().timeIntervalSince1970
+                ) {
+                    #expect(!storage.exists(storage.blobDataPath(orphan)))
+                    throw StorageGaveUp()
+                }
+            }
+            #expect(storage.contents(storage.blobDataPath(orphan)) == Array("unreferenced".utf8))
+            #expect(report.reclaimedBlobs == 0)
+        }
+    }
+
     @Test func nothingYoungerThanMinAgeIsDeleted() async throws {
         try await TemporaryStorage.with { storage in
             let fixture = ScrubFixture(storage: storage)

@@ -43,6 +43,21 @@ extension GarbageCollector {
         var sweep = Sweep(fresh: started - Swift.min(options.minAge, 60))
         if options.untagged { try await unlinkUntagged(&report, &sweep) }
 
+        do {
+            try await parkAndDelete(&report, &sweep, afterParking: afterParking)
+        } catch {
+            // Whatever failed, nothing stays parked: pulls of those blobs would fail until the next run.
+            _ = try? await restoreParked()
+            throw error
+        }
+        report.removedManifests = report.removedManifests.filter { manifest in
+            guard let name = try? RepositoryName(manifest.repository) else { return true }
+            return sweep.unlinked[name]?.contains(manifest.digest) ?? false
+        }
+    }
+
+    /// Steps 2 to 4.
+    private func parkAndDelete(_ report: inout GCReport, _ sweep: inout Sweep, afterParking: () async throws -> Void) async throws {
         for blob in report.eligible {
             let data = RegistryPaths.blobData(blob.digest)
             guard let info = try await driver.stat(data), !info.isDirectory else { continue }
@@ -71,10 +86,6 @@ extension GarbageCollector {
             report.reclaimedBlobs += 1
             report.reclaimedBytes += blob.bytes
             report.removedLayerLinks += try await removeLayerLinks(to: blob, fresh: sweep.fresh)
-        }
-        report.removedManifests = report.removedManifests.filter { manifest in
-            guard let name = try? RepositoryName(manifest.repository) else { return true }
-            return sweep.unlinked[name]?.contains(manifest.digest) ?? false
         }
     }
 
@@ -126,7 +137,9 @@ extension GarbageCollector {
                 for name in try await driver.list(RegistryPaths.revisionsDirectory(repository, algorithm)) ?? [] {
                     guard let digest = try? OCIDigest(algorithm: algorithm, hex: name) else { continue }
                     let link = RegistryPaths.revisionLink(repository, digest)
-                    guard let info = try await driver.stat(link), try await index.readLink(link) == digest else { continue }
+                    guard let info = try await driver.stat(link) else { continue }
+                    let relinked = sweep.parked[digest] != nil || sweep.unlinked[repository]?.contains(digest) == true
+                    guard relinked || info.modified > sweep.fresh, try await index.readLink(link) == digest else { continue }
                     // A revision step 1 unlinked, or whose content is parked, was linked again by a push.
                     sweep.unlinked[repository]?.remove(digest)
                     if sweep.parked[digest] != nil { sweep.needed.insert(digest) }
