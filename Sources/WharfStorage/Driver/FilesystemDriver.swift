@@ -208,10 +208,10 @@ public struct FilesystemDriver: StorageDriver {
         }
     }
 
-    public func move(_ source: String, to destination: String) async throws {
+    public func move(_ source: String, to destination: String, durable: Bool) async throws {
         let from = try fullPath(source)
         let to = try fullPath(destination)
-        if durable {
+        if durable && self.durable {
             let fd = open(from, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw Self.missingOrError("open", from) }
             defer { _ = close(fd) }

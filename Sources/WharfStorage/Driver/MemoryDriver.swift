@@ -64,7 +64,7 @@ public final class MemoryDriver: StorageDriver, Sendable {
         try StoragePath.check(path)
     }
 
-    public func move(_ source: String, to destination: String) async throws {
+    public func move(_ source: String, to destination: String, durable: Bool) async throws {
         try StoragePath.check(source)
         try StoragePath.check(destination)
         try store.state.withLock { state in

@@ -66,7 +66,8 @@ extension GarbageCollector {
                 continue
             }
             do {
-                try await driver.move(data, to: RegistryPaths.gcTrash(blob.digest))
+                // Parking and restoring rename data flushed when it was written: no flush again.
+                try await driver.move(data, to: RegistryPaths.gcTrash(blob.digest), durable: false)
                 sweep.parked[blob.digest] = blob
             } catch let error as StorageError where error.code == .notFound {
                 continue  // gone meanwhile
@@ -172,7 +173,7 @@ extension GarbageCollector {
         if try await driver.stat(RegistryPaths.blobData(digest)) != nil {
             try await driver.delete(parked)
         } else {
-            try await driver.move(parked, to: RegistryPaths.blobData(digest))
+            try await driver.move(parked, to: RegistryPaths.blobData(digest), durable: false)
         }
     }
 
