@@ -6,19 +6,18 @@ import WharfStorage
 struct GCCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
-        abstract: "Garbage collection: report which blobs nothing references any more (--dry-run).",
+        abstract: "Garbage collection: delete the blobs nothing references any more (or, with --dry-run, list them).",
         discussion: """
             Marks from every repository's tags (and, without --untagged, every manifest revision): index children, \
             referrers (signatures, SBOMs, attestations) of kept manifests, configs and layers. Prints how many blobs \
             and bytes are stored, kept (by reason) and eligible for deletion, and one line per eligible blob. Anything \
-            written within --min-age is kept. Only reads: safe while servers run.
-
-            The sweep (deleting what is eligible) is not implemented yet: run with --dry-run.
+            written within --min-age is kept. A dry run only reads. A real run deletes while servers run and \
+            pushes go on: anything a push links meanwhile is kept.
             """
     )
 
     @OptionGroup var options: ConfigurationOptions
-    @Flag(help: "Only report what would be deleted (required: the sweep is not implemented yet).") var dryRun = false
+    @Flag(help: "Only report what would be deleted.") var dryRun = false
     @Flag(help: "Also collect manifests no tag reaches (index children and referrers of kept ones stay).") var untagged = false
     @Option(help: "Keep anything written more recently than this (90s, 15m, 1h, 0; default gc.min_age, 1h).") var minAge: String?
     @Flag(help: "Also list every kept blob with its reason.") var kept = false
@@ -38,15 +37,11 @@ struct GCCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard dryRun else {
-            FileHandle.standardError.write(Data("wharf: the sweep is not implemented yet: run with --dry-run\n".utf8))
-            throw ExitCode.failure
-        }
         let report = try await failing {
             let configuration = try options.load()
             let driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
             let grace = try minAge.map(Self.seconds) ?? Double(configuration.gcMinAge.components.seconds)
-            return try await GarbageCollector(driver: driver).mark(GCOptions(untagged: untagged, minAge: grace), listKept: kept)
+            return try await GarbageCollector(driver: driver).run(GCOptions(untagged: untagged, minAge: grace), dryRun: dryRun, listKept: kept)
         }
         if json {
             let encoder = JSONEncoder()
@@ -71,7 +66,7 @@ struct GCCommand: AsyncParsableCommand {
     static func summary(_ report: GCReport) -> [String] {
         func size(_ bytes: Int64) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
         var lines = [
-            "dry run: \(report.blobs) blobs, \(size(report.bytes)) in \(report.repositories) repositories, "
+            "\(report.dryRun ? "dry run" : "collected"): \(report.blobs) blobs, \(size(report.bytes)) in \(report.repositories) repositories, "
                 + "\(report.manifests) manifest revisions (\(String(format: "%.2f", report.seconds)) s)",
             "eligible for deletion: \(report.eligibleBlobs) blobs, \(size(report.eligibleBytes)), \(report.eligibleLayerLinks) layer links",
             "kept: \(report.keptBlobs) blobs, \(size(report.keptBytes))"
@@ -83,6 +78,12 @@ struct GCCommand: AsyncParsableCommand {
                 ? "untagged manifests eligible: \(report.untaggedManifests.count) (\(size(untaggedBytes)))"
                 : "untagged manifests: \(report.untaggedManifests.count), kept (eligible with --untagged)"
         )
+        if !report.dryRun {
+            lines.append(
+                "reclaimed: \(report.reclaimedBlobs) blobs, \(size(report.reclaimedBytes)), \(report.removedLayerLinks) layer links, "
+                    + "\(report.removedManifests.count) untagged manifests; rescued \(report.rescuedBlobs) blobs a push linked meanwhile"
+            )
+        }
         if report.missing > 0 { lines.append("missing: \(report.missing) referenced blobs are not in storage (see wharf scrub)") }
         return lines
     }

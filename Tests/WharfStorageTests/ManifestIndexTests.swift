@@ -471,7 +471,10 @@ final class CountingDriver: StorageDriver {
         return try await base.list(path)
     }
     func delete(_ path: String) async throws { try await base.delete(path) }
-    func move(_ source: String, to destination: String) async throws { try await base.move(source, to: destination) }
+    func move(_ source: String, to destination: String, durable: Bool) async throws {
+        try await base.move(source, to: destination, durable: durable)
+    }
+    func pruneFolder(_ path: String) async throws { try await base.pruneFolder(path) }
     func writer(_ path: String, append: Bool) async throws -> any StorageWriter { try await base.writer(path, append: append) }
     func reader(_ path: String) async throws -> (any StorageReader)? { try await base.reader(path) }
     func walk(_ path: String, visit: (StorageEntry) async throws -> WalkStep) async throws {

@@ -157,11 +157,36 @@ def test_gc_dry_run_agrees_with_distribution(wharf, skopeo, distribution_factory
                                 env=env, capture_output=True, text=True, timeout=120, check=True)
     assert {b["digest"] for b in json.loads(overridden.stdout)["eligible"]} == expected
 
-    # Without --dry-run: refused, one line, exit 1.
-    p = gc(wharf, check=False)
-    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
-    assert p.stderr.strip() == "wharf: the sweep is not implemented yet: run with --dry-run", p.stderr
     assert gc(wharf, "--dry-run", "--min-age", "soon", check=False).returncode == 64
 
     # Nothing on disk changed, byte for byte and time for time.
     assert tree(wharf.registry_dir) == before
+
+    # The real run deletes exactly what the dry run listed, with the layer links to it, and nothing else.
+    done = json.loads(gc(wharf, "--min-age", "0", "--json").stdout)
+    assert done["dry_run"] is False, done
+    assert {b["digest"] for b in done["eligible"]} == expected, done
+    assert done["reclaimed_blobs"] == 3 and done["reclaimed_bytes"] == report["eligible_bytes"], done
+    assert done["removed_layer_links"] == 2 and done["rescued_blobs"] == 0, done
+    blobs = wharf.registry_dir / "docker" / "registry" / "v2" / "blobs" / "sha256"
+    for digest in expected:
+        assert not (blobs / digest[7:9] / digest[7:]).exists(), digest
+    layers = wharf.registry_dir / "docker" / "registry" / "v2" / "repositories" / "other" / "gone" / "_layers" / "sha256"
+    assert sorted(p.name for p in layers.iterdir()) == [shared_layer.digest[7:]]
+    after = tree(wharf.registry_dir)
+    assert {path for path in before if path not in after and "/_layers/" not in path and "/blobs/" not in path} == set()
+    assert gc_json(wharf, "--min-age", "0")["eligible"] == []
+
+    # Distribution's own collector finds nothing more to delete, and distribution serves the folder.
+    assert distribution_gc(dist) == (set(), set())
+    dist.start()
+    d = V2Client(dist)
+    for layout, name in [(app, "team/app"), (multi, "team/multi")]:
+        for im in layout.images:
+            r = d.get(f"/v2/{name}/manifests/{im.manifest_digest}", headers={"Accept": MT_OCI_MANIFEST})
+            assert r.status_code == 200 and sha256(r.content) == im.manifest_digest, describe(r)
+            for blob in [im.config.digest, *(l.digest for l in im.layers)]:
+                r = d.get(f"/v2/{name}/blobs/{blob}")
+                assert r.status_code == 200 and sha256(r.content) == blob, describe(r)
+    r = d.get(f"/v2/team/app/manifests/{referrer_digest}", headers={"Accept": MT_OCI_MANIFEST})
+    assert r.status_code == 200, describe(r)

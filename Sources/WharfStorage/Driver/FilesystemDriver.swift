@@ -180,6 +180,16 @@ public struct FilesystemDriver: StorageDriver {
         try Self.removeFull(try fullPath(path))
     }
 
+    public func pruneFolder(_ path: String) async throws {
+        let full = try fullPath(path)
+        // rmdir removes only an empty folder; the rest is what the contract says to leave alone.
+        guard rmdir(full) != 0 else { return }
+        switch errno {
+        case ENOENT, ENOTEMPTY, EEXIST, ENOTDIR: return
+        default: throw Self.error("rmdir", full)
+        }
+    }
+
     static func removeFull(_ full: String) throws {
         var st = Glibc.stat()
         guard lstat(full, &st) == 0 else {
@@ -198,10 +208,10 @@ public struct FilesystemDriver: StorageDriver {
         }
     }
 
-    public func move(_ source: String, to destination: String) async throws {
+    public func move(_ source: String, to destination: String, durable: Bool) async throws {
         let from = try fullPath(source)
         let to = try fullPath(destination)
-        if durable {
+        if durable && self.durable {
             let fd = open(from, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw Self.missingOrError("open", from) }
             defer { _ = close(fd) }

@@ -59,7 +59,12 @@ public final class MemoryDriver: StorageDriver, Sendable {
         }
     }
 
-    public func move(_ source: String, to destination: String) async throws {
+    public func pruneFolder(_ path: String) async throws {
+        // Folders exist only through the files below them: an empty one is already gone.
+        try StoragePath.check(path)
+    }
+
+    public func move(_ source: String, to destination: String, durable: Bool) async throws {
         try StoragePath.check(source)
         try StoragePath.check(destination)
         try store.state.withLock { state in

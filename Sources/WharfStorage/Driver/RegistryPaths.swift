@@ -38,6 +38,15 @@ public enum RegistryPaths {
         "\(blobsRoot)/\(digest.algorithm.rawValue)/\(digest.hex.prefix(2))/\(digest.hex)"
     }
 
+    /// Where garbage collection parks blob data while it makes sure no push linked the blob meanwhile: outside
+    /// `docker/`, which distribution never reads, and on the same storage, so parking and restoring are renames.
+    /// A run ends with nothing there; a run that starts and finds something (a crash half-way) restores it first.
+    public static let gcTrashRoot = "wharf/gc-trash"
+
+    public static func gcTrash(_ digest: OCIDigest) -> String {
+        "\(gcTrashRoot)/\(digest.algorithm.rawValue)/\(digest.hex)"
+    }
+
     public static func repository(_ name: RepositoryName) -> String {
         "\(repositoriesRoot)/\(name.value)"
     }

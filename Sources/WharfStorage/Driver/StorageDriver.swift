@@ -117,10 +117,16 @@ public protocol StorageDriver: Sendable {
     func list(_ path: String) async throws -> [String]?
     /// Removes a file or a whole folder; removing something missing (also below a file) is not an error.
     func delete(_ path: String) async throws
-    /// Moves a file into place atomically, replacing what was there; makes the destination's parents. Flushes
-    /// the file's data first when the driver promises durability. A missing source (also one below a file) throws
-    /// ``StorageError/Code/notFound``.
-    func move(_ source: String, to destination: String) async throws
+    /// Removes the folder at `path` only if it holds nothing (garbage collection tidies a blob's folder after
+    /// moving its data away, while a push may be putting new data there: that data must stay). A folder that
+    /// holds something, a file, or nothing at `path` is left as it is, and none of them is an error. A driver
+    /// without folders (an object store) has nothing to do.
+    func pruneFolder(_ path: String) async throws
+    /// Moves a file into place atomically, replacing what was there; makes the destination's parents. With
+    /// `durable`, flushes the file's data first when the driver promises durability (garbage collection moves
+    /// files whose data was flushed when written, and skips that). A missing source (also one below a file)
+    /// throws ``StorageError/Code/notFound``.
+    func move(_ source: String, to destination: String, durable: Bool) async throws
     /// Opens a writer at the end of the file at `path` (`append`, for a resumed upload: also by a new driver on
     /// the same storage, after a restart) or on a new empty file that replaces it. A missing file is created
     /// either way (empty, when the writer ends with nothing appended). Once the writer ends with `commit` or
@@ -142,6 +148,11 @@ extension StorageDriver {
     /// A durable atomic replace.
     public func write(_ path: String, contents: [UInt8]) async throws {
         try await write(path, contents: contents, durable: true)
+    }
+
+    /// A durable move.
+    public func move(_ source: String, to destination: String) async throws {
+        try await move(source, to: destination, durable: true)
     }
 }
 

@@ -50,6 +50,8 @@ public struct GCReport: Sendable, Codable, Equatable {
     public var removedManifests: [GCManifest] = []
     /// Eligible blobs the sweep left because a push linked or referenced them while it ran.
     public var rescuedBlobs = 0
+    /// Blobs an interrupted earlier run had parked, restored before this run's mark.
+    public var restoredParked = 0
     public var seconds = 0.0
 
     public init() {}
@@ -77,6 +79,7 @@ public struct GCReport: Sendable, Codable, Equatable {
         case removedLayerLinks = "removed_layer_links"
         case removedManifests = "removed_manifests"
         case rescuedBlobs = "rescued_blobs"
+        case restoredParked = "restored_parked"
         case seconds
     }
 }

@@ -45,13 +45,19 @@ public struct GarbageCollector: Sendable {
         }
     }
 
-    /// A whole collection: the mark, then (unless `dryRun`) the sweep of what it found eligible. The caller holds
-    /// the database's GC lease, so no other replica sweeps at the same time.
+    /// A whole collection: the mark, then (unless `dryRun`) the sweep of what it found eligible (see
+    /// `GarbageCollector+Sweep`). The caller holds the database's GC lease, so no other replica sweeps at the same
+    /// time; the elapsed time in the report covers the mark and the sweep.
     public func run(_ options: GCOptions, dryRun: Bool, listKept: Bool = false, now: Date = Date()) async throws -> GCReport {
+        guard !dryRun else { return try await mark(options, listKept: listKept, now: now) }
+        let start = ContinuousClock.now
+        let restored = try await restoreParked()
         var report = try await mark(options, listKept: listKept, now: now)
-        guard !dryRun else { return report }
-        report.dryRun = false
-        throw StorageError(.io, "the sweep is not implemented yet")
+        report.restoredParked = restored
+        try await sweep(&report, options: options, started: now.timeIntervalSince1970)
+        let elapsed = (ContinuousClock.now - start).components
+        report.seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        return report
     }
 
     public func mark(_ options: GCOptions, listKept: Bool = false, now: Date = Date()) async throws -> GCReport {
@@ -208,8 +214,9 @@ public struct GarbageCollector: Sendable {
 
     /// Reads and parses one stored manifest; a missing or unparsable one has no edges (its own blob is marked, and
     /// `wharf scrub` reports what is wrong with it).
-    private func load(_ digest: OCIDigest) async throws -> Node {
-        guard let bytes = try await driver.read(RegistryPaths.blobData(digest), limit: ManifestIndex.readLimit) else { return Node() }
+    func load(_ digest: OCIDigest, parked: Bool = false) async throws -> Node {
+        let path = parked ? RegistryPaths.gcTrash(digest) : RegistryPaths.blobData(digest)
+        guard let bytes = try await driver.read(path, limit: ManifestIndex.readLimit) else { return Node() }
         var node = Node(size: Int64(bytes.count))
         guard let manifest = try? ScrubManifest(parsing: bytes) else { return node }
         for descriptor in manifest.blobDescriptors {

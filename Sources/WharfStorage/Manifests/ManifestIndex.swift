@@ -86,7 +86,10 @@ public actor ManifestIndex {
         if try await driver.stat(RegistryPaths.blobData(digest))?.size != Int64(bytes.count) {
             try await driver.write(RegistryPaths.blobData(digest), contents: bytes)
         }
-        try await driver.write(RegistryPaths.revisionLink(repository, digest), contents: RegistryPaths.linkContent(digest))
+        let revision = RegistryPaths.revisionLink(repository, digest)
+        let wasLinked = try await readLink(revision) == digest
+        try await driver.write(revision, contents: RegistryPaths.linkContent(digest))
+        try await recheck(manifest, digest: digest, bytes: bytes, in: repository, blobs: blobs, wasLinked: wasLinked)
         if case .tag(let tag) = reference {
             try await driver.write(RegistryPaths.tagIndexLink(repository, tag, digest), contents: RegistryPaths.linkContent(digest))
             try await driver.write(RegistryPaths.tagCurrentLink(repository, tag), contents: RegistryPaths.linkContent(digest))
@@ -102,6 +105,37 @@ public actor ManifestIndex {
             )
         )
         return (digest, manifest)
+    }
+
+    /// Looks again, once the revision link is written, at what the manifest needs: garbage collection parks an
+    /// unreferenced blob, then looks for links written meanwhile and restores what they need. A blob parked
+    /// before this link was written is missing here: the manifest's own content is written again, a missing
+    /// blob or child takes the new revision link back and fails the push with `MANIFEST_BLOB_UNKNOWN` (the
+    /// client's retry uploads it again). One parked after is seen by the collector, which restores it.
+    private nonisolated func recheck(
+        _ manifest: Manifest,
+        digest: OCIDigest,
+        bytes: [UInt8],
+        in repository: RepositoryName,
+        blobs: BlobStore,
+        wasLinked: Bool
+    ) async throws {
+        if try await driver.stat(RegistryPaths.blobData(digest))?.size != Int64(bytes.count) {
+            try await driver.write(RegistryPaths.blobData(digest), contents: bytes)
+        }
+        var missing: String?
+        for blob in manifest.blobReferences where missing == nil {
+            if try await !blobs.blobExists(blob) { missing = "blob \(blob) is not in \(repository)" }
+        }
+        for child in manifest.manifestReferences where missing == nil {
+            guard try await readLink(RegistryPaths.revisionLink(repository, child)) == child, try await blobs.blobExists(child) else {
+                missing = "manifest \(child) is not in \(repository)"
+                continue
+            }
+        }
+        guard let missing else { return }
+        if !wasLinked { try await driver.delete(RegistryPaths.revisionDirectory(repository, digest)) }
+        throw ContentError(.manifestBlobUnknown, detail: missing)
     }
 
     // MARK: Reading

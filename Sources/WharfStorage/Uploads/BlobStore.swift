@@ -66,12 +66,22 @@ public actor BlobStore {
 
     /// Links an existing blob into `repository` (a cross-repository mount). Returns its size, or nil when the
     /// blob is not readable through `source` (or, without a source, not stored at all).
+    ///
+    /// The link is written before the data is looked at, and a mount that then finds no data takes its link back
+    /// and mounts nothing (the client uploads the blob instead): garbage collection may be parking the blob, and
+    /// either it sees this link and restores the blob, or this mount sees the blob gone (see ``GarbageCollector``).
     public nonisolated func mount(_ digest: OCIDigest, into repository: RepositoryName, from source: RepositoryName?) async throws -> Int64? {
         if let source {
             guard try await isLinked(digest, in: source) else { return nil }
         }
-        guard let info = try await driver.stat(RegistryPaths.blobData(digest)), !info.isDirectory else { return nil }
-        try await driver.write(RegistryPaths.layerLink(repository, digest), contents: RegistryPaths.linkContent(digest))
+        guard try await blobExists(digest) else { return nil }
+        let link = RegistryPaths.layerLink(repository, digest)
+        let wasLinked = try await readLink(link) == digest
+        try await driver.write(link, contents: RegistryPaths.linkContent(digest))
+        guard let info = try await driver.stat(RegistryPaths.blobData(digest)), !info.isDirectory else {
+            if !wasLinked { try await driver.delete(RegistryPaths.layerDirectory(repository, digest)) }
+            return nil
+        }
         return info.size
     }
 
@@ -320,12 +330,14 @@ public actor BlobStore {
             throw ContentError(.digestInvalid, detail: "expected \(expected), content has \(actual)")
         }
         do {
+            // The link first, then the data: garbage collection parking a blob of this digest either sees the
+            // link (and restores the blob) or has parked it before the look below (which then puts this data in).
+            try await driver.write(RegistryPaths.layerLink(session.repository, expected), contents: RegistryPaths.linkContent(expected))
             if try await blobExists(expected) {
                 try await driver.delete(dataPath)
             } else {
                 try await driver.move(dataPath, to: RegistryPaths.blobData(expected))
             }
-            try await driver.write(RegistryPaths.layerLink(session.repository, expected), contents: RegistryPaths.linkContent(expected))
         } catch {
             throw await checkIn(session, after: error)
         }
