@@ -1,4 +1,5 @@
-"""Retention policies end to end: the built binary, real pushes (skopeo and a raw client), a webhook receiver.
+"""Retention policies end to end: the built binary, real pushes (skopeo and a raw client), a webhook receiver, and
+wharf gc freeing what a run removed.
 
 Push times are the modification times of the tags' `current/link` files in storage (what Wharf judges by), so
 each test sets them with os.utime to make tags old; no clock is faked."""
@@ -158,6 +159,19 @@ def test_a_cli_policy_removes_old_tags_with_their_signatures_and_tells_webhooks(
         assert {e["target"]["digest"] for e in events if not e["target"].get("tag")} == {
             digests["b1"], digests["b2"], sha256(signature), sha256(sbom)}
         assert {e["actor"]["name"] for e in events} == {"retention:team"}
+
+        # Garbage collection then frees what the removed images held; what stays is untouched.
+        def blob_file(digest: str) -> Path:
+            hexdigits = digest.split(":", 1)[1]
+            return wharf.registry_dir / "docker/registry/v2/blobs/sha256" / hexdigits[:2] / hexdigits / "data"
+        assert blob_file(digests["b1"]).exists()
+        done = json.loads(wharf.cli("gc", "--min-age", "0", "--json").stdout)
+        assert done["reclaimed_blobs"] > 0, done
+        for gone in [digests["b1"], digests["b2"], sha256(sbom), sha256(signature)]:
+            assert not blob_file(gone).exists(), gone
+        for kept in [digests["b3"], digests["b4"], sha256(kept_sbom)]:
+            assert blob_file(kept).exists(), kept
+        assert c.get("/v2/team/app/manifests/b3").status_code == 200
     finally:
         receiver.stop()
 
