@@ -44,6 +44,8 @@ public struct Transaction: Sendable {
     public var comments: CommentStore { CommentStore(self) }
     public var sessions: SessionStore { SessionStore(self) }
     public var settings: SettingStore { SettingStore(self) }
+    public var gcRuns: GCRunStore { GCRunStore(self) }
+    public var gcLeases: GCLeaseStore { GCLeaseStore(self) }
 }
 
 /// A record built from a result row.
