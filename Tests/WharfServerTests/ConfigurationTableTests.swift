@@ -22,6 +22,8 @@ import Testing
         "uploads.purge_interval": "5m",
         "sync.interval": "2m",
         "gc.min_age": "10m",
+        "gc.schedule": "6h",
+        "gc.untagged": "on",
         "uploads.max_open_per_account": "7",
         "uploads.max_blob_size": "512MiB",
         "storage.fsync": "off",

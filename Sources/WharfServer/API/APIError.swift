@@ -48,6 +48,9 @@ struct APIError: Error, Sendable, HTTPResponseError {
         static let notAllowed = Code(name: "NOT_ALLOWED", status: .conflict)
         static let bootstrapDone = Code(name: "BOOTSTRAP_DONE", status: .forbidden)
         static let deletesDisabled = Code(name: "DELETES_DISABLED", status: .forbidden)
+        static let gcRunNotFound = Code(name: "GC_RUN_NOT_FOUND", status: .notFound)
+        /// Another garbage collection holds the lease.
+        static let gcBusy = Code(name: "GC_BUSY", status: .conflict)
         static let internalError = Code(name: "INTERNAL_ERROR", status: .internalServerError)
     }
 
@@ -130,6 +133,12 @@ struct APIError: Error, Sendable, HTTPResponseError {
             case .targetNotAllowed: return APIError(.forbidden, error.message)
             case .invalidValue where error.message.contains("is set by Wharf itself"): return APIError(.notAllowed, error.message)
             default: return APIError(.validation, error.message)
+            }
+        case let error as GCRunError:
+            switch error.code {
+            case .busy: return APIError(.gcBusy, error.message)
+            case .unknownRun: return APIError(.gcRunNotFound, error.message)
+            default: return nil
             }
         case let error as StorageError where error.code == .full:
             return APIError(.unavailable, "the registry's storage is full")

@@ -27,6 +27,7 @@ struct APIServices: Sendable {
             SystemAPI(api: self).handlers, UsersAPI(api: self).handlers, MeAPI(api: self).handlers, TeamsAPI(api: self).handlers,
             NamespacesAPI(api: self).handlers, ActivitiesAPI(api: self).handlers, WebhooksAPI(api: self).handlers,
             RepositoriesAPI(api: self).handlers, ScopedTokensAPI(api: self).handlers, CatalogAPI(api: self).handlers,
+            GCAPI(api: self).handlers,
         ] {
             all.merge(group) { first, _ in first }
         }

@@ -31,6 +31,8 @@ public struct WharfServices: Sendable {
     public let pulls: PullRecorder
     /// Who sends webhooks, as their envelope's `source` says.
     public let webhookSource: WebhookEnvelope.Source
+    /// Garbage collection: `gc.schedule`, and the runs the portal and the API start.
+    public let gc: GCService
 
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -42,6 +44,13 @@ public struct WharfServices: Sendable {
         catalog = CatalogMirror(pool: database, driver: driver, webhookSource: webhookSource, logger: logger)
         sync = SyncScheduler(mirror: catalog, interval: configuration.syncInterval, logger: logger)
         pulls = PullRecorder(pool: database, bus: events, logger: logger)
+        gc = GCService(
+            runner: GCRunner(catalog: catalog, events: events, logger: logger),
+            schedule: configuration.gcSchedule,
+            untagged: configuration.gcUntagged,
+            minAge: Double(configuration.gcMinAge.components.seconds),
+            logger: logger
+        )
         blobs = BlobStore(driver: driver)
         manifests = ManifestIndex(driver: driver)
         uploadQuota = UploadQuota(limit: configuration.uploadMaxOpenPerAccount, maxAge: configuration.uploadPurgeAfter)
@@ -237,7 +246,7 @@ func assembleApplication(
         logger: logger
     )
     // The sync pass and pull times need the database: they start once it answers (they retry on their own).
-    app.addServices(services.purger, database, services.sync, services.pulls)
+    app.addServices(services.purger, database, services.sync, services.pulls, services.gc)
     app.addServices(
         WebhookDispatcher(
             pool: services.database,
