@@ -112,10 +112,10 @@ struct GCPages<Context: WharfContext>: Sendable {
         var values = Self.row(run)
         let details = GCRunDetails(json: run.details)
         values["removed"] = details.removedManifests.map { ["name": "\($0.repository)@\($0.digest)", "bytes": PortalFormat.bytes($0.bytes)] }
-        values["removedMore"] = details.removedManifestsOmitted
-        values["eligible"] = details.eligible.map { ["digest": $0.digest, "bytes": PortalFormat.bytes($0.bytes)] }
-        values["eligibleMore"] = details.eligibleOmitted
-        values["eligibleManifests"] = details.eligibleManifests.map {
+        if details.removedManifestsOmitted > 0 { values["removedMore"] = details.removedManifestsOmitted }
+        values["unusedBlobs"] = details.eligible.map { ["digest": $0.digest, "bytes": PortalFormat.bytes($0.bytes)] }
+        if details.eligibleOmitted > 0 { values["unusedMore"] = details.eligibleOmitted }
+        values["unusedManifests"] = details.eligibleManifests.map {
             ["name": "\($0.repository)@\($0.digest)", "bytes": PortalFormat.bytes($0.bytes)]
         }
         values["minAge"] = Self.duration(Int(run.minAgeSeconds))
@@ -131,20 +131,32 @@ struct GCPages<Context: WharfContext>: Sendable {
             "when": PortalFormat.relative(run.startedAt), "whenISO": PortalFormat.iso(run.startedAt),
             "trigger": Self.trigger(run), "kind": run.dryRun ? "Dry run" : "Collection", "dryRun": run.dryRun, "untagged": run.untagged,
             "host": run.host,
-            "found": "\(figures.blobs) blobs, \(PortalFormat.bytes(figures.bytes))",
-            "eligible": "\(figures.eligibleBlobs) blobs, \(PortalFormat.bytes(figures.eligibleBytes))",
-            "reclaimed": run.dryRun ? "nothing (dry run)" : "\(figures.reclaimedBlobs) blobs, \(PortalFormat.bytes(figures.reclaimedBytes))",
-            "kept": "\(figures.keptBlobs) blobs, \(PortalFormat.bytes(figures.keptBytes))",
-            "keptReasons": kept.map { ["reason": Self.reason($0.reason), "blobs": $0.blobs, "bytes": PortalFormat.bytes($0.bytes)] },
-            "removedManifests": figures.removedManifests, "removedLayerLinks": figures.removedLayerLinks, "rescued": figures.rescuedBlobs,
-            "missing": figures.missingBlobs, "repositories": figures.repositories, "manifests": figures.manifests,
+            "found": Self.blobs(figures.blobs, figures.bytes),
+            "eligible": Self.blobs(figures.eligibleBlobs, figures.eligibleBytes),
+            "reclaimed": run.dryRun ? "nothing (dry run)" : Self.blobs(figures.reclaimedBlobs, figures.reclaimedBytes),
+            "kept": Self.blobs(figures.keptBlobs, figures.keptBytes),
+            "keptReasons": kept.map { ["reason": Self.reason($0.reason), "amount": Self.blobs($0.blobs, $0.bytes)] },
+            "where": "\(Self.count(figures.repositories, "repository", "repositories")), \(Self.count(figures.manifests, "manifest", "manifests"))",
             "untaggedManifests": figures.untaggedManifests,
             "duration": run.finishedAt == nil ? "" : Self.seconds(Double(figures.durationMilliseconds) / 1000),
             "status": Self.status(run.status), "statusClass": Self.statusClass(run.status), "running": run.status == .running,
-            "error": run.error.map(Self.sentence) ?? "",
         ]
+        // Only what there is: a mustache section shows for any value that is present.
+        if figures.removedManifests > 0 { row["removedManifests"] = Self.count(figures.removedManifests, "untagged image", "untagged images") }
+        if figures.rescuedBlobs > 0 { row["rescued"] = Self.count(figures.rescuedBlobs, "blob", "blobs") }
+        if figures.missingBlobs > 0 { row["missing"] = Self.count(figures.missingBlobs, "blob", "blobs") }
+        if let error = run.error { row["error"] = Self.sentence(error) }
         if run.status == .busy { row["refused"] = true }
         return row
+    }
+
+    /// `1 blob, 512 B`, `7 blobs, 692 kB`.
+    static func blobs(_ count: Int, _ bytes: Int64) -> String {
+        "\(Self.count(count, "blob", "blobs")), \(PortalFormat.bytes(bytes))"
+    }
+
+    static func count(_ count: Int, _ one: String, _ many: String) -> String {
+        "\(count) \(count == 1 ? one : many)"
     }
 
     static func trigger(_ run: GCRun) -> String {
@@ -176,11 +188,11 @@ struct GCPages<Context: WharfContext>: Sendable {
 
     static func reason(_ reason: String) -> String {
         switch reason {
-        case "tagged": "used by a tag"
-        case "child": "part of a multi-platform image"
-        case "referrer": "a signature, SBOM or attestation"
-        case "untagged": "used by an untagged manifest"
-        case "too_young": "written too recently"
+        case "tagged": "Used by a tag"
+        case "child": "Part of a multi-platform image"
+        case "referrer": "A signature, SBOM or attestation"
+        case "untagged": "Used by an untagged image"
+        case "too_young": "Written too recently"
         default: reason
         }
     }
