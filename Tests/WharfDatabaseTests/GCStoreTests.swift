@@ -12,6 +12,11 @@ import Testing
     func oneHolderAtATimeUntilReleased(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { pool in
             #expect(try await pool.read { try $0.gcLeases.holder(at: Self.t0) } == nil)
+            // No row yet: nothing to take until it is seeded (twice is harmless).
+            #expect(try await pool.write { try $0.gcLeases.acquire(holder: "a", host: "node-a", for: 120, at: Self.t0) } == false)
+            try await pool.write { try $0.gcLeases.seed() }
+            try await pool.write { try $0.gcLeases.seed() }
+            #expect(try await pool.read { try $0.gcLeases.find()?.isHeld(at: Self.t0) } == false)
             #expect(try await pool.write { try $0.gcLeases.acquire(holder: "a", host: "node-a", for: 120, at: Self.t0) })
             // The second holder is refused while the first holds it, and sees who holds it since when.
             #expect(
@@ -35,6 +40,7 @@ import Testing
     @Test(arguments: TestBackend.allCases)
     func renewalKeepsTheLeaseAndExpiryHandsItOver(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { pool in
+            try await pool.write { try $0.gcLeases.seed() }
             #expect(try await pool.write { try $0.gcLeases.acquire(holder: "a", host: "node-a", for: 120, at: Self.t0) })
             // Renewed at +100 s: still a's at +200 s, past the first expiry.
             #expect(try await pool.write { try $0.gcLeases.renew(holder: "a", for: 120, at: Self.t0.addingTimeInterval(100)) })
@@ -55,13 +61,15 @@ import Testing
     @Test(arguments: TestBackend.allCases)
     func racingHoldersGetOneLease(_ backend: TestBackend) async throws {
         try await withDatabase(backend, poolSize: 8) { pool in
-            // Eight replicas race for the first lease ever (the insert), then eight for an expired one (the update).
+            // Eight replicas race for the first lease ever (each seeds the row first, as the runner does), then
+            // eight for an expired one.
             for round in 0..<2 {
                 let time = Self.t0.addingTimeInterval(Double(round) * 1000)
                 let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
                     for index in 0..<8 {
                         group.addTask {
-                            try await pool.write { try $0.gcLeases.acquire(holder: "h\(round)-\(index)", host: "n", for: 120, at: time) }
+                            try await pool.write { try $0.gcLeases.seed() }
+                            return try await pool.write { try $0.gcLeases.acquire(holder: "h\(round)-\(index)", host: "n", for: 120, at: time) }
                         }
                     }
                     return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }

@@ -74,6 +74,7 @@ import WharfStorage
         try await SyncFixture.with { fixture in
             try await fixture.image("team/app", "v1")
             let runner = Self.runner(fixture)
+            try await fixture.pool.write { try $0.gcLeases.seed() }
             #expect(try await fixture.pool.write { try $0.gcLeases.acquire(holder: "other", host: "node-b", for: 120) })
             let error = await #expect(throws: GCRunError.self) { try await runner.run(Self.request(dryRun: false, trigger: .schedule)) }
             #expect(error?.code == .busy)

@@ -4,18 +4,35 @@ import Foundation
 ///
 /// A lease is one row per name. It is taken by one conditional `UPDATE` (free, expired, or already ours), which
 /// both engines apply atomically: of two replicas racing, the second's `WHERE` no longer matches once the first
-/// commits (SQLite serializes writers; InnoDB re-reads the locked row), so exactly one sees a changed row. The
-/// first lease ever is an `INSERT` instead, which the primary key lets only one replica win. A holder renews before ``GCLease/expiresAt``; one that
-/// crashed stops renewing, and the lease is free again once it expires. Times are passed in, so tests need no
-/// clock.
+/// commits (SQLite serializes writers; InnoDB re-reads the locked row), so exactly one sees a changed row. The row
+/// is written free by ``seed(_:)`` first, in a transaction of its own. A holder renews before
+/// ``GCLease/expiresAt``; one that crashed stops renewing, and the lease is free again once it expires. Times are
+/// passed in, so tests need no clock.
 public struct GCLeaseStore: Store {
     let transaction: Transaction
     init(_ transaction: Transaction) { self.transaction = transaction }
 
     public static let garbageCollection = "gc"
 
+    /// Writes lease `name`'s row, free, unless it is there: run it in a transaction of its own before the first
+    /// ``acquire(_:holder:host:for:at:)``. On InnoDB, racing inserts of one key that then update it deadlock (each
+    /// holds a shared lock the other's update waits for); a transaction that only inserts cannot.
+    public func seed(_ name: String = garbageCollection) throws {
+        do {
+            try transaction.execute(
+                "INSERT INTO gc_leases (name, holder, host, run_id, acquired_at, renewed_at, expires_at) VALUES (?, '', '', NULL, ?, ?, ?)",
+                [
+                    try Validation.name(name, "lease name"), Date(millisecondsSince1970: 0), Date(millisecondsSince1970: 0),
+                    Date(millisecondsSince1970: 0),
+                ]
+            )
+        } catch let error as DatabaseError where error.code == .conflict {
+            // Already there.
+        }
+    }
+
     /// Takes lease `name` for `holder` until `time + duration` if it is free or expired (or `holder`'s already);
-    /// returns whether it did. Run it in a write transaction.
+    /// returns whether it did. One statement: a conditional `UPDATE` of the seeded row (false when there is no row).
     public func acquire(
         _ name: String = garbageCollection,
         holder: String,
@@ -23,27 +40,16 @@ public struct GCLeaseStore: Store {
         for duration: TimeInterval,
         at time: Date = Date()
     ) throws -> Bool {
-        let holder = try Validation.name(holder, "lease holder")
-        let host = try Validation.name(host, "host")
-        let expires = time.addingTimeInterval(duration)
-        let taken = try changed(
+        try changed(
             """
             UPDATE gc_leases SET holder = ?, host = ?, run_id = NULL, acquired_at = ?, renewed_at = ?, expires_at = ? \
             WHERE name = ? AND (holder = '' OR expires_at <= ? OR holder = ?)
             """,
-            [holder, host, time, time, expires, name, time, holder]
+            [
+                try Validation.name(holder, "lease holder"), try Validation.name(host, "host"), time, time, time.addingTimeInterval(duration), name,
+                time, holder,
+            ]
         )
-        if taken { return true }
-        // No row yet (the first lease ever), or held by someone else: the primary key lets one insert win.
-        do {
-            try transaction.execute(
-                "INSERT INTO gc_leases (name, holder, host, run_id, acquired_at, renewed_at, expires_at) VALUES (?, ?, ?, NULL, ?, ?, ?)",
-                [try Validation.name(name, "lease name"), holder, host, time, time, expires]
-            )
-            return true
-        } catch let error as DatabaseError where error.code == .conflict {
-            return false
-        }
     }
 
     /// Extends `holder`'s lease to `time + duration`; false when it is no longer theirs (it expired and another

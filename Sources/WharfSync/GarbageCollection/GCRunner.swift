@@ -64,6 +64,7 @@ public struct GCRunner: Sendable {
         )
         let host = self.host
         let duration = leaseDuration
+        try await pool.write { try $0.gcLeases.seed() }
         let started: Result<GCRun, GCRunError> = try await pool.write { transaction in
             let time = Date()
             guard try transaction.gcLeases.acquire(holder: holder, host: host, for: duration, at: time) else {
