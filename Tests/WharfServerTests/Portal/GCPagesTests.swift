@@ -11,7 +11,8 @@ import WharfDatabase
 /// buttons, a run started in the background and shown in words, a refusal while another replica holds the lease.
 @Suite struct GCPagesTests {
     @Test func anAdministratorStartsADryRunAndReadsIt() async throws {
-        try await withAuthServer(configure: { $0.gcSchedule = .seconds(6 * 3600) }) { fixture in
+        let everySixHours: (inout ServerConfiguration) -> Void = { $0.gcSchedule = .seconds(6 * 3600) }
+        try await withAuthServer(configure: everySixHours) { fixture in
             let alice = PortalBrowser(client: fixture.client)
             try await alice.signIn("alice")
             #expect(try await alice.get("/admin/gc").status == .forbidden)
