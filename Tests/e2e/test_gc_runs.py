@@ -254,3 +254,35 @@ def test_the_admin_page_shows_runs_and_starts_them(wharf_factory, browser, skope
     recorded = runs(wharf)
     assert [(r["trigger_kind"], r["dry_run"], r["status"]) for r in recorded] == [
         ("portal", 1, "ok"), ("portal", 0, "busy"), ("portal", 0, "ok")], recorded
+
+
+def test_gc_schedule_collects_in_the_background(wharf_factory, skopeo, tmp_path):
+    wharf = admin_server(wharf_factory)
+    untagged, tagged = push_and_retag(wharf, skopeo, tmp_path)
+    # The schedule starts after the pushes (a run every second during a push could take its blobs before its
+    # manifest, which skopeo, told not to retry, would not survive).
+    wharf.extra_env.update({"WHARF_GC_SCHEDULE": "1s", "WHARF_GC_UNTAGGED": "on", "WHARF_GC_MIN_AGE": "1s"})
+    wharf.restart()
+    root = wharf.session()
+    root.auth = ROOT
+    removed: list[dict] = []
+
+    def collected() -> bool:
+        for item in root.get(wharf.url("/api/v1/gc/runs"), params={"page_size": 500}).json()["items"]:
+            if item["trigger"] == "schedule" and item["status"] == "ok" and item["removed_manifests"] == 1:
+                removed.append(item)
+                return True
+        return False
+
+    # Runs come every second, each after the one before; the untagged image goes in the first one.
+    wait_until("a scheduled run removes the untagged image", collected, timeout=120)
+    [run] = removed[:1]
+    assert run["requested_by"] == "schedule" and run["dry_run"] is False and run["untagged"] is True, run
+    detail = root.get(wharf.url(f"/api/v1/gc/runs/{run['id']}")).json()
+    assert [m["digest"] for m in detail["details"]["removed_manifests"]] == [untagged], detail
+    c = V2Client(wharf, "team/app", auth=ROOT)
+    r = c.get("/v2/<name>/manifests/v1", headers={"Accept": MT_OCI_MANIFEST})
+    assert r.status_code == 200 and r.headers["Docker-Content-Digest"] == tagged, describe(r)
+    # Stopping the server waits for a run in progress and leaves the lease free.
+    assert wharf.stop() == 0
+    assert lease(wharf)[0] == ""
