@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import time
 
 import requests
@@ -286,3 +287,36 @@ def test_gc_schedule_collects_in_the_background(wharf_factory, skopeo, tmp_path)
     # Stopping the server waits for a run in progress and leaves the lease free.
     assert wharf.stop() == 0
     assert lease(wharf)[0] == ""
+
+
+def test_replicas_and_concurrent_cli_runs_never_collect_at_the_same_time(wharf_factory, skopeo, tmp_path):
+    first = admin_server(wharf_factory)
+    push_and_retag(first, skopeo, tmp_path)
+    schedule = {"WHARF_GC_SCHEDULE": "1s", "WHARF_GC_MIN_AGE": "1s"}
+    first.extra_env.update(schedule)
+    first.restart()
+    # A second replica on the same data folder (storage and SQLite database), with the same schedule.
+    second = wharf_factory(tls=True, auth=True, data_dir=first.data_dir, env=schedule)
+    assert second.running
+
+    def finished() -> list[dict]:
+        return [r for r in runs(first) if r["trigger_kind"] == "schedule" and r["status"] in ("ok", "busy")]
+
+    # And eight `wharf gc` at once, twice, meanwhile: every one either collects alone or is refused.
+    for _ in range(2):
+        clis = [subprocess.Popen([first.bin, "gc", "--dry-run", "--json", "--data", str(first.data_dir)], env=first.env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+        for p in clis:
+            out, err = p.communicate(timeout=120)
+            assert (p.returncode, err) == (0, "") or (p.returncode == 1 and "already running" in err), (p.returncode, out, err)
+    wait_until("ten scheduled runs or refusals", lambda: len(finished()) >= 10, timeout=180)
+    second.stop()
+    first.stop()
+    done = [r for r in runs(first) if r["status"] == "ok"]
+    assert len(done) >= 2, runs(first)
+    assert all(r["status"] != "failed" for r in runs(first)), runs(first)
+    # The lease kept them apart: no two runs' [start, end] overlap.
+    spans = sorted((r["started_at"], r["finished_at"]) for r in done)
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert end <= start, spans
+    assert lease(first)[0] == ""

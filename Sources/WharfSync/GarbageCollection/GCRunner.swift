@@ -66,7 +66,10 @@ public struct GCRunner: Sendable {
         let duration = leaseDuration
         try await pool.write { try $0.gcLeases.seed() }
         let started: Result<GCRun, GCRunError> = try await pool.write { transaction in
+            // The run starts when it has the lease (a writer may have waited for the database before).
             let time = Date()
+            var new = new
+            new.startedAt = time
             guard try transaction.gcLeases.acquire(holder: holder, host: host, for: duration, at: time) else {
                 let lease = try transaction.gcLeases.holder(at: time)
                 let message = Self.busyMessage(lease)
