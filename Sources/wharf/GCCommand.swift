@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
+import Logging
+import WharfDatabase
 import WharfServer
 import WharfStorage
+import WharfSync
 
 struct GCCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,6 +16,10 @@ struct GCCommand: AsyncParsableCommand {
             and bytes are stored, kept (by reason) and eligible for deletion, and one line per eligible blob. Anything \
             written within --min-age is kept. A dry run only reads. A real run deletes while servers run and \
             pushes go on: anything a push links meanwhile is kept.
+
+            Every run takes the database's garbage collection lease, so one runs at a time across replicas sharing \
+            the database (a run while another holds it is refused, naming it), and is recorded: the portal's \
+            Garbage collection page and /api/v1/gc/runs list it.
             """
     )
 
@@ -37,16 +44,39 @@ struct GCCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let report = try await failing {
+        let outcome = try await failing {
             let configuration = try options.load()
-            let driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
             let grace = try minAge.map(Self.seconds) ?? Double(configuration.gcMinAge.components.seconds)
-            return try await GarbageCollector(driver: driver).run(GCOptions(untagged: untagged, minAge: grace), dryRun: dryRun, listKept: kept)
+            return try await withDatabase(options) { pool in
+                _ = try await pool.prepare()
+                let driver = FilesystemDriver(root: configuration.registryDirectory, durable: configuration.storageFsync)
+                var logger = Logger(label: "wharf.gc")
+                // The command prints the run (or its failure, as its one line) itself.
+                logger.logLevel = .critical
+                let catalog = CatalogMirror(
+                    pool: pool,
+                    driver: driver,
+                    webhookSource: WebhookEnvelope.Source(addr: ProcessInfo.processInfo.hostName),
+                    logger: logger
+                )
+                let runner = GCRunner(catalog: catalog, events: EventBus(logger: logger), logger: logger)
+                let request = GCRunRequest(trigger: .cli, requestedBy: "cli", dryRun: dryRun, untagged: untagged, minAge: grace, listKept: kept)
+                let outcome = try await runner.run(request)
+                if outcome.run.status == .failed {
+                    throw GCRunError(.failed, "garbage collection failed (run \(outcome.run.id)): \(outcome.run.error ?? "unknown error")")
+                }
+                return outcome
+            }
         }
+        guard let report = outcome.report else { return }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            var object = try JSONSerialization.jsonObject(with: try encoder.encode(report)) as? [String: Any] ?? [:]
+            object["run_id"] = outcome.run.id
+            print(
+                String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+            )
             return
         }
         for line in Self.summary(report) { print(line) }
@@ -60,6 +90,12 @@ struct GCCommand: AsyncParsableCommand {
         }
         for blob in report.keptBlobList {
             print("kept \(blob.digest) \(blob.bytes) bytes: \(blob.reason.map { "\($0.kind.rawValue): \($0.detail)" } ?? "")")
+        }
+        if !report.dryRun {
+            for manifest in report.removedManifests {
+                print("removed manifest \(manifest.repository)@\(manifest.digest) \(manifest.bytes) bytes")
+            }
+            print("recorded as garbage collection run \(outcome.run.id)")
         }
     }
 

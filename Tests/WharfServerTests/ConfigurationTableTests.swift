@@ -23,6 +23,8 @@ import Testing
         "sync.interval": "2m",
         "retention.schedule": "24h",
         "gc.min_age": "10m",
+        "gc.schedule": "6h",
+        "gc.untagged": "on",
         "uploads.max_open_per_account": "7",
         "uploads.max_blob_size": "512MiB",
         "storage.fsync": "off",

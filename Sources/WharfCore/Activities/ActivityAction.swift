@@ -74,6 +74,10 @@ public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomString
     public static let webhookEnable = ActivityAction(rawValue: "webhook.enable")
     public static let webhookDisable = ActivityAction(rawValue: "webhook.disable")
 
+    /// A garbage collection that was not a dry run ended: what it reclaimed (the manifests it unlinked are
+    /// `repository.delete` activities of their own, by the garbage collector).
+    public static let gcRun = ActivityAction(rawValue: "gc.run")
+
     /// Every action recorded: a person's change to namespaces, teams, users, tokens and webhooks, and the
     /// registry's pushes and deletes.
     public static let all: [ActivityAction] = [
@@ -82,6 +86,6 @@ public struct ActivityAction: RawRepresentable, Sendable, Hashable, CustomString
         .teamMemberRoleChange, .userCreate, .userDelete, .userPromote, .userDemote, .userDisable, .userEnable, .userPasswordChange, .userUnlock,
         .userUpdate, .tokenCreate, .tokenRevoke, .tokenScopedCreate, .tokenScopedRevoke, .repositoryPush, .repositoryDelete, .tagDelete,
         .repositoryStar, .repositoryUnstar, .commentCreate, .commentDelete, .webhookCreate, .webhookUpdate, .webhookDelete, .webhookEnable,
-        .webhookDisable,
+        .webhookDisable, .gcRun,
     ]
 }

@@ -45,6 +45,8 @@ public struct Transaction: Sendable {
     public var sessions: SessionStore { SessionStore(self) }
     public var settings: SettingStore { SettingStore(self) }
     public var retentionPolicies: RetentionPolicyStore { RetentionPolicyStore(self) }
+    public var gcRuns: GCRunStore { GCRunStore(self) }
+    public var gcLeases: GCLeaseStore { GCLeaseStore(self) }
 }
 
 /// A record built from a result row.

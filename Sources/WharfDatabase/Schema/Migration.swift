@@ -28,6 +28,7 @@ extension Migration {
     /// Every migration Wharf knows, in order. The schema version is the last one's number.
     static let all: [Migration] = [
         portalSchema, tokenAuth, credentialSources, catalogueMirror, scopedTokens, catalogueQueries, directoryAccounts, retentionPolicies,
+        garbageCollectionRuns,
     ]
 
     /// The portal's records: people and access (users, teams, members, namespaces, tokens, sessions), the
@@ -408,6 +409,44 @@ extension Migration {
                     indexes: [.unique("retention_policies_scope", "scope"), .index("retention_policies_namespace", "namespace_id")]
                 )
             )
+        ]
+    )
+
+    /// Garbage collection's record and its lock: one row per run (whoever started it, what it found and removed,
+    /// how it ended), and the lease that lets one replica at a time collect. The lease is a single row per name,
+    /// taken by a conditional `UPDATE` (free or expired) so two replicas racing for it cannot both win on either
+    /// engine; `expires_at` lets another replica take over from one that crashed.
+    static let garbageCollectionRuns = Migration(
+        version: 9,
+        name: "garbage collection runs",
+        changes: [
+            .createTable(
+                Table(
+                    name: "gc_runs",
+                    columns: [
+                        .id(), .timestamp("started_at"), .timestamp("finished_at", null: true), .name("trigger_kind"), .name("requested_by"),
+                        .boolean("dry_run"), .boolean("untagged"), .integer("min_age_seconds", default: "0"), .name("status"), .name("host"),
+                        .integer("blobs", default: "0"), .integer("bytes", default: "0"), .integer("eligible_blobs", default: "0"),
+                        .integer("eligible_bytes", default: "0"), .integer("kept_blobs", default: "0"), .integer("kept_bytes", default: "0"),
+                        .text("kept"), .integer("reclaimed_blobs", default: "0"), .integer("reclaimed_bytes", default: "0"),
+                        .integer("removed_layer_links", default: "0"), .integer("removed_manifests", default: "0"),
+                        .integer("rescued_blobs", default: "0"), .integer("missing_blobs", default: "0"), .integer("repositories", default: "0"),
+                        .integer("manifests", default: "0"), .integer("untagged_manifests", default: "0"), .integer("duration_ms", default: "0"),
+                        .text("details"), .text("error", null: true),
+                    ],
+                    indexes: [.index("gc_runs_started", "started_at"), .index("gc_runs_status", "status")]
+                )
+            ),
+            .createTable(
+                Table(
+                    name: "gc_leases",
+                    columns: [
+                        .name("name"), .name("holder"), .name("host"), .integer("run_id", null: true), .timestamp("acquired_at"),
+                        .timestamp("renewed_at"), .timestamp("expires_at"),
+                    ],
+                    primaryKey: ["name"]
+                )
+            ),
         ]
     )
 }

@@ -77,7 +77,8 @@ public struct ActivityStore: Store {
             [
                 Date(millisecondsSince1970: activity.createdAt.millisecondsSince1970), activity.actorID,
                 try Validation.name(activity.actorName, "actor name"), try Validation.name(activity.action, "action"),
-                try Validation.name(activity.targetKind, "target kind"), activity.targetID, try Validation.name(activity.targetName, "target name"),
+                try Validation.name(activity.targetKind, "target kind"), activity.targetID,
+                try Validation.shortened(activity.targetName, "target name"),
                 activity.namespaceID, try Validation.text(activity.details, "activity details"),
             ]
         )

@@ -33,6 +33,19 @@ enum Validation {
         return value
     }
 
+    /// A name that only describes (an activity's target: `namespace/webhook`, `repository@digest`), cut to
+    /// `maxNameBytes` with an ellipsis rather than refused: a long repository name must not fail the change the
+    /// activity records.
+    static func shortened(_ value: String, _ field: String) throws -> String {
+        guard value.utf8.count > maxNameBytes else { return try name(value, field) }
+        var cut = ""
+        for character in value {
+            guard cut.utf8.count + character.utf8.count + "…".utf8.count <= maxNameBytes else { break }
+            cut.append(character)
+        }
+        return try name(cut + "…", field)
+    }
+
     static func name(_ value: String?, _ field: String) throws -> String? {
         try value.map { try name($0, field) }
     }

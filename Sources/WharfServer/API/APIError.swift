@@ -48,6 +48,9 @@ struct APIError: Error, Sendable, HTTPResponseError {
         static let notAllowed = Code(name: "NOT_ALLOWED", status: .conflict)
         static let bootstrapDone = Code(name: "BOOTSTRAP_DONE", status: .forbidden)
         static let deletesDisabled = Code(name: "DELETES_DISABLED", status: .forbidden)
+        static let gcRunNotFound = Code(name: "GC_RUN_NOT_FOUND", status: .notFound)
+        /// Another garbage collection holds the lease.
+        static let gcBusy = Code(name: "GC_BUSY", status: .conflict)
         static let internalError = Code(name: "INTERNAL_ERROR", status: .internalServerError)
     }
 
@@ -141,6 +144,12 @@ struct APIError: Error, Sendable, HTTPResponseError {
                     error.message,
                     details: ["fields": .array([.object(["field": .string(error.field ?? ""), "reason": .string(error.message)])])]
                 )
+            }
+        case let error as GCRunError:
+            switch error.code {
+            case .busy: return APIError(.gcBusy, error.message)
+            case .unknownRun: return APIError(.gcRunNotFound, error.message)
+            default: return nil
             }
         case let error as StorageError where error.code == .full:
             return APIError(.unavailable, "the registry's storage is full")

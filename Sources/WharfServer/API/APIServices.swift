@@ -28,6 +28,7 @@ struct APIServices: Sendable {
             NamespacesAPI(api: self).handlers, ActivitiesAPI(api: self).handlers, WebhooksAPI(api: self).handlers,
             RepositoriesAPI(api: self).handlers, ScopedTokensAPI(api: self).handlers, CatalogAPI(api: self).handlers,
             RetentionAPI(api: self).handlers,
+            GCAPI(api: self).handlers,
         ] {
             all.merge(group) { first, _ in first }
         }

@@ -35,6 +35,8 @@ public struct WharfServices: Sendable {
     public let immutability: TagImmutability
     /// Retention policies and their runs.
     public let retention: RetentionService
+    /// Garbage collection: `gc.schedule`, and the runs the portal and the API start.
+    public let gc: GCService
 
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -46,6 +48,13 @@ public struct WharfServices: Sendable {
         catalog = CatalogMirror(pool: database, driver: driver, webhookSource: webhookSource, logger: logger)
         sync = SyncScheduler(mirror: catalog, interval: configuration.syncInterval, logger: logger)
         pulls = PullRecorder(pool: database, bus: events, logger: logger)
+        gc = GCService(
+            runner: GCRunner(catalog: catalog, events: events, logger: logger),
+            schedule: configuration.gcSchedule,
+            untagged: configuration.gcUntagged,
+            minAge: Double(configuration.gcMinAge.components.seconds),
+            logger: logger
+        )
         blobs = BlobStore(driver: driver)
         manifests = ManifestIndex(driver: driver)
         immutability = TagImmutability(pool: database, manifests: manifests)
@@ -252,7 +261,7 @@ func assembleApplication(
         logger: logger
     )
     // The sync pass and pull times need the database: they start once it answers (they retry on their own).
-    app.addServices(services.purger, database, services.sync, services.pulls)
+    app.addServices(services.purger, database, services.sync, services.pulls, services.gc)
     app.addServices(
         WebhookDispatcher(
             pool: services.database,

@@ -26,6 +26,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var retentionSchedule: Duration?
     /// `gc.min_age`: garbage collection keeps anything written more recently (a push in progress).
     public var gcMinAge: Duration
+    /// `gc.schedule`: how often `wharf serve` collects garbage; nil: never (the default).
+    public var gcSchedule: Duration?
+    /// `gc.untagged`: whether scheduled runs also collect untagged manifests.
+    public var gcUntagged: Bool
     /// `uploads.max_open_per_account`: open upload sessions per account (per client address without auth); 0: no limit.
     public var uploadMaxOpenPerAccount: Int
     /// `uploads.max_blob_size`: the largest blob a push may upload, in bytes; nil: no limit.
@@ -98,6 +102,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         syncInterval = .zero
         retentionSchedule = nil
         gcMinAge = .zero
+        gcSchedule = nil
+        gcUntagged = false
         uploadMaxOpenPerAccount = 0
         uploadMaxBlobSize = nil
         storageFsync = false
@@ -331,6 +337,24 @@ public struct ConfigurationKey: Sendable {
                 + "(a push in progress); `wharf gc --min-age` overrides it."
         ) {
             $0.gcMinAge = try duration($1, "gc.min_age")
+        },
+        .init(
+            key: "gc.schedule",
+            flag: nil,
+            defaultValue: "off",
+            summary: "How often `wharf serve` collects garbage (`6h`, `1d`), one replica at a time (a lease in the database); "
+                + "`off`: only `wharf gc`, the portal or the API start a run."
+        ) {
+            $0.gcSchedule = ["off", "0", ""].contains($1.lowercased()) ? nil : try duration($1, "gc.schedule")
+        },
+        .init(
+            key: "gc.untagged",
+            flag: nil,
+            defaultValue: "off",
+            summary: "Whether scheduled garbage collection also deletes manifests no tag reaches (as `wharf gc --untagged`); "
+                + "index children and referrers of kept manifests stay."
+        ) {
+            $0.gcUntagged = try boolean($1, "gc.untagged")
         },
         .init(
             key: "database.url",

@@ -17,6 +17,7 @@ struct PortalController<Context: WharfContext>: Sendable {
         ActivityPage<Context>(portal: portal).addRoutes(to: pages)
         WebhookPages<Context>(portal: portal).addRoutes(to: pages)
         AdminPages<Context>(portal: portal).addRoutes(to: pages)
+        GCPages<Context>(portal: portal).addRoutes(to: pages)
         MePages<Context>(portal: portal).addRoutes(to: pages)
         TeamPages<Context>(portal: portal).addRoutes(to: pages)
         ExplorePages<Context>(portal: portal).addRoutes(to: pages)

@@ -29,6 +29,15 @@ enum PortalFormat {
         return day(date)
     }
 
+    /// `in 5 minutes`, `in 3 hours`, `in 2 days`: when something scheduled happens next.
+    static func relativeFuture(_ date: Date, now: Date = Date()) -> String {
+        let seconds = Int(date.timeIntervalSince(now))
+        if seconds < 60 { return "in less than a minute" }
+        if seconds < 7200 { return "in \(seconds / 60) minutes" }
+        if seconds < 172_800 { return "in \(seconds / 3600) hours" }
+        return "in \(seconds / 86400) days"
+    }
+
     /// `2026-11-30` (UTC).
     static func day(_ date: Date) -> String { String(iso(date).prefix(10)) }
 
