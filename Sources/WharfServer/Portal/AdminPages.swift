@@ -28,12 +28,6 @@ struct AdminPages<Context: WharfContext>: Sendable {
         router.post("/admin/settings", use: saveSettings)
     }
 
-    private func requireAdmin(_ context: Context) throws -> User {
-        guard let user = context.portal.user else { throw PortalError.signInRequired }
-        guard user.isAdmin else { throw PortalError.forbidden("Only administrators see this page.") }
-        return user
-    }
-
     private func page(
         _ template: String,
         _ title: String,
@@ -42,27 +36,14 @@ struct AdminPages<Context: WharfContext>: Sendable {
         context: Context,
         status: HTTPResponse.Status = .ok,
         values: [String: Any]
-    )
-        async -> Response
-    {
-        var values = values
-        values["section"] = [section: true]
-        return await portal.page(
-            template,
-            title: title,
-            visit: context.portal,
-            request: request,
-            context: context,
-            nav: "admin",
-            status: status,
-            values: values
-        )
+    ) async -> Response {
+        await portal.adminPage(template, title: title, section: section, request: request, context: context, status: status, values: values)
     }
 
     // MARK: Status
 
     @Sendable func status(_ request: Request, context: Context) async throws -> Response {
-        _ = try requireAdmin(context)
+        _ = try portal.requireAdmin(context)
         let api = portal.services
         let configuration = api.services.configuration
         let statistics = try await api.reader.statistics(for: context.portal.caller.subject)
@@ -150,7 +131,7 @@ struct AdminPages<Context: WharfContext>: Sendable {
     // MARK: Users
 
     @Sendable func users(_ request: Request, context: Context) async throws -> Response {
-        _ = try requireAdmin(context)
+        _ = try portal.requireAdmin(context)
         return try await usersPage(request: request, context: context, error: nil, typed: PortalForm(), status: .ok)
     }
 
@@ -185,7 +166,7 @@ struct AdminPages<Context: WharfContext>: Sendable {
     }
 
     @Sendable func createUser(_ request: Request, context: Context) async throws -> Response {
-        _ = try requireAdmin(context)
+        _ = try portal.requireAdmin(context)
         let form = context.portal.form
         let name = form["name"] ?? ""
         let email = form["email"] ?? ""
@@ -225,7 +206,7 @@ struct AdminPages<Context: WharfContext>: Sendable {
     }
 
     @Sendable func user(_ request: Request, context: Context) async throws -> Response {
-        let me = try requireAdmin(context)
+        let me = try portal.requireAdmin(context)
         let user = try await target(context)
         return try await userPage(user, me: me, request: request, context: context, error: nil, status: .ok)
     }
@@ -267,7 +248,7 @@ struct AdminPages<Context: WharfContext>: Sendable {
     /// Runs an administrator's action on a user and goes back to the user's page with what happened; a refusal of
     /// the domain (yourself, a weak password) is shown on the page.
     private func act(_ request: Request, context: Context, _ action: (User, User) async throws -> String) async throws -> Response {
-        let me = try requireAdmin(context)
+        let me = try portal.requireAdmin(context)
         let user = try await target(context)
         do {
             let message = try await action(user, me)
@@ -323,7 +304,7 @@ struct AdminPages<Context: WharfContext>: Sendable {
     }
 
     @Sendable func deleteUser(_ request: Request, context: Context) async throws -> Response {
-        let me = try requireAdmin(context)
+        let me = try portal.requireAdmin(context)
         let user = try await target(context)
         guard user.id != me.id else {
             return try await userPage(
@@ -357,7 +338,7 @@ struct AdminPages<Context: WharfContext>: Sendable {
     // MARK: Namespaces, teams and content without an owner
 
     @Sendable func namespaces(_ request: Request, context: Context) async throws -> Response {
-        _ = try requireAdmin(context)
+        _ = try portal.requireAdmin(context)
         return try await namespacesPage(request: request, context: context, error: nil, status: .ok)
     }
 
@@ -404,7 +385,7 @@ struct AdminPages<Context: WharfContext>: Sendable {
     }
 
     @Sendable func adopt(_ request: Request, context: Context) async throws -> Response {
-        _ = try requireAdmin(context)
+        _ = try portal.requireAdmin(context)
         let form = context.portal.form
         let name = form["namespace"] ?? ""
         guard let visibility = Visibility(rawValue: form["visibility"] ?? "private") else {
@@ -431,7 +412,7 @@ struct AdminPages<Context: WharfContext>: Sendable {
     // MARK: Settings
 
     @Sendable func settings(_ request: Request, context: Context) async throws -> Response {
-        _ = try requireAdmin(context)
+        _ = try portal.requireAdmin(context)
         let stored = try await portal.settings.stored()
         let configured = portal.settings.configured
         let effective = portal.policy
@@ -459,7 +440,7 @@ struct AdminPages<Context: WharfContext>: Sendable {
     }
 
     @Sendable func saveSettings(_ request: Request, context: Context) async throws -> Response {
-        _ = try requireAdmin(context)
+        _ = try portal.requireAdmin(context)
         let form = context.portal.form
         func value(_ name: String) -> Bool? {
             switch form[name] {

@@ -15,11 +15,6 @@ struct GCPages<Context: WharfContext>: Sendable {
         router.get("/admin/gc/runs/:id", use: run)
     }
 
-    private func requireAdmin(_ context: Context) throws {
-        guard let user = context.portal.user else { throw PortalError.signInRequired }
-        guard user.isAdmin else { throw PortalError.forbidden("Only administrators see this page.") }
-    }
-
     private func page(
         _ template: String,
         _ title: String,
@@ -27,21 +22,8 @@ struct GCPages<Context: WharfContext>: Sendable {
         context: Context,
         status: HTTPResponse.Status = .ok,
         values: [String: Any]
-    )
-        async -> Response
-    {
-        var values = values
-        values["section"] = ["gc": true]
-        return await portal.page(
-            template,
-            title: title,
-            visit: context.portal,
-            request: request,
-            context: context,
-            nav: "admin",
-            status: status,
-            values: values
-        )
+    ) async -> Response {
+        await portal.adminPage(template, title: title, section: "gc", request: request, context: context, status: status, values: values)
     }
 
     @Sendable func overview(_ request: Request, context: Context) async throws -> Response {
@@ -49,7 +31,7 @@ struct GCPages<Context: WharfContext>: Sendable {
     }
 
     private func overviewPage(request: Request, context: Context, error: String?, status: HTTPResponse.Status) async throws -> Response {
-        try requireAdmin(context)
+        try portal.requireAdmin(context)
         let gc = portal.services.services.gc
         let configuration = portal.services.services.configuration
         let (runs, lease) = try await portal.services.pool.read { transaction in
@@ -78,7 +60,7 @@ struct GCPages<Context: WharfContext>: Sendable {
     }
 
     @Sendable func start(_ request: Request, context: Context) async throws -> Response {
-        try requireAdmin(context)
+        try portal.requireAdmin(context)
         let form = context.portal.form
         let dryRun = form["mode"] != "collect"
         let gc = portal.services.services.gc
@@ -104,7 +86,7 @@ struct GCPages<Context: WharfContext>: Sendable {
     }
 
     @Sendable func run(_ request: Request, context: Context) async throws -> Response {
-        try requireAdmin(context)
+        try portal.requireAdmin(context)
         let id = Int64(context.parameters.get("id") ?? "") ?? 0
         guard let run = try await portal.services.pool.read({ try $0.gcRuns.find(id: id) }) else {
             throw PortalError.notFound("There is no garbage collection run \(context.parameters.get("id") ?? "").")
