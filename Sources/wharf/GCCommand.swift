@@ -14,7 +14,7 @@ struct GCCommand: AsyncParsableCommand {
             Marks from every repository's tags (and, without --untagged, every manifest revision): index children, \
             referrers (signatures, SBOMs, attestations) of kept manifests, configs and layers. Prints how many blobs \
             and bytes are stored, kept (by reason) and eligible for deletion, and one line per eligible blob. Anything \
-            written within --min-age is kept. A dry run only reads. A real run deletes while servers run and \
+            written within --min-age is kept. A dry run deletes nothing (it reads storage and records the run). A real run deletes while servers run and \
             pushes go on: anything a push links meanwhile is kept.
 
             Every run takes the database's garbage collection lease, so one runs at a time across replicas sharing \
